@@ -1,0 +1,74 @@
+/** The `moxxy` command. */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/load.ts';
+import { buildOpenApiDocument } from '../http/openapi.ts';
+import { startServer } from '../http/server.ts';
+import { appRouter } from '../routers/app.ts';
+import { createServices } from '../services/container.ts';
+import { VERSION } from '../services/system.ts';
+
+const OPENAPI_FILE = fileURLToPath(new URL('../../openapi/openapi.json', import.meta.url));
+
+function fail(message: string): never {
+  process.stderr.write(`moxxy: ${message}\n`);
+  process.exit(1);
+}
+
+export function renderOpenApi(): string {
+  return `${JSON.stringify(buildOpenApiDocument(appRouter, { version: VERSION }), null, 2)}\n`;
+}
+
+const program = new Command()
+  .name('moxxy')
+  .description('Moxxy server: AI agents behind one typed API')
+  .version(VERSION);
+
+program
+  .command('serve')
+  .description('Serve the API (REST, tRPC, OpenAPI) on HOST:PORT, 127.0.0.1:17890 by default')
+  .option('--host <host>', 'address to bind')
+  .option('--port <port>', 'port to listen on', (value) => Number(value))
+  .action(async (options: { host?: string; port?: number }) => {
+    const config = await loadConfig({ overrides: { host: options.host, port: options.port } });
+    const server = await startServer(await createServices(config));
+    process.stdout.write(`Moxxy server ${VERSION} listening on ${server.url}\n`);
+    const stop = async () => {
+      await server.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('openapi')
+  .description('Print the OpenAPI document, write it to openapi/openapi.json, or check that file')
+  .option('--write', `write ${OPENAPI_FILE}`)
+  .option('--check', 'exit 1 when the committed file differs from what the code emits')
+  .action((options: { write?: boolean; check?: boolean }) => {
+    const rendered = renderOpenApi();
+    if (options.check) {
+      let committed = '';
+      try {
+        committed = readFileSync(OPENAPI_FILE, 'utf8');
+      } catch {
+        fail(`${OPENAPI_FILE} is missing; run npm run openapi`);
+      }
+      if (committed !== rendered) fail('openapi/openapi.json differs from what the code emits; run npm run openapi');
+      process.stdout.write('openapi/openapi.json is up to date\n');
+    } else if (options.write) {
+      mkdirSync(dirname(OPENAPI_FILE), { recursive: true });
+      writeFileSync(OPENAPI_FILE, rendered);
+      process.stdout.write(`wrote ${OPENAPI_FILE}\n`);
+    } else {
+      process.stdout.write(rendered);
+    }
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError) fail(error.message);
+  fail((error as Error).stack ?? String(error));
+});

@@ -1,0 +1,107 @@
+/** Loads the configuration: file (cwd, then MOXXY_HOME), overridden by environment variables. */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigSchema, type MoxxyConfig } from './schema.ts';
+
+export const CONFIG_FILE_NAMES = ['moxxy.config.ts', 'moxxy.config.js', 'moxxy.config.mjs', 'moxxy.config.json'];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export interface LoadConfigOptions {
+  cwd?: string;
+  env?: Env;
+  /** Values that win over the file and the environment (used by tests and the CLI). */
+  overrides?: Record<string, unknown>;
+}
+
+export function defaultHome(env: Env): string {
+  return env.MOXXY_HOME ? resolve(env.MOXXY_HOME) : join(homedir(), '.moxxy');
+}
+
+export function findConfigFile(cwd: string, env: Env): string | undefined {
+  for (const dir of [cwd, defaultHome(env)]) {
+    for (const name of CONFIG_FILE_NAMES) {
+      const file = join(dir, name);
+      if (existsSync(file)) return file;
+    }
+  }
+  return undefined;
+}
+
+async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  try {
+    if (file.endsWith('.json')) return JSON.parse(readFileSync(file, 'utf8'));
+    const mod = await import(pathToFileURL(file).href);
+    return (mod.default ?? mod) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`Cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Environment variable -> config path. Numbers stay strings unless they look numeric, so zod names the field. */
+const ENV_KEYS: Array<[string, string[], 'string' | 'number']> = [
+  ['HOST', ['host'], 'string'],
+  ['PORT', ['port'], 'number'],
+  ['MOXXY_HOME', ['home'], 'string'],
+  ['MOXXY_DATABASE_URL', ['database', 'url'], 'string'],
+  ['MOXXY_DATABASE_AUTH_TOKEN', ['database', 'authToken'], 'string'],
+  ['MOXXY_LOG_LEVEL', ['logLevel'], 'string'],
+];
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    node = node[key] = typeof next === 'object' && next !== null ? { ...(next as object) } : {};
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function envLayer(env: Env): Array<[string[], unknown, string]> {
+  const layer: Array<[string[], unknown, string]> = [];
+  for (const [name, path, type] of ENV_KEYS) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value = type === 'number' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    layer.push([path, value, name]);
+  }
+  return layer;
+}
+
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<MoxxyConfig> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const file = findConfigFile(cwd, env);
+  const raw: Record<string, unknown> = file ? { ...(await readConfigFile(file)) } : {};
+  const origins = new Map<string, string>();
+  for (const [path, value, name] of envLayer(env)) {
+    setPath(raw, path, value);
+    origins.set(path.join('.'), name);
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) raw[key] = value;
+  }
+  raw.home ??= defaultHome(env);
+
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const field = issue.path.join('.') || '(root)';
+      const origin = origins.get(field);
+      const keys = 'keys' in issue && Array.isArray(issue.keys) ? ` ${issue.keys.join(', ')}` : '';
+      return `  - ${field}${origin ? ` (from ${origin})` : ''}: ${issue.message}${keys}`;
+    });
+    throw new ConfigError(`Invalid configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function databaseUrl(config: MoxxyConfig): string {
+  return config.database.url ?? `file:${join(config.home, 'moxxy.db')}`;
+}

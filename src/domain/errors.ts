@@ -1,0 +1,58 @@
+/** The error catalogue: every code the API can answer with, and its HTTP status. */
+
+export const ERROR_STATUS = {
+  VALIDATION_ERROR: 400,
+  INVALID_JSON: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  ROUTE_NOT_FOUND: 404,
+  AGENT_NOT_FOUND: 404,
+  RUN_NOT_FOUND: 404,
+  SESSION_NOT_FOUND: 404,
+  MEMORY_NOT_FOUND: 404,
+  SKILL_NOT_FOUND: 404,
+  MCP_SERVER_NOT_FOUND: 404,
+  SECRET_NOT_FOUND: 404,
+  CHANNEL_NOT_FOUND: 404,
+  WEBHOOK_NOT_FOUND: 404,
+  HEARTBEAT_NOT_FOUND: 404,
+  TOKEN_NOT_FOUND: 404,
+  AGENT_EXISTS: 409,
+  SKILL_EXISTS: 409,
+  MCP_SERVER_EXISTS: 409,
+  WEBHOOK_EXISTS: 409,
+  SESSION_BUSY: 409,
+  RUN_NOT_ACTIVE: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  SKILL_FAILED: 422,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  PROVIDER_ERROR: 502,
+  NO_TRANSCRIBER: 503,
+  PROVIDER_NOT_CONFIGURED: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
+
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+
+/** An expected failure with a stable code. Anything else that is thrown becomes INTERNAL_ERROR. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: ErrorStatus;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.details = details;
+  }
+}
+
+export function isAppError(value: unknown): value is AppError {
+  return value instanceof AppError;
+}

@@ -1,0 +1,161 @@
+/** Builds the OpenAPI 3.1 document from the same procedures and schemas the REST adapter serves. */
+import { z } from 'zod';
+import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { AnyRouter } from '@trpc/server';
+import { ERROR_STATUS, type ErrorCode } from '../domain/errors.ts';
+import { errorEnvelope, successEnvelope } from './envelope.ts';
+import { listOperations, type Operation } from './operations.ts';
+
+// registry.register() names schemas through `.openapi()`, which this adds to zod once.
+extendZodWithOpenApi(z);
+
+export const SECURITY_SCHEMES = {
+  internalToken: {
+    type: 'apiKey' as const,
+    in: 'header' as const,
+    name: 'X-Moxxy-Internal-Token',
+    description: 'The MOXXY_INTERNAL_TOKEN value; full access.',
+  },
+  bearerToken: {
+    type: 'http' as const,
+    scheme: 'bearer',
+    bearerFormat: 'mox_<base64url>',
+    description: 'An API token made with POST /api/tokens or `moxxy tokens create`; its scopes limit what it may do.',
+  },
+};
+
+const TAGS = [
+  { name: 'system', description: 'Health and the API description itself.' },
+  { name: 'agents', description: 'Agents: model, system prompt and allowed tools.' },
+];
+
+interface ObjectDef {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  innerType?: z.ZodType;
+}
+
+function objectSchema(schema: z.ZodType | undefined): z.ZodObject | undefined {
+  let current = schema;
+  while (current) {
+    const def = (current as unknown as { _zod: { def: ObjectDef } })._zod.def;
+    if (def.type === 'object') return current as z.ZodObject;
+    if (def.type === 'optional' || def.type === 'default') current = def.innerType;
+    else return undefined;
+  }
+  return undefined;
+}
+
+function pascal(id: string): string {
+  return id.replace(/(^|[._-])(\w)/g, (_, __, c: string) => c.toUpperCase());
+}
+
+/** Every error code an operation can answer with, in catalogue order. */
+export function operationErrorCodes(operation: Operation): ErrorCode[] {
+  const codes = new Set<ErrorCode>(operation.meta.errors ?? []);
+  if (operation.input) codes.add('VALIDATION_ERROR');
+  if (operation.hasBody) {
+    codes.add('INVALID_JSON');
+    codes.add('PAYLOAD_TOO_LARGE');
+    codes.add('UNSUPPORTED_MEDIA_TYPE');
+  }
+  codes.add('INTERNAL_ERROR');
+  return (Object.keys(ERROR_STATUS) as ErrorCode[]).filter((code) => codes.has(code));
+}
+
+function errorResponses(operation: Operation): RouteConfig['responses'] {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of operationErrorCodes(operation)) {
+    const status = ERROR_STATUS[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: RouteConfig['responses'] = {};
+  for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
+    responses[status] = {
+      description: codes.join(', '),
+      content: { 'application/json': { schema: errorEnvelope(codes) } },
+    };
+  }
+  return responses;
+}
+
+function requestOf(operation: Operation, registry: OpenAPIRegistry): RouteConfig['request'] {
+  const input = objectSchema(operation.input);
+  if (!input) return undefined;
+  const pick = Object.fromEntries(operation.pathKeys.map((key) => [key, true as const])) as Record<string, true> & Record<number, never>;
+  const request: NonNullable<RouteConfig['request']> = {};
+  if (operation.pathKeys.length) request.params = input.pick(pick);
+  const rest = operation.pathKeys.length ? input.omit(pick) : input;
+  if (Object.keys(rest.shape).length === 0) return request;
+  if (operation.hasBody) {
+    // A body that is the input less its path keys gets a name of its own, for generated clients.
+    const body = operation.pathKeys.length ? registry.register(`${pascal(operation.id)}Body`, rest) : rest;
+    request.body = { required: true, content: { 'application/json': { schema: body } } };
+  } else {
+    request.query = rest;
+  }
+  return request;
+}
+
+function routeConfig(operation: Operation, registry: OpenAPIRegistry): RouteConfig {
+  const { meta } = operation;
+  const status = meta.successStatus ?? 200;
+  const output = operation.output ?? z.null();
+  return {
+    method: meta.method.toLowerCase() as RouteConfig['method'],
+    path: meta.path,
+    operationId: operation.id,
+    tags: meta.tags,
+    summary: meta.summary,
+    ...(meta.description ? { description: meta.description } : {}),
+    security: meta.scope === null ? [] : [{ internalToken: [] }, { bearerToken: [meta.scope] }],
+    request: requestOf(operation, registry),
+    responses: {
+      [status]: { description: meta.summary, content: { 'application/json': { schema: successEnvelope(output) } } },
+      ...errorResponses(operation),
+    },
+  };
+}
+
+export interface OpenApiDocumentOptions {
+  version: string;
+  serverUrl?: string;
+}
+
+export function buildOpenApiDocument(router: AnyRouter, options: OpenApiDocumentOptions) {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'internalToken', SECURITY_SCHEMES.internalToken);
+  registry.registerComponent('securitySchemes', 'bearerToken', SECURITY_SCHEMES.bearerToken);
+  registry.register('ErrorEnvelope', errorEnvelope());
+  for (const operation of listOperations(router)) registry.registerPath(routeConfig(operation, registry));
+  registry.registerPath({
+    method: 'get',
+    path: '/api/openapi.json',
+    operationId: 'system.openapi',
+    tags: ['system'],
+    summary: 'This OpenAPI document (raw JSON, no envelope)',
+    security: [],
+    responses: {
+      200: {
+        description: 'The OpenAPI 3.1 document',
+        content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+      },
+    },
+  });
+
+  const generator = new OpenApiGeneratorV31(registry.definitions);
+  return generator.generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Moxxy server API',
+      version: options.version,
+      description:
+        'Agents, chat, memory, skills, MCP tools, vault, channels, webhooks, events and audit. ' +
+        'Every JSON response is an envelope: `{"success": true, "data": ...}` or ' +
+        '`{"success": false, "error": {"code", "message", "details"?}}`. The same procedures are served over tRPC at /trpc.',
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    servers: [{ url: options.serverUrl ?? 'http://127.0.0.1:17890' }],
+    tags: TAGS,
+  });
+}

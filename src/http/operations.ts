@@ -1,0 +1,47 @@
+/** The REST operations: every tRPC procedure that carries `meta.openapi`, in router order. */
+import type { z } from 'zod';
+import type { AnyRouter } from '@trpc/server';
+import type { OpenApiMeta } from '../routers/trpc.ts';
+
+export interface Operation {
+  /** The procedure path, also the OpenAPI operationId: `agents.list`. */
+  id: string;
+  meta: OpenApiMeta;
+  input: z.ZodType | undefined;
+  output: z.ZodType | undefined;
+  pathKeys: string[];
+  /** The fastify form of the path: `/api/agents/:name`. */
+  route: string;
+  hasBody: boolean;
+}
+
+interface ProcedureDef {
+  meta?: { openapi?: OpenApiMeta };
+  inputs: z.ZodType[];
+  output?: z.ZodType;
+}
+
+export function listOperations(router: AnyRouter): Operation[] {
+  const operations: Operation[] = [];
+  const seen = new Map<string, string>();
+  for (const [id, procedure] of Object.entries(router._def.procedures as Record<string, { _def: ProcedureDef }>)) {
+    const def = procedure._def;
+    const meta = def.meta?.openapi;
+    if (!meta) continue;
+    const key = `${meta.method} ${meta.path.replace(/\{\w+\}/g, '{}')}`;
+    const clash = seen.get(key);
+    if (clash) throw new Error(`Operations ${clash} and ${id} both answer ${meta.method} ${meta.path}`);
+    seen.set(key, id);
+    if (def.inputs.length > 1) throw new Error(`Operation ${id} has more than one input schema`);
+    operations.push({
+      id,
+      meta,
+      input: def.inputs[0],
+      output: def.output,
+      pathKeys: [...meta.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!),
+      route: meta.path.replace(/\{(\w+)\}/g, ':$1'),
+      hasBody: meta.method === 'POST' || meta.method === 'PUT' || meta.method === 'PATCH',
+    });
+  }
+  return operations;
+}

@@ -1,0 +1,84 @@
+/** Agents router: list, create, get, update, delete. */
+import { Agent, AgentCreate, AgentDeleted, AgentList, AgentPatch, AgentRef } from '../domain/agents.ts';
+import { PaginationInput } from '../domain/common.ts';
+import { procedure, router } from './trpc.ts';
+
+const tags: ['agents'] = ['agents'];
+
+export const agentsRouter = router({
+  list: procedure
+    .meta({ openapi: { method: 'GET', path: '/api/agents', tags, summary: 'List agents', scope: 'agents:read', rateLimit: 'read' } })
+    .input(PaginationInput)
+    .output(AgentList)
+    .query(({ ctx, input }) => ctx.services.agents.list(input)),
+
+  create: procedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/api/agents',
+        tags,
+        summary: 'Create an agent',
+        successStatus: 201,
+        errors: ['AGENT_EXISTS'],
+        scope: 'agents:write',
+        rateLimit: 'write',
+      },
+    })
+    .input(AgentCreate)
+    .output(Agent)
+    .mutation(({ ctx, input }) => ctx.services.agents.create(input)),
+
+  get: procedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/api/agents/{name}',
+        tags,
+        summary: 'Get an agent',
+        errors: ['AGENT_NOT_FOUND'],
+        scope: 'agents:read',
+        rateLimit: 'read',
+      },
+    })
+    .input(AgentRef)
+    .output(Agent)
+    .query(({ ctx, input }) => ctx.services.agents.get(input.name)),
+
+  update: procedure
+    .meta({
+      openapi: {
+        method: 'PATCH',
+        path: '/api/agents/{name}',
+        tags,
+        summary: 'Update an agent',
+        description: 'Fields given replace the current ones; model.parameters are merged.',
+        errors: ['AGENT_NOT_FOUND'],
+        scope: 'agents:write',
+        rateLimit: 'write',
+      },
+    })
+    .input(AgentPatch.extend(AgentRef.shape))
+    .output(Agent)
+    .mutation(({ ctx, input: { name, ...patch } }) => ctx.services.agents.update(name, patch)),
+
+  delete: procedure
+    .meta({
+      openapi: {
+        method: 'DELETE',
+        path: '/api/agents/{name}',
+        tags,
+        summary: 'Delete an agent',
+        errors: ['AGENT_NOT_FOUND'],
+        scope: 'agents:write',
+        rateLimit: 'write',
+      },
+    })
+    .input(AgentRef)
+    .output(AgentDeleted)
+    .mutation(async ({ ctx, input }) => {
+      await ctx.services.agents.delete(input.name);
+      return { name: input.name, status: 'deleted' as const };
+    }),
+});
+

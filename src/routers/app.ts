@@ -1,0 +1,12 @@
+/** The app router: every area's router under one root. Its type is what TypeScript clients import. */
+import { agentsRouter } from './agents.ts';
+import { systemRouter } from './system.ts';
+import { createCallerFactory, router } from './trpc.ts';
+
+export const appRouter = router({
+  system: systemRouter,
+  agents: agentsRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export const createCaller = createCallerFactory(appRouter);

@@ -1,0 +1,67 @@
+/** tRPC initialisation: context, meta (the REST/OpenAPI description of a procedure), error shape. */
+import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
+import type { ErrorCode } from '../domain/errors.ts';
+import type { Scope } from '../domain/scopes.ts';
+import type { Services } from '../services/container.ts';
+import { toAppError, trpcCodeFor } from './errors.ts';
+
+export interface Context {
+  services: Services;
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type RateLimitClass = 'read' | 'write' | 'chat';
+
+/** How a procedure appears over REST and in openapi.json. */
+export interface OpenApiMeta {
+  method: HttpMethod;
+  /** OpenAPI path template, e.g. `/api/agents/{name}`; `{x}` names an input field. */
+  path: `/${string}`;
+  tags: [string, ...string[]];
+  summary: string;
+  description?: string;
+  successStatus?: 200 | 201 | 202;
+  /** Expected failures besides VALIDATION_ERROR, auth and INTERNAL_ERROR, which every operation has. */
+  errors?: ErrorCode[];
+  /** The scope a bearer token needs; null for public operations. */
+  scope: Scope | null;
+  /** Rate-limit class; false exempts the operation. */
+  rateLimit?: RateLimitClass | false;
+}
+
+export interface Meta {
+  openapi?: OpenApiMeta;
+}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    transformer: superjson,
+    errorFormatter({ shape, error }) {
+      const app = toAppError(error);
+      const { stack: _stack, ...data } = shape.data;
+      return {
+        ...shape,
+        message: app.message,
+        data: { ...data, code: app.code, httpStatus: app.status, details: app.details },
+      };
+    },
+  });
+
+/** AppErrors thrown by services become TRPCErrors with the matching code, so /trpc answers the right status. */
+const mapAppErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const app = toAppError(result.error);
+    if (result.error.cause === app) {
+      throw new TRPCError({ code: trpcCodeFor(app), message: app.message, cause: app });
+    }
+  }
+  return result;
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const procedure = t.procedure.use(mapAppErrors);

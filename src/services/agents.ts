@@ -1,0 +1,121 @@
+/** Agents: CRUD over the agents table, and the default agent. */
+import { count, eq } from 'drizzle-orm';
+import {
+  applyAgentPatch,
+  DEFAULT_AGENT_NAME,
+  DEFAULT_MAX_STEPS,
+  DEFAULT_MODEL,
+  type Agent,
+  type AgentCreate,
+  type AgentPatch,
+} from '../domain/agents.ts';
+import { paginate, type PaginationInput } from '../domain/common.ts';
+import { AppError } from '../domain/errors.ts';
+import type { Db } from '../db/client.ts';
+import { agents } from '../db/schema.ts';
+
+type AgentRow = typeof agents.$inferSelect;
+
+function toAgent(row: AgentRow): Agent {
+  return {
+    name: row.name,
+    description: row.description,
+    model: row.model,
+    system_prompt: row.systemPrompt,
+    allowed_tools: row.allowedTools,
+    max_steps: row.maxSteps,
+    created_at: row.createdAt,
+    updated_at: row.updatedAt,
+  };
+}
+
+function toRow(agent: Agent): AgentRow {
+  return {
+    name: agent.name,
+    description: agent.description,
+    model: agent.model,
+    systemPrompt: agent.system_prompt,
+    allowedTools: agent.allowed_tools,
+    maxSteps: agent.max_steps,
+    createdAt: agent.created_at,
+    updatedAt: agent.updated_at,
+  };
+}
+
+function agentNotFound(name: string): AppError {
+  return new AppError('AGENT_NOT_FOUND', `Agent '${name}' not found`, { name });
+}
+
+export class AgentService {
+  constructor(private readonly db: Db) {}
+
+  async list(page: PaginationInput) {
+    const [rows, [totals]] = await Promise.all([
+      this.db.select().from(agents).orderBy(agents.createdAt, agents.name).limit(page.limit).offset(page.offset),
+      this.db.select({ total: count() }).from(agents),
+    ]);
+    return { agents: rows.map(toAgent), pagination: paginate(totals?.total ?? 0, page) };
+  }
+
+  async find(name: string): Promise<Agent | undefined> {
+    const [row] = await this.db.select().from(agents).where(eq(agents.name, name)).limit(1);
+    return row ? toAgent(row) : undefined;
+  }
+
+  async get(name: string): Promise<Agent> {
+    const agent = await this.find(name);
+    if (!agent) throw agentNotFound(name);
+    return agent;
+  }
+
+  async create(input: AgentCreate): Promise<Agent> {
+    const now = new Date();
+    const agent: Agent = {
+      name: input.name,
+      description: input.description,
+      model: input.model ?? DEFAULT_MODEL,
+      system_prompt: input.system_prompt,
+      allowed_tools: input.allowed_tools,
+      max_steps: input.max_steps,
+      created_at: now,
+      updated_at: now,
+    };
+    const inserted = await this.db.insert(agents).values(toRow(agent)).onConflictDoNothing().returning({ name: agents.name });
+    if (inserted.length === 0) {
+      throw new AppError('AGENT_EXISTS', `Agent '${input.name}' already exists`, { name: input.name });
+    }
+    return agent;
+  }
+
+  async update(name: string, patch: AgentPatch): Promise<Agent> {
+    const updated = applyAgentPatch(await this.get(name), patch, new Date());
+    const rows = await this.db.update(agents).set(toRow(updated)).where(eq(agents.name, name)).returning({ name: agents.name });
+    if (rows.length === 0) throw agentNotFound(name);
+    return updated;
+  }
+
+  async delete(name: string): Promise<void> {
+    const rows = await this.db.delete(agents).where(eq(agents.name, name)).returning({ name: agents.name });
+    if (rows.length === 0) throw agentNotFound(name);
+  }
+
+  /** Makes sure the `default` agent exists; called at every start, so deleting it lasts until the next start. */
+  async ensureDefault(): Promise<void> {
+    const now = new Date();
+    await this.db
+      .insert(agents)
+      .values(
+        toRow({
+          name: DEFAULT_AGENT_NAME,
+          description: 'The default agent (offline echo provider until you configure a model).',
+          model: DEFAULT_MODEL,
+          system_prompt: 'You are a helpful assistant.',
+          allowed_tools: [],
+          max_steps: DEFAULT_MAX_STEPS,
+          created_at: now,
+          updated_at: now,
+        }),
+      )
+      .onConflictDoNothing();
+  }
+}

@@ -52,6 +52,10 @@ const ENV_KEYS: Array<[string, string[], 'string' | 'number']> = [
   ['MOXXY_DATABASE_URL', ['database', 'url'], 'string'],
   ['MOXXY_DATABASE_AUTH_TOKEN', ['database', 'authToken'], 'string'],
   ['MOXXY_LOG_LEVEL', ['logLevel'], 'string'],
+  ['OPENAI_API_KEY', ['providers', 'openai', 'apiKey'], 'string'],
+  ['OPENAI_BASE_URL', ['providers', 'openai', 'baseUrl'], 'string'],
+  ['ANTHROPIC_API_KEY', ['providers', 'anthropic', 'apiKey'], 'string'],
+  ['ANTHROPIC_BASE_URL', ['providers', 'anthropic', 'baseUrl'], 'string'],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

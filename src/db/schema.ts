@@ -1,5 +1,5 @@
 /** The database, as one picture. Timestamps are integer milliseconds; JSON columns are text. */
-import { sqliteTable, text, integer } from 'drizzle-orm/sqlite-core';
+import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { ModelSettings } from '../domain/agents.ts';
 
 export const agents = sqliteTable('agents', {
@@ -12,3 +12,75 @@ export const agents = sqliteTable('agents', {
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
 });
+
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    agent: text('agent').notNull(),
+    userId: text('user_id'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('sessions_agent_updated').on(t.agent, t.updatedAt)],
+);
+
+export const messages = sqliteTable(
+  'messages',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id').notNull(),
+    agent: text('agent').notNull(),
+    runId: text('run_id'),
+    userId: text('user_id'),
+    role: text('role', { enum: ['system', 'user', 'assistant', 'tool'] }).notNull(),
+    content: text('content').notNull(),
+    /** Tool calls the assistant asked for, or the call a tool message answers. */
+    toolCalls: text('tool_calls', { mode: 'json' }).$type<unknown[]>(),
+    toolCallId: text('tool_call_id'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('messages_session_created').on(t.sessionId, t.createdAt), index('messages_agent_user').on(t.agent, t.userId, t.createdAt)],
+);
+
+export const runs = sqliteTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    agent: text('agent').notNull(),
+    sessionId: text('session_id').notNull(),
+    userId: text('user_id'),
+    status: text('status', { enum: ['queued', 'running', 'completed', 'failed', 'cancelled'] }).notNull(),
+    input: text('input').notNull(),
+    output: text('output'),
+    error: text('error', { mode: 'json' }).$type<{ code: string; message: string }>(),
+    steps: text('steps', { mode: 'json' }).$type<unknown[]>().notNull(),
+    usage: text('usage', { mode: 'json' }).$type<{ input_tokens: number; output_tokens: number }>().notNull(),
+    source: text('source').notNull().default('api'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }),
+    completedAt: integer('completed_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('runs_agent_created').on(t.agent, t.createdAt), index('runs_session_created').on(t.sessionId, t.createdAt)],
+);
+
+/** The audit log: every event, stored (redacted) before it is sent. `seq` orders them and is the stream cursor. */
+export const events = sqliteTable(
+  'events',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    eventId: text('event_id').notNull().unique(),
+    timestamp: integer('timestamp', { mode: 'timestamp_ms' }).notNull(),
+    agentId: text('agent_id'),
+    runId: text('run_id'),
+    sequence: integer('sequence').notNull(),
+    eventType: text('event_type').notNull(),
+    payload: text('payload', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [
+    index('events_agent_seq').on(t.agentId, t.seq),
+    index('events_run_seq').on(t.runId, t.seq),
+    index('events_type_seq').on(t.eventType, t.seq),
+    index('events_timestamp').on(t.timestamp),
+  ],
+);

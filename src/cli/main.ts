@@ -4,9 +4,8 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.ts';
-import { buildOpenApiDocument } from '../http/openapi.ts';
+import { renderOpenApiFile } from '../http/openapi-document.ts';
 import { startServer } from '../http/server.ts';
-import { appRouter } from '../routers/app.ts';
 import { createServices } from '../services/container.ts';
 import { VERSION } from '../services/system.ts';
 
@@ -15,10 +14,6 @@ const OPENAPI_FILE = fileURLToPath(new URL('../../openapi/openapi.json', import.
 function fail(message: string): never {
   process.stderr.write(`moxxy: ${message}\n`);
   process.exit(1);
-}
-
-export function renderOpenApi(): string {
-  return `${JSON.stringify(buildOpenApiDocument(appRouter, { version: VERSION }), null, 2)}\n`;
 }
 
 const program = new Command()
@@ -49,7 +44,7 @@ program
   .option('--write', `write ${OPENAPI_FILE}`)
   .option('--check', 'exit 1 when the committed file differs from what the code emits')
   .action((options: { write?: boolean; check?: boolean }) => {
-    const rendered = renderOpenApi();
+    const rendered = renderOpenApiFile();
     if (options.check) {
       let committed = '';
       try {

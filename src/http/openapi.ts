@@ -3,8 +3,10 @@ import { z } from 'zod';
 import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { AnyRouter } from '@trpc/server';
 import { ERROR_STATUS, type ErrorCode } from '../domain/errors.ts';
+import type { Scope } from '../domain/scopes.ts';
 import { errorEnvelope, successEnvelope } from './envelope.ts';
 import { listOperations, type Operation } from './operations.ts';
+import type { RawRouteSpec } from './raw-routes.ts';
 
 // registry.register() names schemas through `.openapi()`, which this adds to zod once.
 extendZodWithOpenApi(z);
@@ -50,11 +52,17 @@ function pascal(id: string): string {
   return id.replace(/(^|[._-])(\w)/g, (_, __, c: string) => c.toUpperCase());
 }
 
+interface ErrorSources {
+  errors?: ErrorCode[];
+  hasInput: boolean;
+  hasBody: boolean;
+}
+
 /** Every error code an operation can answer with, in catalogue order. */
-export function operationErrorCodes(operation: Operation): ErrorCode[] {
-  const codes = new Set<ErrorCode>(operation.meta.errors ?? []);
-  if (operation.input) codes.add('VALIDATION_ERROR');
-  if (operation.hasBody) {
+export function operationErrorCodes({ errors, hasInput, hasBody }: ErrorSources): ErrorCode[] {
+  const codes = new Set<ErrorCode>(errors ?? []);
+  if (hasInput) codes.add('VALIDATION_ERROR');
+  if (hasBody) {
     codes.add('INVALID_JSON');
     codes.add('PAYLOAD_TOO_LARGE');
     codes.add('UNSUPPORTED_MEDIA_TYPE');
@@ -63,9 +71,9 @@ export function operationErrorCodes(operation: Operation): ErrorCode[] {
   return (Object.keys(ERROR_STATUS) as ErrorCode[]).filter((code) => codes.has(code));
 }
 
-function errorResponses(operation: Operation): RouteConfig['responses'] {
+function errorResponses(sources: ErrorSources): RouteConfig['responses'] {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of operationErrorCodes(operation)) {
+  for (const code of operationErrorCodes(sources)) {
     const status = ERROR_STATUS[code];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
@@ -108,12 +116,49 @@ function routeConfig(operation: Operation, registry: OpenAPIRegistry): RouteConf
     tags: meta.tags,
     summary: meta.summary,
     ...(meta.description ? { description: meta.description } : {}),
-    security: meta.scope === null ? [] : [{ internalToken: [] }, { bearerToken: [meta.scope] }],
+    security: securityOf(meta.scope),
     request: requestOf(operation, registry),
     responses: {
       [status]: { description: meta.summary, content: { 'application/json': { schema: successEnvelope(output) } } },
-      ...errorResponses(operation),
+      ...errorResponses({ errors: meta.errors, hasInput: operation.input !== undefined, hasBody: operation.hasBody }),
     },
+  };
+}
+
+function securityOf(scope: Scope | null): RouteConfig['security'] {
+  return scope === null ? [] : [{ internalToken: [] }, { bearerToken: [scope] }];
+}
+
+function rawRouteConfig(route: RawRouteSpec): RouteConfig {
+  const request: NonNullable<RouteConfig['request']> = {};
+  if (route.request?.params) request.params = route.request.params as z.ZodObject;
+  if (route.request?.query) request.query = route.request.query as z.ZodObject;
+  if (route.request?.headers) request.headers = route.request.headers;
+  if (route.request?.body) {
+    const { contentType, schema, description } = route.request.body;
+    request.body = { required: true, ...(description ? { description } : {}), content: { [contentType]: { schema } } };
+  }
+  const responses: RouteConfig['responses'] = {};
+  for (const [status, response] of Object.entries({ ...route.responses, ...route.rawErrors })) {
+    responses[status] = { description: response.description, content: { [response.contentType]: { schema: response.schema } } };
+  }
+  const hasBody = route.request?.body?.contentType === 'application/json';
+  const envelopeErrors = errorResponses({
+    errors: route.errors,
+    hasInput: Boolean(route.request?.params ?? route.request?.query ?? route.request?.body),
+    hasBody,
+  });
+  for (const [status, response] of Object.entries(envelopeErrors)) responses[status] ??= response;
+  return {
+    method: route.method.toLowerCase() as RouteConfig['method'],
+    path: route.path,
+    operationId: route.id,
+    tags: route.tags,
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    security: securityOf(route.scope),
+    ...(Object.keys(request).length ? { request } : {}),
+    responses,
   };
 }
 
@@ -122,26 +167,13 @@ export interface OpenApiDocumentOptions {
   serverUrl?: string;
 }
 
-export function buildOpenApiDocument(router: AnyRouter, options: OpenApiDocumentOptions) {
+export function buildOpenApiDocument(router: AnyRouter, rawRoutes: RawRouteSpec[], options: OpenApiDocumentOptions) {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'internalToken', SECURITY_SCHEMES.internalToken);
   registry.registerComponent('securitySchemes', 'bearerToken', SECURITY_SCHEMES.bearerToken);
   registry.register('ErrorEnvelope', errorEnvelope());
   for (const operation of listOperations(router)) registry.registerPath(routeConfig(operation, registry));
-  registry.registerPath({
-    method: 'get',
-    path: '/api/openapi.json',
-    operationId: 'system.openapi',
-    tags: ['system'],
-    summary: 'This OpenAPI document (raw JSON, no envelope)',
-    security: [],
-    responses: {
-      200: {
-        description: 'The OpenAPI 3.1 document',
-        content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
-      },
-    },
-  });
+  for (const route of rawRoutes) registry.registerPath(rawRouteConfig(route));
 
   const generator = new OpenApiGeneratorV31(registry.definitions);
   return generator.generateDocument({

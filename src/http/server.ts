@@ -4,10 +4,10 @@ import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/a
 import { appRouter, createCaller, type AppRouter } from '../routers/app.ts';
 import type { Context } from '../routers/trpc.ts';
 import type { Services } from '../services/container.ts';
-import { VERSION } from '../services/system.ts';
 import { installErrorHandling, installJsonParser } from './errors.ts';
-import { buildOpenApiDocument } from './openapi.ts';
+import { registerRawRoutes } from './raw-routes.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
+import { rawRoutes } from './routes/index.ts';
 
 export async function buildServer(services: Services): Promise<FastifyInstance> {
   const { config } = services;
@@ -42,11 +42,7 @@ export async function buildServer(services: Services): Promise<FastifyInstance> 
     createContext,
   });
 
-  let openapi: string | undefined;
-  app.get('/api/openapi.json', async (_request, reply) => {
-    openapi ??= JSON.stringify(buildOpenApiDocument(appRouter, { version: VERSION }));
-    return reply.type('application/json; charset=utf-8').send(openapi);
-  });
+  registerRawRoutes(app, rawRoutes, services);
 
   return app;
 }

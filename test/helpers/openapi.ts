@@ -4,13 +4,11 @@
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { buildOpenApiDocument } from '../../src/http/openapi.ts';
-import { appRouter } from '../../src/routers/app.ts';
-import { VERSION } from '../../src/services/system.ts';
+import { openApiDocument as buildDocument } from '../../src/http/openapi-document.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
-export const openApiDocument = buildOpenApiDocument(appRouter, { version: VERSION }) as unknown as {
+export const openApiDocument = buildDocument() as unknown as {
   paths: Record<string, Record<string, { operationId: string; responses: Record<string, { content?: Record<string, unknown> }> }>>;
   components: Record<string, unknown>;
 };

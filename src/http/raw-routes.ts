@@ -1,0 +1,87 @@
+/**
+ * Raw routes: endpoints whose responses are not the envelope (SSE streams, seed-shaped JSON such as
+ * /v1/audit, openapi.json itself). Each is declared once, with zod schemas, and that declaration both
+ * registers the fastify route and documents it in openapi.json.
+ */
+import type { z } from 'zod';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorCode } from '../domain/errors.ts';
+import type { Scope } from '../domain/scopes.ts';
+import type { HttpMethod, RateLimitClass } from '../routers/trpc.ts';
+import type { Services } from '../services/container.ts';
+import { validationError } from '../routers/errors.ts';
+import { buildQueryCoercer } from './query-coercion.ts';
+
+export interface RawResponseSpec {
+  description: string;
+  /** e.g. 'application/json', 'text/event-stream'. */
+  contentType: string;
+  /** JSON body, or for SSE the schema of one event's `data`. */
+  schema: z.ZodType;
+}
+
+export interface RawRouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+}
+
+export interface RawRouteSpec<P = any, Q = any, B = any> {
+  id: string;
+  method: HttpMethod;
+  path: `/${string}`;
+  tags: [string, ...string[]];
+  summary: string;
+  description?: string;
+  scope: Scope | null;
+  rateLimit?: RateLimitClass | false;
+  request?: {
+    params?: z.ZodType<P>;
+    query?: z.ZodType<Q>;
+    /** JSON bodies are parsed and validated; other content types arrive as a Buffer. */
+    body?: { contentType: string; schema: z.ZodType<B>; description?: string };
+    headers?: z.ZodObject;
+  };
+  responses: Record<number, RawResponseSpec>;
+  /** Failures answered with the error envelope (or, for SSE, before the stream starts). */
+  errors?: ErrorCode[];
+  /** Documented, non-envelope errors (e.g. seed 001's `{error: 'no_transcriber'}`). */
+  rawErrors?: Record<number, RawResponseSpec>;
+  handler(input: RawRouteInput<P, Q, B>, request: FastifyRequest, reply: FastifyReply, services: Services): Promise<unknown>;
+}
+
+export function defineRawRoute<P, Q, B>(spec: RawRouteSpec<P, Q, B>): RawRouteSpec<P, Q, B> {
+  return spec;
+}
+
+function parseWith<T>(schema: z.ZodType<T> | undefined, value: unknown, prefix: string): T {
+  if (!schema) return value as T;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw validationError(
+    result.error.issues.map((issue) => ({
+      path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
+      message: issue.message,
+      code: issue.code,
+    })),
+  );
+}
+
+export function registerRawRoutes(app: FastifyInstance, routes: RawRouteSpec[], services: Services): void {
+  for (const route of routes) {
+    const coerce = buildQueryCoercer(route.request?.query);
+    app.route({
+      method: route.method,
+      url: route.path.replace(/\{(\w+)\}/g, ':$1'),
+      config: { rawRoute: route },
+      handler: async (request, reply) => {
+        const input = {
+          params: parseWith(route.request?.params, request.params, ''),
+          query: parseWith(route.request?.query, coerce(request.query as Record<string, unknown>), ''),
+          body: route.request?.body?.contentType === 'application/json' ? parseWith(route.request.body.schema, request.body, '') : request.body,
+        };
+        return route.handler(input, request, reply, services);
+      },
+    });
+  }
+}

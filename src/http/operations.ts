@@ -13,9 +13,12 @@ export interface Operation {
   /** The fastify form of the path: `/api/agents/:name`. */
   route: string;
   hasBody: boolean;
+  /** The tRPC procedure type. */
+  type: 'query' | 'mutation' | 'subscription';
 }
 
 interface ProcedureDef {
+  type: Operation['type'];
   meta?: { openapi?: OpenApiMeta };
   inputs: z.ZodType[];
   output?: z.ZodType;
@@ -41,6 +44,7 @@ export function listOperations(router: AnyRouter): Operation[] {
       pathKeys: [...meta.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!),
       route: meta.path.replace(/\{(\w+)\}/g, ':$1'),
       hasBody: meta.method === 'POST' || meta.method === 'PUT' || meta.method === 'PATCH',
+      type: def.type,
     });
   }
   return operations;

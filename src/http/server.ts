@@ -1,7 +1,7 @@
 /** The HTTP host: one fastify instance serving /trpc, the REST routes under /api, and openapi.json. */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
-import { appRouter, createCaller, type AppRouter } from '../routers/app.ts';
+import { appRouter, type AppRouter } from '../routers/app.ts';
 import type { Context } from '../routers/trpc.ts';
 import type { Services } from '../services/container.ts';
 import { installErrorHandling, installJsonParser } from './errors.ts';
@@ -38,7 +38,6 @@ export async function buildServer(services: Services): Promise<FastifyInstance> 
 
   registerRestRoutes(app, {
     router: appRouter,
-    createCaller: (ctx) => createCaller(ctx) as unknown as Record<string, unknown>,
     createContext,
   });
 

@@ -50,6 +50,9 @@ const t = initTRPC
     },
   });
 
+/** Marks middleware the REST adapter may skip because it does the same job itself (see src/http/rest-adapter.ts). */
+export const REST_SAFE_MIDDLEWARE = Symbol('rest-safe-middleware');
+
 /** AppErrors thrown by services become TRPCErrors with the matching code, so /trpc answers the right status. */
 const mapAppErrors = t.middleware(async ({ next }) => {
   const result = await next();
@@ -61,6 +64,7 @@ const mapAppErrors = t.middleware(async ({ next }) => {
   }
   return result;
 });
+for (const fn of mapAppErrors._middlewares) Object.assign(fn, { [REST_SAFE_MIDDLEWARE]: true });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;

@@ -46,8 +46,22 @@ function agentNotFound(name: string): AppError {
   return new AppError('AGENT_NOT_FOUND', `Agent '${name}' not found`, { name });
 }
 
+/**
+ * Agents are read on every request that names one (chat turns, memory, skills), so reads are served from a
+ * short-lived cache: writes through this service update it at once; a change made by another process
+ * sharing the database shows within CACHE_TTL_MS.
+ */
+const CACHE_TTL_MS = 1000;
+
 export class AgentService {
+  private readonly cache = new Map<string, { agent: Agent; expires: number }>();
+
   constructor(private readonly db: Db) {}
+
+  private remember(agent: Agent): Agent {
+    this.cache.set(agent.name, { agent, expires: Date.now() + CACHE_TTL_MS });
+    return agent;
+  }
 
   async list(page: PaginationInput) {
     const [rows, [totals]] = await Promise.all([
@@ -58,8 +72,14 @@ export class AgentService {
   }
 
   async find(name: string): Promise<Agent | undefined> {
+    const cached = this.cache.get(name);
+    if (cached && cached.expires > Date.now()) return cached.agent;
     const [row] = await this.db.select().from(agents).where(eq(agents.name, name)).limit(1);
-    return row ? toAgent(row) : undefined;
+    if (!row) {
+      this.cache.delete(name);
+      return undefined;
+    }
+    return this.remember(toAgent(row));
   }
 
   async get(name: string): Promise<Agent> {
@@ -84,17 +104,18 @@ export class AgentService {
     if (inserted.length === 0) {
       throw new AppError('AGENT_EXISTS', `Agent '${input.name}' already exists`, { name: input.name });
     }
-    return agent;
+    return this.remember(agent);
   }
 
   async update(name: string, patch: AgentPatch): Promise<Agent> {
     const updated = applyAgentPatch(await this.get(name), patch, new Date());
     const rows = await this.db.update(agents).set(toRow(updated)).where(eq(agents.name, name)).returning({ name: agents.name });
     if (rows.length === 0) throw agentNotFound(name);
-    return updated;
+    return this.remember(updated);
   }
 
   async delete(name: string): Promise<void> {
+    this.cache.delete(name);
     const rows = await this.db.delete(agents).where(eq(agents.name, name)).returning({ name: agents.name });
     if (rows.length === 0) throw agentNotFound(name);
   }

@@ -1,0 +1,49 @@
+/** Read path: REST GET /api/agents/default and tRPC agents.get against a bare node:http server with the same JSON. */
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { fmt, startChild, type BenchSection } from '../lib.ts';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+const CONNECTIONS = 32;
+
+interface Load {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function load(name: string, url: string): Promise<Load> {
+  await autocannon({ url, connections: CONNECTIONS, duration: 1 }); // warm-up: JIT, caches
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S });
+  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+export default async function agentsRead(): Promise<BenchSection> {
+  const moxxy = await startChild();
+  const restUrl = `${moxxy.url}/api/agents/default`;
+  const body = await (await fetch(restUrl)).text();
+  const trpcUrl = `${moxxy.url}/trpc/agents.get?input=${encodeURIComponent(JSON.stringify({ json: { name: 'default' } }))}`;
+  const bare = await startChild(['--import', 'tsx', fileURLToPath(new URL('../bare-server.ts', import.meta.url))], { BARE_BODY: body });
+  try {
+    const baseline = await load('node:http, same JSON (baseline)', `${bare.url}/`);
+    const rest = await load('REST GET /api/agents/default', restUrl);
+    const trpc = await load('tRPC agents.get', trpcUrl);
+    const rows = [baseline, rest, trpc].map(
+      (r) => `| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 0)} | ${fmt(r.p99, 0)} | ${fmt(r.rps / baseline.rps, 2)} | ${r.errors} |`,
+    );
+    return {
+      title: 'Agent read path (target: REST >= 0.50 of node:http)',
+      markdown: [
+        `autocannon, ${CONNECTIONS} connections, ${DURATION_S} s each after a 1 s warm-up; servers in child processes on loopback; the database is a real libSQL file.`,
+        '',
+        '| target | req/s | p50 ms | p99 ms | ratio to node:http | errors |',
+        '|---|---:|---:|---:|---:|---:|',
+        ...rows,
+      ].join('\n'),
+    };
+  } finally {
+    await Promise.all([moxxy.stop(), bare.stop()]);
+  }
+}

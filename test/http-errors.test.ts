@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildQueryCoercer } from '../src/http/query-coercion.ts';
+import { z } from 'zod';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+describe('the error envelope', () => {
+  it('answers an unknown route with 404 ROUTE_NOT_FOUND', async () => {
+    const res = await server.api.get('/api/nothing-here?x=1');
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({
+      success: false,
+      error: { code: 'ROUTE_NOT_FOUND', message: 'Route GET /api/nothing-here not found', details: { method: 'GET', path: '/api/nothing-here' } },
+    });
+  });
+
+  it('answers a wrong method on a known path with ROUTE_NOT_FOUND', async () => {
+    const res = await server.api.request('PUT', '/api/agents/default', { body: {} });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('ROUTE_NOT_FOUND');
+  });
+
+  it('answers malformed JSON with 400 INVALID_JSON and creates nothing', async () => {
+    const res = await server.api.request('POST', '/api/agents', {
+      rawBody: '{"name": "half',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('INVALID_JSON');
+    expect(res.body.error.message).toMatch(/^Request body is not valid JSON/);
+    expect((await server.api.get('/api/agents/half')).status).toBe(404);
+  });
+
+  it('answers a non-JSON content type with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    const res = await server.api.request('POST', '/api/agents', { rawBody: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(res.status).toBe(415);
+    expect(res.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    const plain = await server.api.request('POST', '/api/agents', { rawBody: 'hello', headers: { 'content-type': 'text/plain' } });
+    expect(plain.status).toBe(415);
+  });
+
+  it('answers a body over 64 KB with 413 PAYLOAD_TOO_LARGE', async () => {
+    const res = await server.api.post('/api/agents', { name: 'big', description: 'x'.repeat(70 * 1024) });
+    expect(res.status).toBe(413);
+    expect(res.body.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: { limit: 65536 } });
+    expect((await server.api.get('/api/agents/big')).status).toBe(404);
+  });
+
+  it('answers a JSON body that is not an object with VALIDATION_ERROR', async () => {
+    const res = await server.api.post('/api/agents', ['not', 'an', 'object']);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_ERROR');
+  });
+
+  it('lists every validation issue with its path', async () => {
+    const res = await server.api.post('/api/agents', { name: 'ok-name', max_steps: 0, model: { provider: 'nope', name: '' } });
+    expect(res.status).toBe(400);
+    const paths = res.body.error.details.issues.map((issue: { path: string }) => issue.path).sort();
+    expect(paths).toEqual(['max_steps', 'model.name', 'model.provider']);
+  });
+
+  it('hides internals in a 500 INTERNAL_ERROR', async () => {
+    const broken = await startTestServer();
+    try {
+      broken.services.database.client.close();
+      const res = await broken.api.get('/api/agents');
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({ success: false, error: { code: 'INTERNAL_ERROR', message: 'Internal server error' } });
+      const health = await broken.api.get('/api/health');
+      expect(health.body.data).toMatchObject({ status: 'degraded', database: { status: 'error', latency_ms: null } });
+    } finally {
+      await broken.app.close();
+    }
+  });
+});
+
+describe('query strings', () => {
+  const schema = z.object({
+    flag: z.boolean().optional(),
+    count: z.number().int().default(5),
+    ids: z.array(z.string()).optional(),
+    since: z.date().optional(),
+    name: z.string().optional(),
+  });
+  const coerce = buildQueryCoercer(schema);
+
+  it('reads ?flag=false as false and numbers as numbers without changing the schema', () => {
+    expect(schema.parse(coerce({ flag: 'false', count: '12', name: '007' }))).toEqual({ flag: false, count: 12, name: '007' });
+    expect(schema.parse(coerce({ flag: 'true' })).flag).toBe(true);
+    expect(schema.safeParse({ flag: 'false' }).success).toBe(false);
+    expect(schema.safeParse({ count: '12' }).success).toBe(false);
+  });
+
+  it('reads comma lists and repeated keys as arrays, and ISO strings as dates', () => {
+    expect(coerce({ ids: 'a,b' }).ids).toEqual(['a', 'b']);
+    expect(coerce({ ids: ['a', 'b', 'c'] }).ids).toEqual(['a', 'b', 'c']);
+    expect(coerce({ since: '2025-01-15T10:00:00.000Z' }).since).toEqual(new Date('2025-01-15T10:00:00.000Z'));
+  });
+
+  it('leaves values it cannot read for the schema to reject', () => {
+    expect(coerce({ count: '12abc', flag: 'maybe', since: 'yesterday' })).toEqual({ count: '12abc', flag: 'maybe', since: 'yesterday' });
+  });
+});

@@ -4,17 +4,17 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.ts';
+import { AppError } from '../domain/errors.ts';
 import { renderOpenApiFile } from '../http/openapi-document.ts';
 import { startServer } from '../http/server.ts';
 import { createServices } from '../services/container.ts';
 import { VERSION } from '../services/system.ts';
+import { registerChannelsCommand } from './commands/channels.ts';
+import { registerRunCommand } from './commands/run.ts';
+import { fail } from './fail.ts';
+import { parsePort } from './options.ts';
 
 const OPENAPI_FILE = fileURLToPath(new URL('../../openapi/openapi.json', import.meta.url));
-
-function fail(message: string): never {
-  process.stderr.write(`moxxy: ${message}\n`);
-  process.exit(1);
-}
 
 const program = new Command()
   .name('moxxy')
@@ -25,7 +25,7 @@ program
   .command('serve')
   .description('Serve the API (REST, tRPC, OpenAPI) on HOST:PORT, 127.0.0.1:17890 by default')
   .option('--host <host>', 'address to bind')
-  .option('--port <port>', 'port to listen on', (value) => Number(value))
+  .option('--port <port>', 'port to listen on', parsePort)
   .action(async (options: { host?: string; port?: number }) => {
     const config = await loadConfig({ overrides: { host: options.host, port: options.port } });
     const server = await startServer(await createServices(config));
@@ -63,7 +63,10 @@ program
     }
   });
 
+registerRunCommand(program);
+registerChannelsCommand(program);
+
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof ConfigError) fail(error.message);
+  if (error instanceof ConfigError || error instanceof AppError) fail(error.message);
   fail((error as Error).stack ?? String(error));
 });

@@ -56,6 +56,7 @@ const ENV_KEYS: Array<[string, string[], 'string' | 'number']> = [
   ['OPENAI_BASE_URL', ['providers', 'openai', 'baseUrl'], 'string'],
   ['ANTHROPIC_API_KEY', ['providers', 'anthropic', 'apiKey'], 'string'],
   ['ANTHROPIC_BASE_URL', ['providers', 'anthropic', 'baseUrl'], 'string'],
+  ['MOXXY_HTTP_TOKEN', ['channels', 'http', 'authToken'], 'string'],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

@@ -64,6 +64,39 @@ export const ConfigSchema = z.strictObject({
       bodyBytes: z.number().int().min(1024).max(50 * 1024 * 1024).default(64 * 1024),
     })
     .default({ bodyBytes: 64 * 1024 }),
+  memory: z
+    .strictObject({
+      embeddings: z
+        .strictObject({
+          baseUrl: z.url().describe('OpenAI-compatible endpoint base; POST {baseUrl}/embeddings. Enables vector and hybrid recall.'),
+          apiKey: z.string().optional(),
+          model: z.string().min(1),
+          dimensions: z.number().int().min(1).max(8192).describe('Length of the vectors the model returns.'),
+          timeoutMs: z.number().int().min(100).default(10_000),
+        })
+        .optional(),
+      recallLimit: z.number().int().min(1).max(50).default(5).describe('Memories recalled into a run when no limit is given.'),
+    })
+    .default({ recallLimit: 5 }),
+  skills: z
+    .strictObject({
+      timeoutMs: z.number().int().min(100).max(3_600_000).default(30_000).describe('A skill run is killed (with its child processes) after this long.'),
+      outputLimitBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024).describe('stdout+stderr kept per run; the rest is dropped and the result says truncated.'),
+      bwrap: z.string().min(1).default('bwrap').describe('The bubblewrap binary that sandboxes skills; when it is missing or cannot create namespaces, skills run unsandboxed.'),
+      requireSandbox: z.boolean().default(false).describe('Refuse to run skills (503 SANDBOX_UNAVAILABLE) when bubblewrap cannot sandbox them.'),
+      allowPrivateNetworkInstall: z.boolean().default(false).describe('Let skill installs and web_crawler reach private, loopback and link-local addresses.'),
+      allowHttpLoopbackInstall: z.boolean().default(false).describe('Allow plain http:// to loopback addresses (local development).'),
+      fetchTimeoutMs: z.number().int().min(100).max(300_000).default(15_000).describe('Timeout of each HTTP request made by skill installs and web_crawler.'),
+    })
+    .default({
+      timeoutMs: 30_000,
+      outputLimitBytes: 64 * 1024,
+      bwrap: 'bwrap',
+      requireSandbox: false,
+      allowPrivateNetworkInstall: false,
+      allowHttpLoopbackInstall: false,
+      fetchTimeoutMs: 15_000,
+    }),
 });
 
 export type MoxxyConfig = z.infer<typeof ConfigSchema>;

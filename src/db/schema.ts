@@ -1,5 +1,5 @@
 /** The database, as one picture. Timestamps are integer milliseconds; JSON columns are text. */
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { ModelSettings } from '../domain/agents.ts';
 
 export const agents = sqliteTable('agents', {
@@ -83,4 +83,68 @@ export const events = sqliteTable(
     index('events_type_seq').on(t.eventType, t.seq),
     index('events_timestamp').on(t.timestamp),
   ],
+);
+
+/**
+ * What agents remember. `seq` is the stable rowid the FTS5 index (memories_fts) and the vector tables
+ * (memory_vectors_<dimensions>) point at; both live outside drizzle (drizzle/0003_memory_fts.sql, MemoryService).
+ */
+export const memories = sqliteTable(
+  'memories',
+  {
+    seq: integer('seq').primaryKey(),
+    id: text('id').notNull().unique(),
+    agent: text('agent').notNull(),
+    userId: text('user_id'),
+    sessionId: text('session_id'),
+    content: text('content').notNull(),
+    metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    tags: text('tags', { mode: 'json' }).$type<string[]>().notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('memories_agent_created').on(t.agent, t.createdAt), index('memories_agent_user_created').on(t.agent, t.userId, t.createdAt)],
+);
+
+/** Skills per agent (seed 003): the manifest, and the code that runs in the skill's working directory. */
+export const skills = sqliteTable(
+  'skills',
+  {
+    agent: text('agent').notNull(),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    version: text('version').notNull().default('1.0.0'),
+    language: text('language', { enum: ['bash', 'sh', 'python', 'node'] }).notNull(),
+    runCommand: text('run_command').notNull(),
+    entrypoint: text('entrypoint').notNull(),
+    code: text('code').notNull(),
+    /** The manifest as written (manifest.toml or skill.json) when installed from a URL. */
+    manifest: text('manifest'),
+    needsNetwork: integer('needs_network', { mode: 'boolean' }).notNull().default(false),
+    needsFsRead: integer('needs_fs_read', { mode: 'boolean' }).notNull().default(false),
+    needsFsWrite: integer('needs_fs_write', { mode: 'boolean' }).notNull().default(false),
+    needsEnv: integer('needs_env', { mode: 'boolean' }).notNull().default(false),
+    envKeys: text('env_keys', { mode: 'json' }).$type<string[]>().notNull(),
+    usageExample: text('usage_example'),
+    sourceUrl: text('source_url'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agent, t.name] })],
+);
+
+/** MCP servers per agent: stdio (command, args, env) or streamable HTTP (url, headers). */
+export const mcpServers = sqliteTable(
+  'mcp_servers',
+  {
+    agent: text('agent').notNull(),
+    name: text('name').notNull(),
+    transport: text('transport', { enum: ['stdio', 'http'] }).notNull(),
+    command: text('command'),
+    args: text('args', { mode: 'json' }).$type<string[]>().notNull(),
+    env: text('env', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    url: text('url'),
+    headers: text('headers', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agent, t.name] })],
 );

@@ -29,6 +29,11 @@ export const SECURITY_SCHEMES = {
 const TAGS = [
   { name: 'system', description: 'Health and the API description itself.' },
   { name: 'agents', description: 'Agents: model, system prompt and allowed tools.' },
+  { name: 'chat', description: 'Conversations: a turn, its stream (SSE), history and sessions.' },
+  { name: 'runs', description: 'Runs: one turn of an agent as a resource (status, steps, usage), cancellable, with its event stream.' },
+  { name: 'events', description: 'Live event stream (SSE) and the audit log of every event, secrets redacted.' },
+  { name: 'memory', description: 'What agents remember, per user: ranked recall (full-text, optionally hybrid with embeddings).' },
+  { name: 'channel-http', description: 'The HTTP channel (seed 001): one turn per request as JSON, SSE or audio, behind the channel\'s own bearer token and tool allow-list.' },
 ];
 
 interface ObjectDef {

@@ -9,6 +9,7 @@ import type { ErrorCode } from '../domain/errors.ts';
 import type { Scope } from '../domain/scopes.ts';
 import type { HttpMethod, RateLimitClass } from '../routers/trpc.ts';
 import type { Services } from '../services/container.ts';
+import { AppError } from '../domain/errors.ts';
 import { validationError } from '../routers/errors.ts';
 import { buildQueryCoercer } from './query-coercion.ts';
 
@@ -47,6 +48,10 @@ export interface RawRouteSpec<P = any, Q = any, B = any> {
   errors?: ErrorCode[];
   /** Documented, non-envelope errors (e.g. seed 001's `{error: 'no_transcriber'}`). */
   rawErrors?: Record<number, RawResponseSpec>;
+  /** This route's body limit in bytes, instead of the server's JSON limit (e.g. 10 MB of audio). */
+  bodyLimit?: number;
+  /** Runs before the body is read (e.g. a channel's own bearer auth); throw an AppError to refuse. */
+  onRequest?(request: FastifyRequest, services: Services): Promise<void>;
   handler(input: RawRouteInput<P, Q, B>, request: FastifyRequest, reply: FastifyReply, services: Services): Promise<unknown>;
 }
 
@@ -67,13 +72,29 @@ function parseWith<T>(schema: z.ZodType<T> | undefined, value: unknown, prefix: 
   );
 }
 
+/** Non-JSON bodies (`audio/*`) arrive as a Buffer, and only on the routes that declare that content type. */
+function acceptRawBodies(app: FastifyInstance, contentType: string): void {
+  const matcher = contentType.endsWith('/*') ? new RegExp(`^${contentType.slice(0, -1).replace(/[.+]/g, '\\$&')}`) : contentType;
+  if (app.hasContentTypeParser(matcher)) return;
+  app.addContentTypeParser(matcher, { parseAs: 'buffer' }, (request, body, done) => {
+    const declared = (request.routeOptions.config as { rawRoute?: RawRouteSpec }).rawRoute?.request?.body?.contentType;
+    if (declared === contentType) done(null, body);
+    else done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type: send application/json'), undefined);
+  });
+}
+
 export function registerRawRoutes(app: FastifyInstance, routes: RawRouteSpec[], services: Services): void {
   for (const route of routes) {
     const coerce = buildQueryCoercer(route.request?.query);
+    const bodyType = route.request?.body?.contentType;
+    if (bodyType && bodyType !== 'application/json') acceptRawBodies(app, bodyType);
+    const { onRequest } = route;
     app.route({
       method: route.method,
       url: route.path.replace(/\{(\w+)\}/g, ':$1'),
       config: { rawRoute: route },
+      ...(route.bodyLimit ? { bodyLimit: route.bodyLimit } : {}),
+      ...(onRequest ? { onRequest: (request: FastifyRequest) => onRequest(request, services) } : {}),
       handler: async (request, reply) => {
         const input = {
           params: parseWith(route.request?.params, request.params, ''),

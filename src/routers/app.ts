@@ -1,11 +1,19 @@
 /** The app router: every area's router under one root. Its type is what TypeScript clients import. */
 import { agentsRouter } from './agents.ts';
+import { chatRouter } from './chat.ts';
+import { runsRouter } from './runs.ts';
+import { eventsRouter } from './events.ts';
+import { memoryRouter } from './memory.ts';
 import { systemRouter } from './system.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
 export const appRouter = router({
   system: systemRouter,
   agents: agentsRouter,
+  chat: chatRouter,
+  runs: runsRouter,
+  events: eventsRouter,
+  memory: memoryRouter,
 });
 
 export type AppRouter = typeof appRouter;

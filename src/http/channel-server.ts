@@ -1,0 +1,55 @@
+/** The standalone host of `moxxy channels http`: only seed 001's routes, on channels.http.host:port. */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { AppError } from '../domain/errors.ts';
+import type { Services } from '../services/container.ts';
+import { installErrorHandling, installJsonParser } from './errors.ts';
+import { registerRawRoutes } from './raw-routes.ts';
+import { channelHttpRoutes } from './routes/channel-http.ts';
+import { closeSseStreams } from './sse.ts';
+import type { RunningServer } from './server.ts';
+
+const JSON_BODY_LIMIT = 64 * 1024;
+
+export function buildChannelServer(services: Services): FastifyInstance {
+  const app = Fastify({
+    logger: { level: services.config.logLevel },
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: JSON_BODY_LIMIT,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  installErrorHandling(app, JSON_BODY_LIMIT);
+  installJsonParser(app);
+  app.removeContentTypeParser('text/plain');
+  registerRawRoutes(app, channelHttpRoutes, services);
+  // An open turn stream would otherwise keep close() waiting until its run ends.
+  app.addHook('preClose', async () => closeSseStreams(app.server));
+  return app;
+}
+
+/**
+ * Refuses to start when the channel could serve nothing: seed 001 requires the tool allow-list, and
+ * turns are never served without the bearer token.
+ */
+export async function startChannelServer(services: Services, listen: { host: string; port: number }): Promise<RunningServer> {
+  const channel = services.config.channels.http;
+  if (!channel?.allowedTools) {
+    throw new AppError('CHANNEL_NOT_CONFIGURED', 'channels.http.allowedTools is required: list the tools this channel may use ([] disables all tools)');
+  }
+  if (!channel.authToken || !(await services.resolveSecret(channel.authToken))) {
+    throw new AppError('CHANNEL_NOT_CONFIGURED', 'channels.http needs a bearer token: set MOXXY_HTTP_TOKEN or channels.http.authToken');
+  }
+  const app = buildChannelServer(services);
+  await app.listen(listen);
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : listen.port;
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  return {
+    app,
+    services,
+    url: `http://${host}:${port}`,
+    async close() {
+      await app.close();
+      await services.close();
+    },
+  };
+}

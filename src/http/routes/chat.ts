@@ -1,0 +1,103 @@
+/** Raw streaming routes of chat and runs: seed 000's chat stream and a run's event stream (SSE). */
+import { z } from 'zod';
+import { AgentRef } from '../../domain/agents.ts';
+import { ChatInput, ChatStreamChunk, RunRef } from '../../domain/chat.ts';
+import { EventEnvelope, RUN_END_EVENTS } from '../../domain/events.ts';
+import type { Services } from '../../services/container.ts';
+import { chatChunks } from '../../services/runtime/stream.ts';
+import { defineRawRoute, type RawRouteSpec } from '../raw-routes.ts';
+import { openSse } from '../sse.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { eventJson } from './events.ts';
+
+const CHAT_STREAM_DESCRIPTION =
+  'Server-Sent Events in the seed format: `data: {"content": "..."}` per text delta (plus `tool_call` / `tool_result` ' +
+  'chunks), then `data: {"done": true, "run_id", "session_id", "message_id", "content", "status", "usage"}`. ' +
+  'A failed run ends with `done` carrying `error`. Errors found before the stream starts (unknown agent, busy session, ' +
+  'invalid input) answer with the error envelope.';
+
+async function streamChat(turn: ChatInput & { name: string }, request: FastifyRequest, reply: FastifyReply, services: Services) {
+  const { name, ...input } = turn;
+  const handle = await services.runtime.start({ ...input, agent: name, source: 'stream' });
+  const stream = openSse(request, reply, { keepAliveMs: services.events.options.keepAliveMs });
+  try {
+    for await (const chunk of chatChunks(handle)) {
+      if (!(await stream.send({ data: chunk }))) break;
+    }
+  } finally {
+    stream.close();
+  }
+}
+
+const streamResponses = {
+  200: { description: 'The answer as it is produced', contentType: 'text/event-stream', schema: ChatStreamChunk },
+};
+const streamErrors: RawRouteSpec['errors'] = ['AGENT_NOT_FOUND', 'SESSION_BUSY'];
+
+export const chatStreamGetRoute = defineRawRoute({
+  id: 'chat.streamGet',
+  method: 'GET',
+  path: '/api/agents/{name}/chat/stream',
+  tags: ['chat'],
+  summary: 'Stream an answer (SSE), message in the query string',
+  description: CHAT_STREAM_DESCRIPTION,
+  scope: 'chat',
+  rateLimit: 'chat',
+  request: { params: AgentRef, query: ChatInput.omit({ context: true }) },
+  responses: streamResponses,
+  errors: streamErrors,
+  handler: ({ params, query }, request, reply, services) => streamChat({ ...query, name: params.name }, request, reply, services),
+});
+
+export const chatStreamPostRoute = defineRawRoute({
+  id: 'chat.streamPost',
+  method: 'POST',
+  path: '/api/agents/{name}/chat/stream',
+  tags: ['chat'],
+  summary: 'Stream an answer (SSE), message in a JSON body',
+  description: CHAT_STREAM_DESCRIPTION,
+  scope: 'chat',
+  rateLimit: 'chat',
+  request: { params: AgentRef, body: { contentType: 'application/json', schema: ChatInput } },
+  responses: streamResponses,
+  errors: streamErrors,
+  handler: ({ params, body }, request, reply, services) => streamChat({ ...body, name: params.name }, request, reply, services),
+});
+
+export const runEventsRoute = defineRawRoute({
+  id: 'runs.eventStream',
+  method: 'GET',
+  path: '/api/runs/{id}/events',
+  tags: ['runs'],
+  summary: 'A run\'s events (SSE), from its start; resumable with Last-Event-ID',
+  description:
+    'Each message has `id:` (event id), `event:` (event type) and `data:` (the Event envelope). The stream replays the run\'s ' +
+    'stored events, follows it live, and ends after run.completed, run.failed or run.cancelled.',
+  scope: 'events:read',
+  rateLimit: 'read',
+  request: {
+    params: RunRef,
+    headers: z.object({ 'last-event-id': z.string().optional().describe('Resume after this event id.') }),
+  },
+  responses: { 200: { description: 'The run\'s events', contentType: 'text/event-stream', schema: EventEnvelope } },
+  errors: ['RUN_NOT_FOUND'],
+  async handler({ params }, request, reply, services) {
+    const run = await services.runtime.get(params.id);
+    const lastEventId = request.headers['last-event-id'];
+    const stream = openSse(request, reply, { keepAliveMs: services.events.options.keepAliveMs });
+    const subscription = services.events.subscribe(
+      { run_id: run.id },
+      typeof lastEventId === 'string' && lastEventId ? { afterEventId: lastEventId, signal: stream.signal } : { afterSeq: 0, signal: stream.signal },
+    );
+    try {
+      for await (const event of subscription) {
+        if (!(await stream.send({ id: event.event_id, event: event.event_type, data: eventJson(event) }))) break;
+        if (RUN_END_EVENTS.has(event.event_type)) break;
+      }
+    } finally {
+      stream.close();
+    }
+  },
+});
+
+export const chatRoutes = [chatStreamGetRoute, chatStreamPostRoute, runEventsRoute];

@@ -1,0 +1,132 @@
+/**
+ * Server-Sent Events over a fastify reply, for every streaming route (event stream, chat and run streams).
+ *
+ *   const stream = openSse(request, reply, { keepAliveMs: 15_000 });
+ *   while (!stream.closed) await stream.send({ id, event: 'run.started', data: envelope });
+ *
+ * - `openSse` takes the reply over (reply.hijack()) and writes the headers at once, so validate and
+ *   answer error envelopes before calling it. Headers already set on the reply (rate limits) are kept.
+ * - `send` writes one message: `data` that is a string goes out verbatim (e.g. `[DONE]`), anything
+ *   else as JSON; multi-line data becomes several `data:` lines. `write` sends text already made
+ *   with `formatSseMessage` (one or several messages), for fan-out that formats each event once.
+ *   Both resolve true once the socket took the bytes (waiting for 'drain' under backpressure), or
+ *   false when the stream is closed.
+ * - A `: keep-alive` comment goes out every `keepAliveMs` while nothing else was written.
+ * - `signal` aborts when the client disconnects or the stream is closed; `close()` ends the response.
+ * - `closeSseStreams(server)` ends every open stream of an HTTP server: call it from fastify's
+ *   preClose hook, as open streams otherwise keep `app.close()` waiting.
+ */
+import type { Server } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export interface SseMessage {
+  id?: string;
+  event?: string;
+  data: unknown;
+}
+
+export interface SseOptions {
+  /** Milliseconds between keep-alive comments; 0 disables them. Default 15 000. */
+  keepAliveMs?: number;
+  /** Extra response headers. */
+  headers?: Record<string, string>;
+}
+
+export interface SseStream {
+  send(message: SseMessage): Promise<boolean>;
+  write(formatted: string): Promise<boolean>;
+  /** Writes a `: text` comment line, ignored by clients. */
+  comment(text: string): Promise<boolean>;
+  readonly signal: AbortSignal;
+  readonly closed: boolean;
+  close(): void;
+}
+
+export const DEFAULT_KEEP_ALIVE_MS = 15_000;
+
+const openStreams = new WeakMap<Server, Set<SseStream>>();
+
+/** Ends every open SSE stream served by this HTTP server. */
+export function closeSseStreams(server: Server): void {
+  for (const stream of openStreams.get(server) ?? []) stream.close();
+}
+
+const oneLine = (text: string) => text.replace(/[\r\n]/g, ' ');
+
+/** One SSE message as text: `id:`, `event:`, one `data:` line per line of data, then a blank line. */
+export function formatSseMessage({ id, event, data }: SseMessage): string {
+  let out = '';
+  if (id !== undefined) out += `id: ${oneLine(id)}\n`;
+  if (event !== undefined) out += `event: ${oneLine(event)}\n`;
+  const text = typeof data === 'string' ? data : JSON.stringify(data);
+  for (const line of text.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  return `${out}\n`;
+}
+
+export function openSse(request: FastifyRequest, reply: FastifyReply, options: SseOptions = {}): SseStream {
+  reply.hijack();
+  const res = reply.raw;
+  const controller = new AbortController();
+  const server = reply.server.server;
+  const registry = openStreams.get(server) ?? new Set<SseStream>();
+  openStreams.set(server, registry);
+
+  res.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
+    ...options.headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+
+  let closed = false;
+  let wroteSinceKeepAlive = false;
+  const write = (chunk: string): Promise<boolean> => {
+    if (closed) return Promise.resolve(false);
+    wroteSinceKeepAlive = true;
+    if (res.write(chunk)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        controller.signal.removeEventListener('abort', done);
+        resolve(!closed);
+      };
+      res.on('drain', done);
+      controller.signal.addEventListener('abort', done);
+    });
+  };
+
+  const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+  const timer =
+    keepAliveMs > 0
+      ? setInterval(() => {
+          if (!wroteSinceKeepAlive && !res.writableNeedDrain) void write(': keep-alive\n\n');
+          wroteSinceKeepAlive = false;
+        }, keepAliveMs)
+      : undefined;
+  timer?.unref();
+
+  const stream: SseStream = {
+    send: (message) => write(formatSseMessage(message)),
+    write,
+    comment: (text) => write(`: ${oneLine(text)}\n\n`),
+    signal: controller.signal,
+    get closed() {
+      return closed;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      registry.delete(stream);
+      controller.abort();
+      if (!res.writableEnded) res.end();
+    },
+  };
+  registry.add(stream);
+  res.once('close', () => stream.close());
+  res.on('error', (error) => request.log.debug({ err: error }, 'SSE client connection failed'));
+  return stream;
+}

@@ -1,0 +1,203 @@
+/**
+ * The event bus: every event is redacted, stored in the audit log, and only then delivered to live
+ * subscribers. Writes are batched (events emitted while a write is in flight go in the next one), so
+ * per-token model.stream events stay cheap; delivery follows log order.
+ */
+import type { Db } from '../../db/client.ts';
+import {
+  encodeCursor,
+  decodeCursor,
+  RUN_END_EVENTS,
+  type AuditPage,
+  type AuditQuery,
+  type EmitEvent,
+  type EventEnvelope,
+  type EventFilter,
+} from '../../domain/events.ts';
+import { newId } from '../../domain/ids.ts';
+import type { Redactor } from '../redaction.ts';
+import { EventLog, MAX_APPEND_ROWS, type StoredEvent } from './log.ts';
+import { Subscription, type SubscribeOptions, type SubscriptionSource } from './subscription.ts';
+
+export type { SubscribeOptions } from './subscription.ts';
+export type { Subscription } from './subscription.ts';
+
+export interface EventBusOptions {
+  /** Live events a subscriber may have waiting before it falls back to reading the log. */
+  queueSize?: number;
+  /** Keep-alive comment interval of event streams (SSE), in milliseconds. */
+  keepAliveMs?: number;
+}
+
+interface Pending {
+  event: EventEnvelope;
+  resolve(event: EventEnvelope): void;
+  reject(error: unknown): void;
+}
+
+/** Sequence counters of recent runs kept in memory; others are read back from the log when needed. */
+const MAX_RUN_COUNTERS = 10_000;
+
+export class EventBus implements SubscriptionSource {
+  readonly options: Required<EventBusOptions>;
+  private readonly log: EventLog;
+  private readonly subscribers = new Set<Subscription>();
+  /** run_id (null: the system stream) -> last sequence used. */
+  private readonly sequences = new Map<string | null, number>();
+  private pending: Pending[] = [];
+  private writing = false;
+  private idle: Promise<void> = Promise.resolve();
+  private signalIdle: () => void = () => undefined;
+  private closed = false;
+  private deliveredSeq = 0;
+
+  private constructor(
+    db: Db,
+    private readonly redactor: Redactor,
+    options: EventBusOptions,
+  ) {
+    this.log = new EventLog(db);
+    this.options = { queueSize: options.queueSize ?? 1000, keepAliveMs: options.keepAliveMs ?? 15_000 };
+  }
+
+  /** Opens the bus where the log left off, so positions and sequences continue across restarts. */
+  static async open(db: Db, redactor: Redactor, options: EventBusOptions = {}): Promise<EventBus> {
+    const bus = new EventBus(db, redactor, options);
+    bus.deliveredSeq = await bus.log.lastSeq();
+    bus.sequences.set(null, await bus.log.lastSequence(null));
+    return bus;
+  }
+
+  /**
+   * Redacts, stores, then delivers one event; resolves with the stored envelope. When redaction
+   * replaced anything, a security.redacted event (its id and the count, never the value) follows it.
+   */
+  async emit(input: EmitEvent): Promise<EventEnvelope> {
+    if (this.closed) throw new Error('The event bus is closed');
+    // A JSON round trip makes the live payload what the log stores and what readers get back.
+    const payload = JSON.parse(JSON.stringify(input.payload ?? {})) as Record<string, unknown>;
+    const redacted = this.redactor.redact(payload);
+    const event: EventEnvelope = {
+      event_id: newId('evt'),
+      timestamp: new Date(),
+      agent_id: input.agent_id,
+      run_id: input.run_id,
+      sequence: 0,
+      event_type: input.event_type,
+      payload: redacted.value,
+    };
+    const stored = this.enqueue(event);
+    if (redacted.count > 0) {
+      this.enqueue({
+        ...event,
+        event_id: newId('evt'),
+        event_type: 'security.redacted',
+        payload: { event_id: event.event_id, count: redacted.count },
+      }).catch(() => undefined); // the same failure already rejects `stored`
+    }
+    return stored;
+  }
+
+  /** Live events matching the filter, optionally replaying the log after a given event first. */
+  subscribe(filter: EventFilter, options: SubscribeOptions = {}): Subscription {
+    const subscription = new Subscription(this, filter, this.options.queueSize, options);
+    if (!this.closed && !options.signal?.aborted) this.subscribers.add(subscription);
+    else subscription.close();
+    return subscription;
+  }
+
+  /** The audit log, oldest first, one page at a time. */
+  async query(query: AuditQuery): Promise<AuditPage> {
+    const afterSeq = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const rows = await this.log.read(query, { afterSeq, since: query.since, until: query.until }, query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      events: page.map((row) => row.event),
+      next_cursor: rows.length > query.limit && last ? encodeCursor(last.seq) : null,
+    };
+  }
+
+  get lastDeliveredSeq(): number {
+    return this.deliveredSeq;
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** Ends every subscription and waits for events already emitted to be stored and delivered. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const subscription of [...this.subscribers]) subscription.close();
+    await this.idle;
+  }
+
+  read(filter: EventFilter, afterSeq: number, throughSeq: number, limit: number): Promise<StoredEvent[]> {
+    return this.log.read(filter, { afterSeq, throughSeq }, limit);
+  }
+
+  seqOf(eventId: string): Promise<number | undefined> {
+    return this.log.seqOf(eventId);
+  }
+
+  remove(subscription: Subscription): void {
+    this.subscribers.delete(subscription);
+  }
+
+  private enqueue(event: EventEnvelope): Promise<EventEnvelope> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ event, resolve, reject });
+      if (!this.writing) {
+        this.writing = true;
+        this.idle = new Promise((done) => (this.signalIdle = done));
+        void this.drain();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_APPEND_ROWS);
+      try {
+        await this.write(batch);
+      } catch (error) {
+        for (const item of batch) item.reject(error);
+      }
+    }
+    this.writing = false;
+    this.signalIdle();
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    const next = new Map<string | null, number>();
+    for (const { event } of batch) {
+      const key = event.run_id;
+      let last = next.get(key) ?? this.sequences.get(key);
+      if (last === undefined) last = await this.log.lastSequence(key);
+      event.sequence = last + 1;
+      next.set(key, event.sequence);
+    }
+    const seqs = await this.log.append(batch.map((item) => item.event));
+    for (const [key, sequence] of next) this.rememberSequence(key, sequence);
+    batch.forEach(({ event, resolve }, index) => {
+      const stored = { seq: seqs[index]!, event };
+      this.deliveredSeq = stored.seq;
+      if (event.run_id !== null && RUN_END_EVENTS.has(event.event_type)) this.sequences.delete(event.run_id);
+      for (const subscriber of this.subscribers) if (subscriber.matches(event)) subscriber.push(stored);
+      resolve(event);
+    });
+  }
+
+  private rememberSequence(key: string | null, sequence: number): void {
+    this.sequences.delete(key);
+    this.sequences.set(key, sequence);
+    if (this.sequences.size <= MAX_RUN_COUNTERS) return;
+    for (const oldest of this.sequences.keys()) {
+      if (oldest !== null) {
+        this.sequences.delete(oldest);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/** The audit log: the events table, appended in batches and read by position (seq), filter and time. */
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lte, max, type SQL } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { events } from '../../db/schema.ts';
+import type { EventEnvelope, EventFilter } from '../../domain/events.ts';
+
+/** An event with its position in the log, which orders all events and is the resume/paging cursor. */
+export interface StoredEvent {
+  seq: number;
+  event: EventEnvelope;
+}
+
+export interface LogRange {
+  /** Only events after this position. */
+  afterSeq?: number;
+  /** Only events up to and including this position. */
+  throughSeq?: number;
+  since?: Date;
+  until?: Date;
+}
+
+type EventRow = typeof events.$inferSelect;
+
+function toStored(row: EventRow): StoredEvent {
+  return {
+    seq: row.seq,
+    event: {
+      event_id: row.eventId,
+      timestamp: row.timestamp,
+      agent_id: row.agentId,
+      run_id: row.runId,
+      sequence: row.sequence,
+      event_type: row.eventType,
+      payload: row.payload,
+    },
+  };
+}
+
+function conditions(filter: EventFilter, range: LogRange): SQL | undefined {
+  return and(
+    filter.agent_id === undefined ? undefined : eq(events.agentId, filter.agent_id),
+    filter.run_id === undefined ? undefined : eq(events.runId, filter.run_id),
+    filter.event_type?.length ? inArray(events.eventType, filter.event_type) : undefined,
+    range.afterSeq === undefined ? undefined : gt(events.seq, range.afterSeq),
+    range.throughSeq === undefined ? undefined : lte(events.seq, range.throughSeq),
+    range.since === undefined ? undefined : gte(events.timestamp, range.since),
+    range.until === undefined ? undefined : lte(events.timestamp, range.until),
+  );
+}
+
+/** SQLite allows 32,766 bound values per statement; 8 columns per row. */
+export const MAX_APPEND_ROWS = 500;
+
+export class EventLog {
+  constructor(private readonly db: Db) {}
+
+  /** Appends events in one statement and returns their positions, in order. */
+  async append(batch: EventEnvelope[]): Promise<number[]> {
+    const rows = await this.db
+      .insert(events)
+      .values(
+        batch.map((event) => ({
+          eventId: event.event_id,
+          timestamp: event.timestamp,
+          agentId: event.agent_id,
+          runId: event.run_id,
+          sequence: event.sequence,
+          eventType: event.event_type,
+          payload: event.payload,
+        })),
+      )
+      .returning({ seq: events.seq });
+    // Rows are numbered in VALUES order; RETURNING itself promises no order.
+    return rows.map((row) => row.seq).sort((a, b) => a - b);
+  }
+
+  async read(filter: EventFilter, range: LogRange, limit: number): Promise<StoredEvent[]> {
+    const rows = await this.db.select().from(events).where(conditions(filter, range)).orderBy(asc(events.seq)).limit(limit);
+    return rows.map(toStored);
+  }
+
+  async seqOf(eventId: string): Promise<number | undefined> {
+    const [row] = await this.db.select({ seq: events.seq }).from(events).where(eq(events.eventId, eventId)).limit(1);
+    return row?.seq;
+  }
+
+  async lastSeq(): Promise<number> {
+    const [row] = await this.db.select({ seq: max(events.seq) }).from(events);
+    return row?.seq ?? 0;
+  }
+
+  /** The last `sequence` of a run, or of the system stream (events with no run) for null: that of its latest row. */
+  async lastSequence(runId: string | null): Promise<number> {
+    const [row] = await this.db
+      .select({ sequence: events.sequence })
+      .from(events)
+      .where(runId === null ? isNull(events.runId) : eq(events.runId, runId))
+      .orderBy(desc(events.seq))
+      .limit(1);
+    return row?.sequence ?? 0;
+  }
+}

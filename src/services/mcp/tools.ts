@@ -1,0 +1,31 @@
+/** The agent's side of MCP: every tool of its reachable servers, as `mcp.<server>.<tool>`. */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { mcpToolName } from '../../domain/mcp.ts';
+import type { ToolSource } from '../tools/types.ts';
+import type { McpService } from './service.ts';
+
+/** What the model reads back: the text items joined; other items (images, audio, links) only named. */
+function textOf(result: CallToolResult): string {
+  return result.content.map((item) => (item.type === 'text' ? item.text : `[${item.type}]`)).join('\n');
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export function mcpTools(mcp: McpService): ToolSource {
+  return {
+    async toolsFor(agent) {
+      return (await mcp.reachableTools(agent.name)).map(({ server, tool }) => ({
+        name: mcpToolName(server, tool.name),
+        description: tool.description ?? `Tool '${tool.name}' of the MCP server '${server}'.`,
+        inputSchema: tool.inputSchema,
+        kind: 'mcp' as const,
+        async execute(args, context) {
+          if (!isPlainObject(args)) return { output: 'Invalid arguments: expected a JSON object', isError: true };
+          const result = await mcp.call(context.agent.name, server, tool.name, args, context.signal);
+          return { output: textOf(result), isError: result.isError ?? false, data: result };
+        },
+      }));
+    },
+  };
+}

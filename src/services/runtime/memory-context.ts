@@ -1,0 +1,13 @@
+/** Recalls the memories relevant to a turn into the run's system prompt. */
+import type { MemoryService } from '../memory/index.ts';
+import type { ContextProvider } from './runtime.ts';
+
+const RECALLED = 5;
+
+export function memoryContext(memory: MemoryService): ContextProvider {
+  return async (agent, input, run) => {
+    const memories = await memory.recall(agent.name, run.user_id, input.message, RECALLED, run.id);
+    if (memories.length === 0) return undefined;
+    return `Relevant memories:\n${memories.map((m) => `- ${m.content}`).join('\n')}`;
+  };
+}

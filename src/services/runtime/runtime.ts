@@ -1,0 +1,315 @@
+/**
+ * The agent runtime. A run is a resource of its own, independent of the connection that started it:
+ * messages -> model -> tool calls -> results -> model ... until a final answer, the agent's step limit,
+ * cancellation or an error. Every step is an event on the bus (stored, then streamed).
+ */
+import type { Agent } from '../../domain/agents.ts';
+import type { ChatInput, ChatReply, Run, RunStep, Usage } from '../../domain/chat.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { EventType } from '../../domain/events.ts';
+import { newId } from '../../domain/ids.ts';
+import type { AgentService } from '../agents.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { ChatMessage, ModelProvider, ProviderName, ToolCall } from '../providers/types.ts';
+import type { ToolDefinition } from '../tools/types.ts';
+import { UpdateChannel } from './channel.ts';
+import type { ConversationStore } from './store.ts';
+import { isToolAllowed, type ToolRegistry } from './tool-registry.ts';
+
+/** What a caller streaming a run sees, in order. */
+export type RunUpdate =
+  | { type: 'text'; delta: string }
+  | { type: 'tool_call'; call: ToolCall }
+  | { type: 'tool_result'; id: string; name: string; output: string; is_error: boolean }
+  | { type: 'done'; run: Run; messageId: string | null };
+
+export interface RunHandle {
+  run: Run;
+  updates: AsyncIterable<RunUpdate>;
+  /** Resolves when the run ends, whatever the outcome. */
+  done: Promise<{ run: Run; messageId: string | null }>;
+}
+
+export interface StartRunInput extends ChatInput {
+  agent: string;
+  source: string;
+  /** Overrides the agent's allow-list (e.g. the HTTP channel's allowedTools). */
+  allowedTools?: string[];
+}
+
+/** Extra system-prompt text for a run, e.g. recalled memories. */
+export type ContextProvider = (agent: Agent, input: StartRunInput, run: Run) => Promise<string | undefined>;
+
+export interface RuntimeDeps {
+  agents: AgentService;
+  store: ConversationStore;
+  events: EventBus;
+  tools: ToolRegistry;
+  provider(name: ProviderName): ModelProvider;
+  contextProviders?: ContextProvider[];
+}
+
+const TOOL_OUTPUT_EVENT_CHARS = 4000;
+
+const addUsage = (a: Usage, b: Usage): Usage => ({ input_tokens: a.input_tokens + b.input_tokens, output_tokens: a.output_tokens + b.output_tokens });
+
+export class Runtime {
+  private readonly active = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
+  private readonly busySessions = new Map<string, string>();
+
+  constructor(private readonly deps: RuntimeDeps) {}
+
+  /** Starts a run and returns at once; the run goes on even if nobody reads its updates. */
+  async start(input: StartRunInput): Promise<RunHandle> {
+    const agent = await this.deps.agents.get(input.agent);
+    const userId = input.user_id ?? null;
+    const sessionId = await this.deps.store.ensureSession(agent.name, input.session_id, userId);
+    const busyWith = this.busySessions.get(sessionId);
+    if (busyWith) {
+      throw new AppError('SESSION_BUSY', `Session '${sessionId}' is busy with run ${busyWith}; wait for it or cancel it`, { session_id: sessionId, run_id: busyWith });
+    }
+    const run: Run = {
+      id: newId('run'),
+      agent_id: agent.name,
+      session_id: sessionId,
+      user_id: userId,
+      status: 'queued',
+      input: input.message,
+      output: null,
+      error: null,
+      steps: [],
+      usage: { input_tokens: 0, output_tokens: 0 },
+      source: input.source,
+      created_at: new Date(),
+      started_at: null,
+      completed_at: null,
+    };
+    this.busySessions.set(sessionId, run.id);
+    try {
+      await this.deps.store.insertRun(run);
+    } catch (error) {
+      this.busySessions.delete(sessionId);
+      throw error;
+    }
+
+    const controller = new AbortController();
+    const channel = new UpdateChannel<RunUpdate>();
+    const done = this.execute(agent, run, input, controller.signal, channel).finally(() => {
+      this.active.delete(run.id);
+      this.busySessions.delete(sessionId);
+      channel.end();
+    });
+    this.active.set(run.id, { controller, done });
+    return { run: { ...run }, updates: channel, done };
+  }
+
+  /** One turn, answered when it ends. */
+  async chat(input: StartRunInput): Promise<ChatReply> {
+    const handle = await this.start(input);
+    const { run, messageId } = await handle.done;
+    if (run.status === 'failed') {
+      const code = (run.error?.code ?? 'INTERNAL_ERROR') as ConstructorParameters<typeof AppError>[0];
+      throw new AppError(code, run.error?.message ?? 'The run failed', { run_id: run.id });
+    }
+    return {
+      id: messageId ?? run.id,
+      run_id: run.id,
+      content: run.output ?? '',
+      session_id: run.session_id,
+      agent_id: run.agent_id,
+      timestamp: run.completed_at ?? new Date(),
+      usage: run.usage,
+    };
+  }
+
+  async get(runId: string): Promise<Run> {
+    const run = await this.deps.store.getRun(runId);
+    if (!run) throw new AppError('RUN_NOT_FOUND', `Run '${runId}' not found`, { id: runId });
+    return run;
+  }
+
+  isActive(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
+  /** Stops a run at its next step (aborting the model stream now) and answers with the ended run. */
+  async cancel(runId: string): Promise<Run> {
+    const entry = this.active.get(runId);
+    if (!entry) {
+      const run = await this.get(runId);
+      throw new AppError('RUN_NOT_ACTIVE', `Run '${runId}' is already ${run.status}`, { id: runId, status: run.status });
+    }
+    entry.controller.abort();
+    await entry.done;
+    return this.get(runId);
+  }
+
+  /** Waits for every active run (used at shutdown after cancelling them). */
+  async stopAll(): Promise<void> {
+    for (const entry of this.active.values()) entry.controller.abort();
+    await Promise.allSettled([...this.active.values()].map((entry) => entry.done));
+  }
+
+  private emit(run: Run, event_type: EventType, payload: Record<string, unknown>) {
+    return this.deps.events.emit({ agent_id: run.agent_id, run_id: run.id, event_type, payload });
+  }
+
+  private async systemPrompt(agent: Agent, input: StartRunInput, run: Run): Promise<string> {
+    const parts = [agent.system_prompt];
+    for (const provider of this.deps.contextProviders ?? []) {
+      const extra = await provider(agent, input, run);
+      if (extra) parts.push(extra);
+    }
+    if (input.context && Object.keys(input.context).length) parts.push(`Context for this turn: ${JSON.stringify(input.context)}`);
+    return parts.filter(Boolean).join('\n\n');
+  }
+
+  private async execute(agent: Agent, run: Run, input: StartRunInput, signal: AbortSignal, channel: UpdateChannel<RunUpdate>) {
+    let messageId: string | null = null;
+    const pending: Promise<unknown>[] = [];
+    try {
+      run.status = 'running';
+      run.started_at = new Date();
+      await this.deps.store.updateRun(run);
+      await this.emit(run, 'run.started', { session_id: run.session_id, user_id: run.user_id, source: run.source, input: run.input });
+
+      const history = await this.deps.store.contextMessages(run.session_id);
+      const userMessage = await this.deps.store.appendMessage({
+        sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'user', content: input.message,
+      });
+      await this.emit(run, 'message.user', { message_id: userMessage.id, content: input.message });
+
+      const system = await this.systemPrompt(agent, input, run);
+      const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: input.message }];
+      const allowed = input.allowedTools ?? agent.allowed_tools;
+      const tools = (await this.deps.tools.all(agent)).filter((tool) => isToolAllowed(allowed, tool.name));
+      const provider = this.deps.provider(agent.model.provider);
+
+      let finalText = '';
+      let finished = false;
+      for (let step = 0; step < agent.max_steps && !signal.aborted; step++) {
+        const started = performance.now();
+        await this.emit(run, 'model.request', {
+          step, provider: provider.name, model: agent.model.name, messages: messages.length, tools: tools.map((t) => t.name),
+        });
+        let text = '';
+        const calls: ToolCall[] = [];
+        let usage: Usage = { input_tokens: 0, output_tokens: 0 };
+        let finishReason = 'stop';
+        for await (const event of provider.stream({
+          model: agent.model.name,
+          messages,
+          tools: tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema })),
+          parameters: agent.model.parameters,
+          signal,
+        })) {
+          if (event.type === 'text') {
+            text += event.delta;
+            channel.push({ type: 'text', delta: event.delta });
+            pending.push(this.emit(run, 'model.stream', { step, delta: event.delta }));
+          } else if (event.type === 'tool_call') {
+            calls.push(event.call);
+          } else if (event.type === 'usage') {
+            usage = addUsage(usage, event.usage);
+          } else {
+            finishReason = event.finish_reason;
+          }
+        }
+        run.usage = addUsage(run.usage, usage);
+        const modelStep: RunStep = {
+          type: 'model', index: run.steps.length, content: text, tool_calls: calls, finish_reason: finishReason, usage,
+          duration_ms: Math.round(performance.now() - started),
+        };
+        run.steps.push(modelStep);
+        await this.emit(run, 'model.response', { step, content: text, tool_calls: calls, usage, finish_reason: finishReason });
+        if (signal.aborted) break;
+
+        if (calls.length === 0) {
+          finalText = text;
+          finished = true;
+          break;
+        }
+        messages.push({ role: 'assistant', content: text, tool_calls: calls });
+        await this.deps.store.appendMessage({
+          sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'assistant', content: text, toolCalls: calls,
+        });
+        for (const call of calls) {
+          if (signal.aborted) break;
+          channel.push({ type: 'tool_call', call });
+          const result = await this.callTool(run, agent, tools, call, signal);
+          channel.push({ type: 'tool_result', id: call.id, name: call.name, output: result.output, is_error: result.is_error });
+          messages.push({ role: 'tool', content: result.output, tool_call_id: call.id, name: call.name });
+          await this.deps.store.appendMessage({
+            sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'tool', content: result.output, toolCallId: call.id,
+          });
+        }
+        finalText = text;
+      }
+      await Promise.all(pending);
+
+      if (signal.aborted) {
+        run.status = 'cancelled';
+        run.output = finalText || null;
+      } else {
+        run.status = 'completed';
+        run.output = finalText;
+        const reply = await this.deps.store.appendMessage({
+          sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'assistant', content: finalText,
+        });
+        messageId = reply.id;
+        await this.emit(run, 'message.assistant', { message_id: reply.id, content: finalText });
+      }
+      run.completed_at = new Date();
+      await this.deps.store.updateRun(run);
+      if (run.status === 'cancelled') {
+        await this.emit(run, 'run.cancelled', { steps: run.steps.length, usage: run.usage });
+      } else {
+        await this.emit(run, 'run.completed', { output: run.output, usage: run.usage, steps: run.steps.length, reason: finished ? 'final_answer' : 'max_steps' });
+      }
+    } catch (error) {
+      await Promise.allSettled(pending);
+      const app = error instanceof AppError ? error : new AppError('INTERNAL_ERROR', 'The run failed unexpectedly');
+      run.status = 'failed';
+      run.error = { code: app.code, message: app.message };
+      run.completed_at = new Date();
+      await this.deps.store.updateRun(run).catch(() => undefined);
+      await this.emit(run, 'run.failed', { error: run.error }).catch(() => undefined);
+    }
+    const ended = { ...run, steps: [...run.steps] };
+    channel.push({ type: 'done', run: ended, messageId });
+    return { run: ended, messageId };
+  }
+
+  private async callTool(run: Run, agent: Agent, tools: ToolDefinition[], call: ToolCall, signal: AbortSignal) {
+    const started = performance.now();
+    const tool = tools.find((t) => t.name === call.name);
+    let output: string;
+    let isError = false;
+    let kind = tool?.kind ?? 'primitive';
+    if (!tool) {
+      const exists = (await this.deps.tools.all(agent)).find((t) => t.name === call.name);
+      kind = exists?.kind ?? 'primitive';
+      output = exists ? `Tool '${call.name}' is not allowed for this agent` : `Tool '${call.name}' does not exist`;
+      isError = true;
+      await this.emit(run, 'security.violation', { reason: exists ? 'tool_not_allowed' : 'unknown_tool', tool: call.name, tool_call_id: call.id });
+    } else {
+      await this.emit(run, kind === 'skill' ? 'skill.invoked' : 'primitive.called', { tool_call_id: call.id, name: call.name, kind, arguments: call.arguments });
+      try {
+        const result = await tool.execute(call.arguments, { agent, runId: run.id, sessionId: run.session_id, userId: run.user_id, signal });
+        output = result.output;
+        isError = result.isError ?? false;
+      } catch (error) {
+        output = `Error: ${error instanceof AppError ? error.message : 'the tool failed'}`;
+        isError = true;
+      }
+    }
+    const durationMs = Math.round(performance.now() - started);
+    run.steps.push({ type: 'tool', index: run.steps.length, tool_call_id: call.id, name: call.name, arguments: call.arguments, output, is_error: isError, duration_ms: durationMs });
+    if (tool) {
+      await this.emit(run, kind === 'skill' ? 'skill.completed' : 'primitive.result', {
+        tool_call_id: call.id, name: call.name, kind, output: output.slice(0, TOOL_OUTPUT_EVENT_CHARS), is_error: isError, duration_ms: durationMs,
+      });
+    }
+    return { output, is_error: isError };
+  }
+}

@@ -1,0 +1,281 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { appRouter } from '../src/routers/app.ts';
+import { readSse } from './helpers/sse.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+const OPENAI = 'https://api.openai.test/v1';
+const msw = setupServer();
+let server: TestServer;
+
+beforeAll(async () => {
+  msw.listen({ onUnhandledRequest: 'bypass' });
+  server = await startTestServer({ providers: { openai: { baseUrl: OPENAI, apiKey: 'sk-test-key' }, maxRetries: 0, retryBaseDelayMs: 1 } });
+});
+afterEach(() => msw.resetHandlers());
+afterAll(async () => {
+  msw.close();
+  await server.close();
+});
+
+async function audit(runId: string): Promise<Array<{ event_type: string; payload: any }>> {
+  const res = await server.api.get(`/api/audit?run_id=${runId}&limit=1000`);
+  return res.body.data.events;
+}
+
+/** An OpenAI-compatible stream that holds its answer until released. */
+function heldStream() {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const began = new Promise<void>((resolve) => (started = resolve));
+  msw.use(
+    http.post(`${OPENAI}/chat/completions`, ({ request }) => {
+      const encoder = new TextEncoder();
+      const body = new ReadableStream({
+        async start(controller) {
+          controller.enqueue(encoder.encode(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'thinking' } }] })}\n\n`));
+          started();
+          await Promise.race([released, new Promise((resolve) => request.signal.addEventListener('abort', resolve))]);
+          try {
+            controller.enqueue(encoder.encode(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: ' done' }, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`));
+            controller.close();
+          } catch {
+            // the client went away
+          }
+        },
+      });
+      return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream' } });
+    }),
+  );
+  return { began, release };
+}
+
+describe('chat', () => {
+  it('answers a turn on the echo provider with the seed fields and records the run', async () => {
+    const res = await server.api.post('/api/agents/default/chat', { message: 'Hello!', user_id: 'user123' });
+    expect(res.status).toBe(200);
+    const reply = res.body.data;
+    expect(reply).toMatchObject({ content: 'Hello!', agent_id: 'default', usage: { input_tokens: expect.any(Number), output_tokens: expect.any(Number) } });
+    expect(reply.id).toMatch(/^msg_/);
+    expect(reply.run_id).toMatch(/^run_/);
+    expect(reply.session_id).toMatch(/^ses_/);
+
+    const run = (await server.api.get(`/api/runs/${reply.run_id}`)).body.data;
+    expect(run).toMatchObject({ id: reply.run_id, status: 'completed', input: 'Hello!', output: 'Hello!', user_id: 'user123', source: 'api', error: null });
+    expect(run.steps).toEqual([expect.objectContaining({ type: 'model', index: 0, content: 'Hello!', tool_calls: [], finish_reason: 'stop' })]);
+    expect(Date.parse(run.completed_at)).toBeGreaterThanOrEqual(Date.parse(run.started_at));
+
+    const types = (await audit(reply.run_id)).map((e) => e.event_type);
+    expect(types[0]).toBe('run.started');
+    expect(types).toEqual(expect.arrayContaining(['message.user', 'model.request', 'model.stream', 'model.response', 'message.assistant']));
+    expect(types.at(-1)).toBe('run.completed');
+  });
+
+  it('gives tRPC callers the same turn', async () => {
+    const reply = await server.trpc.chat.send.mutate({ name: 'default', message: 'over trpc', session_id: 'trpc-session' });
+    expect(reply).toMatchObject({ content: 'over trpc', session_id: 'trpc-session', agent_id: 'default' });
+    expect(reply.timestamp).toBeInstanceOf(Date);
+    const run = await server.trpc.runs.get.query({ id: reply.run_id });
+    expect(JSON.parse(JSON.stringify(run))).toEqual((await server.api.get(`/api/runs/${reply.run_id}`)).body.data);
+  });
+
+  it('keeps history per session and user, pages with before and has_more, and lists sessions', async () => {
+    await server.api.post('/api/agents', { name: 'historian' });
+    for (const message of ['one', 'two', 'three']) {
+      await server.api.post('/api/agents/historian/chat', { message, session_id: 'session456', user_id: 'user123' });
+    }
+    await server.api.post('/api/agents/historian/chat', { message: 'other user', session_id: 'other', user_id: 'someone-else' });
+
+    const all = (await server.api.get('/api/agents/historian/chat/history?session_id=session456&user_id=user123')).body.data;
+    expect(all.messages.map((m: any) => `${m.role}:${m.content}`)).toEqual(['user:one', 'assistant:one', 'user:two', 'assistant:two', 'user:three', 'assistant:three']);
+    expect(all.has_more).toBe(false);
+
+    const latest = (await server.api.get('/api/agents/historian/chat/history?session_id=session456&limit=2')).body.data;
+    expect(latest.messages.map((m: any) => m.content)).toEqual(['three', 'three']);
+    expect(latest.has_more).toBe(true);
+    const earlier = (await server.api.get(`/api/agents/historian/chat/history?session_id=session456&limit=2&before=${encodeURIComponent(latest.messages[0].timestamp)}`)).body.data;
+    expect(earlier.messages.map((m: any) => m.content)).toEqual(['two', 'two']);
+
+    const mine = (await server.api.get('/api/agents/historian/chat/history?user_id=user123')).body.data;
+    expect(mine.messages.every((m: any) => m.user_id === 'user123')).toBe(true);
+
+    const sessions = (await server.api.get('/api/agents/historian/sessions')).body.data;
+    expect(sessions.sessions.map((s: any) => [s.id, s.message_count])).toEqual([['other', 2], ['session456', 6]]);
+    expect((await server.api.get('/api/agents/historian/sessions?user_id=user123')).body.data.pagination.total).toBe(1);
+    expect((await server.api.get('/api/agents/ghost/chat/history')).body.error.code).toBe('AGENT_NOT_FOUND');
+  });
+
+  it('remembers earlier turns of a session in the model context', async () => {
+    await server.api.post('/api/agents', { name: 'context-check', model: { provider: 'openai', name: 'gpt-4o-mini' }, system_prompt: 'Be kind.' });
+    const bodies: any[] = [];
+    msw.use(
+      http.post(`${OPENAI}/chat/completions`, async ({ request }) => {
+        bodies.push(await request.json());
+        return new HttpResponse(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'ok' }, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`, {
+          headers: { 'content-type': 'text/event-stream' },
+        });
+      }),
+    );
+    await server.api.post('/api/agents/context-check/chat', { message: 'My name is Ada.', session_id: 'ctx' });
+    await server.api.post('/api/agents/context-check/chat', { message: 'What is my name?', session_id: 'ctx', context: { location: 'New York' } });
+    const messages = bodies[1].messages.map((m: any) => [m.role, m.content]);
+    expect(messages[0][0]).toBe('system');
+    expect(messages[0][1]).toContain('Be kind.');
+    expect(messages[0][1]).toContain('"location":"New York"');
+    expect(messages.slice(1)).toEqual([['user', 'My name is Ada.'], ['assistant', 'ok'], ['user', 'What is my name?']]);
+    expect(bodies[1].model).toBe('gpt-4o-mini');
+  });
+
+  it('runs the tool loop: echo invoke tags call allowed tools, results go back to the model', async () => {
+    await server.api.post('/api/agents', { name: 'toolbox', allowed_tools: ['memory.*'] });
+    const res = await server.api.post('/api/agents/toolbox/chat', {
+      message: 'Remember this <invoke name="memory.store">{"content": "User prefers green tea"}</invoke>',
+      user_id: 'u-tools',
+    });
+    expect(res.status).toBe(200);
+    const run = (await server.api.get(`/api/runs/${res.body.data.run_id}`)).body.data;
+    expect(run.steps.map((s: any) => s.type)).toEqual(['model', 'tool', 'model']);
+    expect(run.steps[1]).toMatchObject({ name: 'memory.store', arguments: { content: 'User prefers green tea' }, is_error: false });
+    expect(run.steps[1].output).toMatch(/^Stored memory mem_/);
+    expect(res.body.data.content).toContain('memory.store');
+
+    const memories = (await server.api.get('/api/agents/toolbox/memory?user_id=u-tools')).body.data.memories;
+    expect(memories.map((m: any) => m.content)).toEqual(['User prefers green tea']);
+
+    const events = await audit(run.id);
+    const called = events.find((e) => e.event_type === 'primitive.called');
+    expect(called?.payload).toMatchObject({ name: 'memory.store', arguments: { content: 'User prefers green tea' } });
+    expect(events.find((e) => e.event_type === 'primitive.result')?.payload).toMatchObject({ name: 'memory.store', is_error: false });
+    expect(events.some((e) => e.event_type === 'memory.stored')).toBe(true);
+  });
+
+  it('refuses tools the agent does not allow, with a security.violation event', async () => {
+    const res = await server.api.post('/api/agents/default/chat', { message: 'x <invoke name="memory.store">{"content": "sneaky"}</invoke>' });
+    const run = (await server.api.get(`/api/runs/${res.body.data.run_id}`)).body.data;
+    expect(run.steps[1]).toMatchObject({ type: 'tool', name: 'memory.store', is_error: true, output: "Tool 'memory.store' is not allowed for this agent" });
+    const violation = (await audit(run.id)).find((e) => e.event_type === 'security.violation');
+    expect(violation?.payload).toMatchObject({ reason: 'tool_not_allowed', tool: 'memory.store' });
+    expect((await server.api.get('/api/agents/default/memory')).body.data.memories).toEqual([]);
+  });
+
+  it('stops at the agent\'s step limit', async () => {
+    await server.api.post('/api/agents', { name: 'looper', allowed_tools: ['*'], max_steps: 1 });
+    const res = await server.api.post('/api/agents/looper/chat', { message: '<invoke name="memory.search">{"query": "tea"}</invoke>' });
+    const run = (await server.api.get(`/api/runs/${res.body.data.run_id}`)).body.data;
+    expect(run.status).toBe('completed');
+    expect(run.steps.filter((s: any) => s.type === 'model')).toHaveLength(1);
+    expect((await audit(run.id)).at(-1)?.payload).toMatchObject({ reason: 'max_steps' });
+  });
+
+  it('answers 502 PROVIDER_ERROR when the model provider fails, and records the failed run', async () => {
+    await server.api.post('/api/agents', { name: 'flaky', model: { provider: 'openai', name: 'gpt-4o-mini' } });
+    msw.use(http.post(`${OPENAI}/chat/completions`, () => HttpResponse.json({ error: { message: 'upstream down' } }, { status: 500 })));
+    const res = await server.api.post('/api/agents/flaky/chat', { message: 'hi', session_id: 'flaky-session' });
+    expect(res.status).toBe(502);
+    expect(res.body.error.code).toBe('PROVIDER_ERROR');
+    expect(JSON.stringify(res.body)).not.toContain('sk-test-key');
+    const runId = res.body.error.details.run_id;
+    expect((await server.api.get(`/api/runs/${runId}`)).body.data).toMatchObject({ status: 'failed', error: { code: 'PROVIDER_ERROR' } });
+    expect((await audit(runId)).at(-1)?.event_type).toBe('run.failed');
+  });
+
+  it('answers 503 PROVIDER_NOT_CONFIGURED for an agent whose provider has no key', async () => {
+    const bare = await startTestServer({ providers: { openai: { baseUrl: OPENAI } } });
+    try {
+      await bare.api.post('/api/agents', { name: 'keyless', model: { provider: 'openai', name: 'gpt-4o-mini' } });
+      const res = await bare.api.post('/api/agents/keyless/chat', { message: 'hi' });
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('PROVIDER_NOT_CONFIGURED');
+      expect(res.body.error.message).toContain('OPENAI_API_KEY');
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
+describe('streaming, busy sessions and cancellation', () => {
+  it('streams the seed 000 SSE format over GET and POST', async () => {
+    const get = await readSse(`${server.url}/api/agents/default/chat/stream?message=${encodeURIComponent('Hello streaming world')}`);
+    expect(get.status).toBe(200);
+    expect(get.headers.get('content-type')).toContain('text/event-stream');
+    const chunks = get.events.map((e) => JSON.parse(e.data));
+    const done = chunks.at(-1);
+    expect(done).toMatchObject({ done: true, status: 'completed', content: 'Hello streaming world' });
+    expect(chunks.slice(0, -1).map((c) => c.content).join('')).toBe('Hello streaming world');
+    expect(chunks.length).toBeGreaterThan(2);
+
+    const post = await readSse(`${server.url}/api/agents/default/chat/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'posted', session_id: done.session_id }),
+    });
+    const last = JSON.parse(post.events.at(-1)!.data);
+    expect(last).toMatchObject({ done: true, session_id: done.session_id, content: 'posted' });
+  });
+
+  it('answers errors before the stream starts with the envelope', async () => {
+    const unknown = await server.api.get('/api/agents/ghost/chat/stream?message=hi');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('AGENT_NOT_FOUND');
+    const missing = await server.api.get('/api/agents/default/chat/stream');
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.details.issues[0].path).toBe('message');
+  });
+
+  it('answers 409 SESSION_BUSY to a second message on a busy session, and cancels a run mid-stream', async () => {
+    await server.api.post('/api/agents', { name: 'slow', model: { provider: 'openai', name: 'gpt-4o-mini' } });
+    const held = heldStream();
+    const first = server.api.post('/api/agents/slow/chat', { message: 'take your time', session_id: 'busy' });
+    await held.began;
+    const second = await server.api.post('/api/agents/slow/chat', { message: 'me too', session_id: 'busy' });
+    expect(second.status).toBe(409);
+    expect(second.body.error.code).toBe('SESSION_BUSY');
+    const runId = second.body.error.details.run_id;
+    expect((await server.api.get(`/api/runs/${runId}`)).body.data.status).toBe('running');
+
+    const cancelled = await server.api.post(`/api/runs/${runId}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.data).toMatchObject({ id: runId, status: 'cancelled' });
+    const firstReply = await first;
+    expect(firstReply.status).toBe(200);
+    expect(firstReply.body.data.run_id).toBe(runId);
+    expect((await audit(runId)).at(-1)?.event_type).toBe('run.cancelled');
+
+    const again = await server.api.post(`/api/runs/${runId}/cancel`);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('RUN_NOT_ACTIVE');
+    expect((await server.api.post('/api/runs/run_nope/cancel')).body.error.code).toBe('RUN_NOT_FOUND');
+    held.release();
+  });
+
+  it('streams a run\'s events over SSE from the start, ends after the last, and resumes with Last-Event-ID', async () => {
+    const reply = (await server.api.post('/api/agents/default/chat', { message: 'events please' })).body.data;
+    const full = await readSse(`${server.url}/api/runs/${reply.run_id}/events`);
+    expect(full.status).toBe(200);
+    const types = full.events.map((e) => e.event);
+    expect(types[0]).toBe('run.started');
+    expect(types.at(-1)).toBe('run.completed');
+    const envelopes = full.events.map((e) => JSON.parse(e.data));
+    expect(envelopes.map((e) => e.event_id)).toEqual(full.events.map((e) => e.id));
+    expect(envelopes.map((e) => e.sequence)).toEqual([...envelopes.map((e) => e.sequence)].sort((a, b) => a - b));
+
+    const resumed = await readSse(`${server.url}/api/runs/${reply.run_id}/events`, { headers: { 'last-event-id': full.events[2]!.id! } });
+    expect(resumed.events.map((e) => e.id)).toEqual(full.events.slice(3).map((e) => e.id));
+    expect((await server.api.get('/api/runs/run_missing/events')).body.error.code).toBe('RUN_NOT_FOUND');
+  });
+
+  it('offers the same streams as tRPC subscriptions', async () => {
+    const caller = appRouter.createCaller({ services: server.services });
+    const chunks: any[] = [];
+    for await (const chunk of await caller.chat.stream({ name: 'default', message: 'sub scribe' })) chunks.push(chunk);
+    const done = chunks.at(-1);
+    expect(done).toMatchObject({ done: true, content: 'sub scribe', status: 'completed' });
+
+    const events: string[] = [];
+    for await (const tracked of await caller.runs.events({ id: done.run_id })) events.push((tracked as any)[1].event_type);
+    expect(events[0]).toBe('run.started');
+    expect(events.at(-1)).toBe('run.completed');
+  });
+});

@@ -81,6 +81,17 @@ describe('agents over REST', () => {
     expect((await server.api.delete('/api/agents/doomed')).body.error.code).toBe('AGENT_NOT_FOUND');
   });
 
+  it('deletes an agent\'s conversations and memories with it, so a new agent of the same name starts clean', async () => {
+    await server.api.post('/api/agents', { name: 'recycled' });
+    await server.api.post('/api/agents/recycled/chat', { message: 'hello', session_id: 'recycled-session' });
+    await server.api.post('/api/agents/recycled/memory', { content: 'Likes tea' });
+    expect((await server.api.delete('/api/agents/recycled')).status).toBe(200);
+    await server.api.post('/api/agents', { name: 'recycled' });
+    expect((await server.api.get('/api/agents/recycled/chat/history')).body.data.messages).toEqual([]);
+    expect((await server.api.get('/api/agents/recycled/memory')).body.data.memories).toEqual([]);
+    expect((await server.api.get('/api/agents/recycled/sessions')).body.data.pagination.total).toBe(0);
+  });
+
   it('paginates with limit and offset given as query strings', async () => {
     for (const name of ['page-a', 'page-b', 'page-c']) await server.api.post('/api/agents', { name });
     const all = await server.api.get('/api/agents?limit=100');

@@ -24,40 +24,72 @@ function random(seed: number) {
 const rand = random(42);
 const pick = <T>(items: T[]): T => items[Math.floor(rand() * items.length)]!;
 
-const FUNCTION_WORDS = 'the a of to and in is for on with that at by from their they likes prefers wants has was'.split(' ');
-const TOPIC_WORDS = (
-  'coffee tea breakfast dinner curry pizza sushi vegetarian allergy peanuts gluten running marathon cycling yoga swimming ' +
-  'hiking climbing guitar piano jazz concert novel poetry podcast movie series typescript python golang kubernetes database ' +
-  'deadline meeting manager promotion salary budget mortgage savings invoice travel flight train hotel passport visa kyoto ' +
-  'lisbon berlin toronto weekend birthday anniversary wedding daughter son partner mother father dog cat garden balcony ' +
-  'tomatoes basil bicycle car insurance dentist doctor medication sleep insomnia headache keyboard monitor laptop phone'
-).split(' ');
-/** Rarer words (names, places, products), drawn with a Zipf-like skew so some are common and most are rare. */
+/** Slot values; names and companies are made-up words, so most of them are rare, as in a real store. */
 const SYLLABLES = 'ka lo mi ra ten vo shi pe du gan mar el ost rin bel cor'.split(' ');
-const RARE_WORDS = Array.from({ length: 3_000 }, (_, i) => SYLLABLES[i % 16]! + SYLLABLES[Math.floor(i / 16) % 16]! + SYLLABLES[Math.floor(i / 256) % 16]!);
-const zipf = () => RARE_WORDS[Math.floor(RARE_WORDS.length ** rand()) - 1]!;
+const madeUp = (count: number, offset: number) =>
+  Array.from({ length: count }, (_, i) => SYLLABLES[(i + offset) % 16]! + SYLLABLES[Math.floor(i / 16) % 16]! + SYLLABLES[(i * 7 + offset) % 16]!);
+const SLOTS: Record<string, string[]> = {
+  name: madeUp(400, 0),
+  company: madeUp(150, 5),
+  city: 'Lisbon Berlin Toronto Kyoto Osaka Madrid Paris Lyon Oslo Dublin Austin Denver Boston Seattle Lima Quito Nairobi Cairo Seoul Hanoi Sydney Perth Auckland Porto Milan Prague Vienna Warsaw Riga Tallinn'.split(' '),
+  food: 'shellfish peanuts gluten lactose sesame eggs soy mustard celery kiwi strawberries walnuts cashews shrimp'.split(' '),
+  dish: 'curry ramen pho paella risotto tacos sushi lasagna falafel dumplings biryani moussaka goulash ceviche pierogi'.split(' '),
+  drink: 'espresso latte matcha chai cappuccino kombucha lemonade cortado americano rooibos'.split(' '),
+  hobby: 'climbing running cycling swimming yoga chess painting pottery gardening knitting photography surfing rowing baking birdwatching'.split(' '),
+  instrument: 'guitar piano drums violin cello saxophone trumpet ukulele bass flute'.split(' '),
+  language: 'Japanese Spanish German Italian Korean Mandarin Portuguese Arabic Dutch Swedish'.split(' '),
+  pet: 'dog cat parrot rabbit hamster tortoise ferret goldfish'.split(' '),
+  month: 'January February March April May June July August September October November December'.split(' '),
+  weekday: 'Monday Tuesday Wednesday Thursday Friday Saturday Sunday'.split(' '),
+  relation: 'sister brother mother father cousin partner daughter son friend colleague'.split(' '),
+  job: 'nurse engineer designer teacher accountant lawyer chef pilot architect pharmacist'.split(' '),
+  tool: 'Neovim VSCode Notion Obsidian Figma Jira Linear Excel Todoist Slack'.split(' '),
+};
+const TEMPLATES = [
+  'User is allergic to {food}',
+  'User prefers {drink} in the morning',
+  "User's {relation} {name} lives in {city}",
+  'User works as a {job} at {company}',
+  'User is learning {language} and has lessons on {weekday}',
+  'User has a {pet} named {name}',
+  "User's favourite dish is {dish}",
+  'User plays the {instrument} on {weekday} evenings',
+  'User is planning a trip to {city} in {month}',
+  "User's birthday is in {month}",
+  'User uses {tool} for notes and planning',
+  'User took up {hobby} last {month}',
+  'User met {name} from {company} to discuss the {city} office',
+  'User dislikes {dish} and avoids {food}',
+  'User moved from {city} to {city}',
+  '{name} is the manager of the {company} account; weekly sync on {weekday}',
+];
+const fill = (template: string) => template.replace(/\{(\w+)\}/g, (_, slot: string) => pick(SLOTS[slot]!));
 
 function memoryText(): string {
-  const words = Array.from({ length: 8 + Math.floor(rand() * 10) }, () => {
-    const r = rand();
-    return r < 0.35 ? pick(FUNCTION_WORDS) : r < 0.75 ? pick(TOPIC_WORDS) : zipf();
-  });
-  return `User ${words.join(' ')}`;
+  return fill(pick(TEMPLATES));
 }
 
-function queryText(i: number): string {
-  switch (i % 5) {
-    case 0:
-      return pick(TOPIC_WORDS);
-    case 1:
-      return `what does the user think about ${pick(TOPIC_WORDS)} and ${pick(TOPIC_WORDS)}?`;
-    case 2:
-      return `${zipf()} ${pick(TOPIC_WORDS)}`;
-    case 3:
-      return `remind me: ${pick(TOPIC_WORDS)} ${pick(TOPIC_WORDS)} ${zipf()} ${pick(TOPIC_WORDS)}`;
-    default:
-      return `"${pick(TOPIC_WORDS)}" OR NEAR(${zipf()} -${pick(TOPIC_WORDS)}) 🙂`;
-  }
+const QUERY_TEMPLATES = [
+  'what is the user allergic to?',
+  '{food} allergy',
+  'where does {name} live',
+  'who is {name}',
+  '{dish}',
+  'trip to {city}',
+  'which {instrument} lessons',
+  'what does the user drink in the morning, {drink}?',
+  '{company} meeting',
+  'when is the birthday',
+  "the user's {pet}",
+  'learning {language}',
+  '{hobby} {city} {month}',
+  'notes app {tool}',
+  '"{dish}" OR NEAR({city} -{food}) 🙂',
+  'does the user like {dish} or {dish}? (asked on {weekday})',
+];
+
+function queryText(): string {
+  return fill(pick(QUERY_TEMPLATES));
 }
 
 export default async function memoryBench(): Promise<BenchSection> {
@@ -82,34 +114,41 @@ export default async function memoryBench(): Promise<BenchSection> {
     }
     const insertSeconds = (performance.now() - started) / 1000;
 
-    const queries = Array.from({ length: QUERIES }, (_, i) => ({ query: queryText(i), user_id: i % 2 ? `user-${i % USERS}` : undefined }));
+    const queries = Array.from({ length: QUERIES }, (_, i) => ({ query: queryText(), user_id: i % 2 ? `user-${i % USERS}` : undefined }));
     for (const q of queries.slice(0, 20)) await memory.list('default', { ...q, limit: 10, offset: 0 }); // warm-up: JIT, page cache
-    const timings: number[] = [];
+    const timings = { all: [] as number[], user: [] as number[], agent: [] as number[] };
     let hits = 0;
     for (const q of queries) {
       const t0 = performance.now();
       const result = await memory.list('default', { ...q, limit: 10, offset: 0 });
-      timings.push(performance.now() - t0);
+      const ms = performance.now() - t0;
+      timings.all.push(ms);
+      (q.user_id ? timings.user : timings.agent).push(ms);
       hits += result.memories.length;
     }
-    const s = summarize(timings);
+    const row = (label: string, samples: number[]) => {
+      const s = summarize(samples);
+      return `| ${label} | ${s.n} | ${fmt(s.p50)} | ${fmt(s.p95)} | ${fmt(s.p99)} | ${fmt(s.max)} |`;
+    };
     return {
       title: 'Memory: bulk insert and full-text search (target: search p95 <= 10 ms)',
       markdown: [
-        `${inserted.toLocaleString('en')} memories (8-17 words, ${USERS} users, one agent) in a libSQL file with WAL, inserted by MemoryService.addMany ` +
-          `in batches of ${BATCH} (one transaction each, FTS5 kept in step by triggers), no embeddings, events to a no-op.`,
-        `Then ${QUERIES} varied queries (single words, questions, rare names, FTS5 operators and emoji; half filtered by user_id) through ` +
-          'MemoryService.list with limit 10, i.e. bm25 ranking with total count, after 20 warm-up queries.',
+        `${inserted.toLocaleString('en')} memories (personal facts from ${TEMPLATES.length} templates with made-up names and companies, ${USERS} users, one agent) in a libSQL file with WAL, inserted by MemoryService.addMany ` +
+          `in batches of ${BATCH} (one transaction each, FTS5 kept in step by triggers), no embeddings, events to a no-op: ` +
+          `**${fmt(inserted / insertSeconds, 0)} inserts/s** (${fmt(insertSeconds, 1)} s).`,
         '',
-        '| measure | value |',
-        '|---|---:|',
-        `| inserts/s | ${fmt(inserted / insertSeconds, 0)} |`,
-        `| insert time (s) | ${fmt(insertSeconds, 1)} |`,
-        `| search p50 (ms) | ${fmt(s.p50)} |`,
-        `| search p95 (ms) | ${fmt(s.p95)} |`,
-        `| search p99 (ms) | ${fmt(s.p99)} |`,
-        `| search max (ms) | ${fmt(s.max)} |`,
-        `| mean results per query | ${fmt(hits / QUERIES, 1)} |`,
+        `Then ${QUERIES} varied queries from ${QUERY_TEMPLATES.length} templates (questions, names, places, FTS5 operators and emoji) through ` +
+          `MemoryService.list with limit 10 (bm25 ranking with total count), after 20 warm-up queries; ${fmt(hits / QUERIES, 1)} results per query on average. ` +
+          "Half are filtered by user_id, as a run's recall is; the others rank across all 100,000 memories of the agent.",
+        '',
+        '| queries | n | p50 ms | p95 ms | p99 ms | max ms |',
+        '|---|---:|---:|---:|---:|---:|',
+        row('all', timings.all),
+        row('one user (recall)', timings.user),
+        row('whole agent', timings.agent),
+        '',
+        'Cost grows with the number of memories that contain a query word (about 2.4 µs each across the whole agent, bm25 + join + sort): ' +
+          'words found in a few hundred memories answer in about 1 ms; a template word found in 6% of them ("allergic", "birthday") takes 15-30 ms agent-wide.',
       ].join('\n'),
     };
   } finally {

@@ -30,7 +30,9 @@ export async function openDatabase(url: string, authToken?: string): Promise<Dat
     const path = url.slice('file:'.length).split('?')[0]!;
     mkdirSync(dirname(path), { recursive: true });
   }
-  const client = createClient({ url, authToken });
+  // The embedded client pools connections and PRAGMAs are per connection, so one connection keeps the
+  // settings below in force for every statement (each call is synchronous underneath anyway).
+  const client = createClient({ url, authToken, ...(kind === 'remote' ? {} : { concurrency: 1 }) });
   if (kind === 'file') {
     // WAL lets readers run beside the writer; the busy timeout rides out a concurrent writer.
     await client.execute('PRAGMA journal_mode = WAL');

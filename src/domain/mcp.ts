@@ -50,8 +50,7 @@ export const McpServerCreate = z
       .record(HeaderName, ConfigValue)
       .optional()
       .describe('Streamable HTTP: headers sent with every request; `${vault:KEY}` allowed. Never returned.'),
-  })
-  .describe('Give `command` (stdio) or `url` (streamable HTTP), not both.');
+  });
 export type McpServerCreate = z.infer<typeof McpServerCreate>;
 
 /** What a connection is made from, as stored. */

@@ -122,7 +122,9 @@ export const SkillSource = z
   .meta({ id: 'SkillSource' });
 export type SkillSource = z.infer<typeof SkillSource>;
 
-export const SkillRef = z.object({ name: Slug.describe('Agent name.'), skill: Slug.describe('Skill name.') });
+/** The agent is `{agent}` in skill paths because a skill's own `name` travels in the create body. */
+export const SkillAgentRef = z.object({ agent: Slug.describe('Agent name.') });
+export const SkillRef = SkillAgentRef.extend({ skill: Slug.describe('Skill name.') });
 
 export const SkillList = z.object({ skills: z.array(Skill), pagination: Pagination }).meta({ id: 'SkillList' });
 export type SkillList = z.infer<typeof SkillList>;

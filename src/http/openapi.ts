@@ -33,6 +33,8 @@ const TAGS = [
   { name: 'runs', description: 'Runs: one turn of an agent as a resource (status, steps, usage), cancellable, with its event stream.' },
   { name: 'events', description: 'Live event stream (SSE) and the audit log of every event, secrets redacted.' },
   { name: 'memory', description: 'What agents remember, per user: ranked recall (full-text, optionally hybrid with embeddings).' },
+  { name: 'skills', description: "An agent's skills: programs run in a sandbox per their manifest, built-ins (host_shell, web_crawler), install from a URL." },
+  { name: 'mcp', description: "An agent's MCP servers (stdio or streamable HTTP), their tools, and calling them." },
   { name: 'channel-http', description: 'The HTTP channel (seed 001): one turn per request as JSON, SSE or audio, behind the channel\'s own bearer token and tool allow-list.' },
 ];
 

@@ -6,6 +6,7 @@ import type { Context } from '../routers/trpc.ts';
 import type { Services } from '../services/container.ts';
 import { installErrorHandling, installJsonParser } from './errors.ts';
 import { registerRawRoutes } from './raw-routes.ts';
+import { closeSseStreams } from './sse.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
 import { rawRoutes } from './routes/index.ts';
 
@@ -20,6 +21,8 @@ export async function buildServer(services: Services): Promise<FastifyInstance> 
   });
 
   installErrorHandling(app, bodyLimit);
+  // Open event streams would otherwise keep close() waiting forever.
+  app.addHook('preClose', async () => closeSseStreams(app.server));
   installJsonParser(app);
   app.removeContentTypeParser('text/plain');
 

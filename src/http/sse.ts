@@ -16,7 +16,7 @@
  * - `closeSseStreams(server)` ends every open stream of an HTTP server: call it from fastify's
  *   preClose hook, as open streams otherwise keep `app.close()` waiting.
  */
-import type { Server } from 'node:http';
+import type { OutgoingHttpHeaders, Server } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface SseMessage {
@@ -72,7 +72,7 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
   openStreams.set(server, registry);
 
   res.writeHead(200, {
-    ...(reply.getHeaders() as Record<string, string>),
+    ...(reply.getHeaders() as OutgoingHttpHeaders),
     ...options.headers,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',

@@ -4,6 +4,8 @@ import { chatRouter } from './chat.ts';
 import { runsRouter } from './runs.ts';
 import { eventsRouter } from './events.ts';
 import { memoryRouter } from './memory.ts';
+import { mcpRouter } from './mcp.ts';
+import { skillsRouter } from './skills.ts';
 import { systemRouter } from './system.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
@@ -14,6 +16,8 @@ export const appRouter = router({
   runs: runsRouter,
   events: eventsRouter,
   memory: memoryRouter,
+  skills: skillsRouter,
+  mcp: mcpRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -12,7 +12,7 @@ import {
 import { paginate, type PaginationInput } from '../domain/common.ts';
 import { AppError } from '../domain/errors.ts';
 import type { Db } from '../db/client.ts';
-import { agents } from '../db/schema.ts';
+import { agents, mcpServers, memories, messages, sessions, skills } from '../db/schema.ts';
 
 type AgentRow = typeof agents.$inferSelect;
 
@@ -55,6 +55,7 @@ const CACHE_TTL_MS = 1000;
 
 export class AgentService {
   private readonly cache = new Map<string, { agent: Agent; expires: number }>();
+  private readonly deleteListeners: Array<(name: string) => Promise<void>> = [];
 
   constructor(private readonly db: Db) {}
 
@@ -114,10 +115,25 @@ export class AgentService {
     return this.remember(updated);
   }
 
+  /** Lets a service release what it holds for an agent (connections, files) when the agent is deleted. */
+  onDelete(listener: (name: string) => Promise<void>): void {
+    this.deleteListeners.push(listener);
+  }
+
+  /** Deletes the agent with its conversations, memories, skills and MCP servers; runs and the audit log stay as history. */
   async delete(name: string): Promise<void> {
+    await this.get(name);
+    for (const listener of this.deleteListeners) await listener(name);
     this.cache.delete(name);
-    const rows = await this.db.delete(agents).where(eq(agents.name, name)).returning({ name: agents.name });
-    if (rows.length === 0) throw agentNotFound(name);
+    const [deleted] = await this.db.batch([
+      this.db.delete(agents).where(eq(agents.name, name)).returning({ name: agents.name }),
+      this.db.delete(messages).where(eq(messages.agent, name)),
+      this.db.delete(sessions).where(eq(sessions.agent, name)),
+      this.db.delete(memories).where(eq(memories.agent, name)),
+      this.db.delete(skills).where(eq(skills.agent, name)),
+      this.db.delete(mcpServers).where(eq(mcpServers.agent, name)),
+    ]);
+    if (deleted.length === 0) throw agentNotFound(name);
   }
 
   /** Makes sure the `default` agent exists; called at every start, so deleting it lasts until the next start. */

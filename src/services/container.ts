@@ -1,4 +1,5 @@
 /** Builds every service from the configuration: the one place the object graph is wired. */
+import { rm } from 'node:fs/promises';
 import type { MoxxyConfig } from '../config/schema.ts';
 import { databaseUrl } from '../config/load.ts';
 import { openDatabase, type Database } from '../db/client.ts';
@@ -6,6 +7,10 @@ import { AgentService } from './agents.ts';
 import { EventBus } from './events/bus.ts';
 import { Redactor } from './redaction.ts';
 import { MemoryService, memoryTools } from './memory/index.ts';
+import { McpService, mcpTools } from './mcp/index.ts';
+import { SkillService } from './skills/service.ts';
+import { skillTools } from './skills/tools.ts';
+import { agentSkillsDir } from './skills/runner.ts';
 import { createProvider } from './providers/index.ts';
 import { memoryContext } from './runtime/memory-context.ts';
 import { Runtime } from './runtime/runtime.ts';
@@ -18,6 +23,8 @@ export interface Services {
   database: Database;
   agents: AgentService;
   memory: MemoryService;
+  mcp: McpService;
+  skills: SkillService;
   system: SystemService;
   redactor: Redactor;
   events: EventBus;
@@ -43,6 +50,14 @@ export async function createServices(config: MoxxyConfig): Promise<Services> {
   await conversations.failInterruptedRuns();
   const tools = new ToolRegistry();
   tools.register(memoryTools(memory));
+  const mcp = new McpService({ db: database.db, agents, resolveSecret });
+  tools.register(mcpTools(mcp));
+  agents.onDelete(async (agent) => {
+    for (const server of await mcp.list(agent)) await mcp.remove(agent, server.name);
+  });
+  const skills = new SkillService({ db: database.db, agents, events, config: config.skills, home: config.home });
+  tools.register(skillTools(skills));
+  agents.onDelete((agent) => rm(agentSkillsDir(config.home, agent), { recursive: true, force: true }));
   const runtime = new Runtime({
     agents,
     store: conversations,
@@ -56,6 +71,8 @@ export async function createServices(config: MoxxyConfig): Promise<Services> {
     database,
     agents,
     memory,
+    mcp,
+    skills,
     system: new SystemService(database),
     redactor,
     events,
@@ -65,6 +82,7 @@ export async function createServices(config: MoxxyConfig): Promise<Services> {
     resolveSecret,
     async close() {
       await runtime.stopAll();
+      await mcp.close();
       await events.close();
       database.close();
     },

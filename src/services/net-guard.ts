@@ -30,9 +30,10 @@ for (const [network, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
   ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) NOT_PUBLIC.addSubnet(network, prefix, 'ipv4');
-// IPv4-mapped, NAT64 and 6to4 addresses are refused outright: each can smuggle a private IPv4 address.
+// BlockList checks IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) against the IPv4 rules. NAT64 and 6to4 addresses are
+// refused outright: each can smuggle a private IPv4 address.
 for (const [network, prefix] of [
-  ['::', 128], ['::1', 128], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
+  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
 ] as const) NOT_PUBLIC.addSubnet(network, prefix, 'ipv6');
 
 const familyOf = (address: string) => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
@@ -114,7 +115,7 @@ export async function fetchGuarded(url: string, options: GuardedGet): Promise<Fe
       await assertUrlAllowed(current, options.guard);
       const response = await ky.get(current, { redirect: 'manual', throwHttpErrors: false, retry: 0, timeout: false, signal });
       if (REDIRECT_STATUSES.has(response.status)) {
-        await response.body?.cancel();
+        discard(response);
         const location = response.headers.get('location');
         if (!location) throw new OutboundFetchError(`${current.href} answered ${response.status} without a Location`, response.status);
         if (hop >= MAX_REDIRECTS) throw new OutboundFetchError(`more than ${MAX_REDIRECTS} redirects from ${url}`);
@@ -122,7 +123,7 @@ export async function fetchGuarded(url: string, options: GuardedGet): Promise<Fe
         continue;
       }
       if (!response.ok) {
-        await response.body?.cancel();
+        discard(response);
         throw new OutboundFetchError(`${current.href} answered HTTP ${response.status}`, response.status);
       }
       const { bytes, truncated } = await readCapped(response, current, options);
@@ -135,11 +136,16 @@ export async function fetchGuarded(url: string, options: GuardedGet): Promise<Fe
   }
 }
 
+/** Frees the connection without waiting: a cancelled body need not settle (it does not when the response is teed, as msw does). */
+function discard(response: Response): void {
+  void response.body?.cancel().catch(() => undefined);
+}
+
 async function readCapped(response: Response, url: URL, options: GuardedGet): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   const tooLarge = () => new OutboundFetchError(`${url.href} is larger than ${options.maxBytes} bytes`);
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (options.overflow !== 'truncate' && declared > options.maxBytes) {
-    await response.body?.cancel();
+    discard(response);
     throw tooLarge();
   }
   const chunks: Uint8Array[] = [];
@@ -150,7 +156,7 @@ async function readCapped(response: Response, url: URL, options: GuardedGet): Pr
     const { done, value } = await reader.read();
     if (done) break;
     if (size + value.byteLength > options.maxBytes) {
-      await reader.cancel();
+      void reader.cancel().catch(() => undefined);
       if (options.overflow !== 'truncate') throw tooLarge();
       chunks.push(value.subarray(0, options.maxBytes - size));
       return { bytes: Buffer.concat(chunks), truncated: true };

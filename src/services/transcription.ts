@@ -1,5 +1,4 @@
 /** Speech to text through an OpenAI-compatible POST {baseUrl}/audio/transcriptions (Whisper, faster-whisper servers, Groq...). */
-import ky, { TimeoutError } from 'ky';
 import type { MoxxyConfig } from '../config/schema.ts';
 import { AppError } from '../domain/errors.ts';
 
@@ -39,19 +38,22 @@ export function createTranscriber(
       const url = `${config.baseUrl.replace(/\/+$/, '')}/audio/transcriptions`;
       let response: Response;
       try {
-        response = await ky.post(url, {
+        // Plain fetch, not ky: ky 1.9 never settles a multipart POST that msw (the tests' network) answers with an error status.
+        response = await fetch(url, {
+          method: 'POST',
           body: form,
           headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
-          timeout: timeoutMs,
-          retry: 0,
-          throwHttpErrors: false,
+          signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
-        const reason = error instanceof TimeoutError ? `no answer within ${timeoutMs} ms` : (error as Error).message;
+        const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (error as Error).message;
         throw new AppError('PROVIDER_ERROR', `Transcription failed: ${reason}`, { provider: 'transcription' });
       }
       if (!response.ok) {
-        throw new AppError('PROVIDER_ERROR', `Transcription failed: HTTP ${response.status}`, { provider: 'transcription', status: response.status });
+        // Read, not cancelled: cancelling a body msw produced never settles.
+        const text = await response.text().catch(() => '');
+        const reason = (apiKey ? text.replaceAll(apiKey, '[REDACTED]') : text).slice(0, 200);
+        throw new AppError('PROVIDER_ERROR', `Transcription failed: HTTP ${response.status} ${reason}`.trim(), { provider: 'transcription', status: response.status });
       }
       const body = (await response.json().catch(() => undefined)) as { text?: unknown } | undefined;
       if (typeof body?.text !== 'string') throw new AppError('PROVIDER_ERROR', 'Transcription failed: the answer has no text', { provider: 'transcription' });

@@ -68,20 +68,23 @@ export function makeTempHome(): string {
 
 export async function startTestServer(overrides: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<TestServer> {
   const home = makeTempHome();
+  const server = await startTestServerIn(home, overrides, env);
+  return {
+    ...server,
+    async close() {
+      await server.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Like startTestServer, on a data directory the caller owns and removes (close keeps it), e.g. to restart on the same database. */
+export async function startTestServerIn(home: string, overrides: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<TestServer> {
   const config = await loadConfig({
     cwd: home,
     env: { MOXXY_HOME: home, ...env },
     overrides: { port: 0, logLevel: 'silent', ...overrides },
   });
   const server = await startServer(await createServices(config));
-  return {
-    ...server,
-    home,
-    api: createApi(server.url),
-    trpc: createTrpc(server.url),
-    async close() {
-      await server.close();
-      rmSync(home, { recursive: true, force: true });
-    },
-  };
+  return { ...server, home, api: createApi(server.url), trpc: createTrpc(server.url) };
 }

@@ -121,8 +121,10 @@ async function* runTurn(services: Services, turn: TurnRequest): AsyncGenerator<M
 /** The whole turn at once; a failed run answers with its error (e.g. 502 PROVIDER_ERROR) instead. */
 async function collectTurn(services: Services, turn: TurnRequest): Promise<TurnResponse> {
   const events: MoxxyEvent[] = [];
+  let runId: string | null = null;
   for await (const event of runTurn(services, turn)) {
-    if (event.type === 'error') throw new AppError(asErrorCode(event.code), event.message, { run_id: events[0]?.type === 'turn_started' ? events[0].run_id : null });
+    if (event.type === 'turn_started') runId = event.run_id;
+    if (event.type === 'error') throw new AppError(asErrorCode(event.code), event.message, { run_id: runId });
     events.push(event);
   }
   const answer = events.findLast((event) => event.type === 'assistant_message');

@@ -141,6 +141,11 @@ export class EventBus implements SubscriptionSource {
     return this.log.seqOf(eventId);
   }
 
+  /** Declares a run that has no events yet, so its first one needs no look-up of earlier sequences. */
+  startRun(runId: string): void {
+    this.rememberSequence(runId, 0);
+  }
+
   remove(subscription: Subscription): void {
     this.subscribers.delete(subscription);
   }
@@ -151,7 +156,8 @@ export class EventBus implements SubscriptionSource {
       if (!this.writing) {
         this.writing = true;
         this.idle = new Promise((done) => (this.signalIdle = done));
-        void this.drain();
+        // Start on the next turn of the event loop, so events emitted together share one write.
+        setImmediate(() => void this.drain());
       }
     });
   }

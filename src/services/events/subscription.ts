@@ -35,6 +35,7 @@ export class Subscription implements AsyncIterableIterator<EventEnvelope> {
   /** Position of the last event handed to the consumer. */
   private cursor: number;
   private wake: (() => void) | undefined;
+  private detach: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -47,8 +48,13 @@ export class Subscription implements AsyncIterableIterator<EventEnvelope> {
     this.cursor = options.afterSeq ?? source.lastDeliveredSeq;
     this.resumeEventId = options.afterEventId;
     this.catchingUp = options.afterSeq !== undefined || options.afterEventId !== undefined;
-    if (options.signal?.aborted) this.close();
-    options.signal?.addEventListener('abort', () => this.close(), { once: true });
+    const { signal } = options;
+    if (signal) {
+      const onAbort = () => this.close();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.detach = () => signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) this.close();
+    }
   }
 
   matches(event: EventEnvelope): boolean {
@@ -110,6 +116,7 @@ export class Subscription implements AsyncIterableIterator<EventEnvelope> {
     this.queue = [];
     this.replay = [];
     this.source.remove(this);
+    this.detach?.();
     const wake = this.wake;
     this.wake = undefined;
     wake?.();

@@ -9,6 +9,12 @@ function textOf(result: CallToolResult): string {
   return result.content.map((item) => (item.type === 'text' ? item.text : `[${item.type}]`)).join('\n');
 }
 
+/** `$schema` is noise to model providers, some of which reject unknown keywords at the top level. */
+function withoutSchemaKeyword(schema: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _, ...rest } = schema;
+  return rest;
+}
+
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -18,7 +24,7 @@ export function mcpTools(mcp: McpService): ToolSource {
       return (await mcp.reachableTools(agent.name)).map(({ server, tool }) => ({
         name: mcpToolName(server, tool.name),
         description: tool.description ?? `Tool '${tool.name}' of the MCP server '${server}'.`,
-        inputSchema: tool.inputSchema,
+        inputSchema: withoutSchemaKeyword(tool.inputSchema),
         kind: 'mcp' as const,
         async execute(args, context) {
           if (!isPlainObject(args)) return { output: 'Invalid arguments: expected a JSON object', isError: true };

@@ -243,12 +243,16 @@ export class MemoryService {
     return { memories: await this.withScores(ranked.slice(page.offset, page.offset + page.limit)), mode: 'hybrid', total: ranked.length };
   }
 
-  /** One page of bm25-ranked matches inside the scope (filtered before the limit), with relevance in 0..1. */
+  /**
+   * One page of bm25-ranked matches inside the scope (filtered before the limit), with relevance in 0..1.
+   * CROSS JOIN fixes the join order: left to itself, SQLite walks the agent's memories and re-runs the
+   * full-text query for each one (quadratic; seconds at 100k memories).
+   */
   private async ftsHits(match: string, where: SQL, page: PaginationInput) {
     const rows = await this.db.all<{ seq: number; score: number; total: number; best: number }>(sql`
       SELECT ${memories.seq} AS seq, hits.score AS score, count(*) OVER () AS total, min(hits.score) OVER () AS best
       FROM (SELECT rowid, bm25(memories_fts, 1.0, 0.5) AS score FROM memories_fts WHERE memories_fts MATCH ${match}) AS hits
-      JOIN ${memories} ON ${memories.seq} = hits.rowid
+      CROSS JOIN ${memories} ON ${memories.seq} = hits.rowid
       WHERE ${where}
       ORDER BY hits.score, ${memories.seq} DESC
       LIMIT ${page.limit} OFFSET ${page.offset}`);
@@ -256,7 +260,7 @@ export class MemoryService {
     if (rows.length === 0 && page.offset > 0) {
       // Past the last page the window functions have no row to report on.
       const [counted] = await this.db.all<{ total: number }>(sql`
-        SELECT count(*) AS total FROM memories_fts JOIN ${memories} ON ${memories.seq} = memories_fts.rowid
+        SELECT count(*) AS total FROM memories_fts CROSS JOIN ${memories} ON ${memories.seq} = memories_fts.rowid
         WHERE memories_fts MATCH ${match} AND ${where}`);
       total = counted?.total ?? 0;
     }

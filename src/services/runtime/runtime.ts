@@ -51,6 +51,8 @@ export interface RuntimeDeps {
 
 const TOOL_OUTPUT_EVENT_CHARS = 4000;
 
+type Recorder = (type: EventType, payload: Record<string, unknown>) => void;
+
 const addUsage = (a: Usage, b: Usage): Usage => ({ input_tokens: a.input_tokens + b.input_tokens, output_tokens: a.output_tokens + b.output_tokens });
 
 export class Runtime {
@@ -73,7 +75,7 @@ export class Runtime {
       agent_id: agent.name,
       session_id: sessionId,
       user_id: userId,
-      status: 'queued',
+      status: 'running',
       input: input.message,
       output: null,
       error: null,
@@ -81,7 +83,7 @@ export class Runtime {
       usage: { input_tokens: 0, output_tokens: 0 },
       source: input.source,
       created_at: new Date(),
-      started_at: null,
+      started_at: new Date(),
       completed_at: null,
     };
     this.busySessions.set(sessionId, run.id);
@@ -92,6 +94,7 @@ export class Runtime {
       throw error;
     }
 
+    this.deps.events.startRun(run.id);
     const controller = new AbortController();
     const channel = new UpdateChannel<RunUpdate>();
     const done = this.execute(agent, run, input, controller.signal, channel).finally(() => {
@@ -166,30 +169,30 @@ export class Runtime {
 
   private async execute(agent: Agent, run: Run, input: StartRunInput, signal: AbortSignal, channel: UpdateChannel<RunUpdate>) {
     let messageId: string | null = null;
+    // Events are queued in order without waiting for each write; the run awaits them all before it ends,
+    // so whoever sees the run finished finds all its events in the audit log.
     const pending: Promise<unknown>[] = [];
+    const record: Recorder = (type, payload) => void pending.push(this.emit(run, type, payload));
     try {
-      run.status = 'running';
-      run.started_at = new Date();
-      await this.deps.store.updateRun(run);
-      await this.emit(run, 'run.started', { session_id: run.session_id, user_id: run.user_id, source: run.source, input: run.input });
+      record('run.started', { session_id: run.session_id, user_id: run.user_id, source: run.source, input: run.input });
 
       const history = await this.deps.store.contextMessages(run.session_id);
       const userMessage = await this.deps.store.appendMessage({
         sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'user', content: input.message,
       });
-      await this.emit(run, 'message.user', { message_id: userMessage.id, content: input.message });
+      record('message.user', { message_id: userMessage.id, content: input.message });
 
       const system = await this.systemPrompt(agent, input, run);
       const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: input.message }];
       const allowed = input.allowedTools ?? agent.allowed_tools;
-      const tools = (await this.deps.tools.all(agent)).filter((tool) => isToolAllowed(allowed, tool.name));
+      const tools = allowed.length ? (await this.deps.tools.all(agent)).filter((tool) => isToolAllowed(allowed, tool.name)) : [];
       const provider = this.deps.provider(agent.model.provider);
 
       let finalText = '';
       let finished = false;
       for (let step = 0; step < agent.max_steps && !signal.aborted; step++) {
         const started = performance.now();
-        await this.emit(run, 'model.request', {
+        record('model.request', {
           step, provider: provider.name, model: agent.model.name, messages: messages.length, tools: tools.map((t) => t.name),
         });
         let text = '';
@@ -206,7 +209,7 @@ export class Runtime {
           if (event.type === 'text') {
             text += event.delta;
             channel.push({ type: 'text', delta: event.delta });
-            pending.push(this.emit(run, 'model.stream', { step, delta: event.delta }));
+            record('model.stream', { step, delta: event.delta });
           } else if (event.type === 'tool_call') {
             calls.push(event.call);
           } else if (event.type === 'usage') {
@@ -221,7 +224,7 @@ export class Runtime {
           duration_ms: Math.round(performance.now() - started),
         };
         run.steps.push(modelStep);
-        await this.emit(run, 'model.response', { step, content: text, tool_calls: calls, usage, finish_reason: finishReason });
+        record('model.response', { step, content: text, tool_calls: calls, usage, finish_reason: finishReason });
         if (signal.aborted) break;
 
         if (calls.length === 0) {
@@ -236,7 +239,7 @@ export class Runtime {
         for (const call of calls) {
           if (signal.aborted) break;
           channel.push({ type: 'tool_call', call });
-          const result = await this.callTool(run, agent, tools, call, signal);
+          const result = await this.callTool(run, agent, tools, call, signal, record);
           channel.push({ type: 'tool_result', id: call.id, name: call.name, output: result.output, is_error: result.is_error });
           messages.push({ role: 'tool', content: result.output, tool_call_id: call.id, name: call.name });
           await this.deps.store.appendMessage({
@@ -245,22 +248,19 @@ export class Runtime {
         }
         finalText = text;
       }
-      await Promise.all(pending);
 
-      if (signal.aborted) {
-        run.status = 'cancelled';
-        run.output = finalText || null;
-      } else {
-        run.status = 'completed';
-        run.output = finalText;
-        const reply = await this.deps.store.appendMessage({
-          sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'assistant', content: finalText,
-        });
-        messageId = reply.id;
-        await this.emit(run, 'message.assistant', { message_id: reply.id, content: finalText });
-      }
+      run.status = signal.aborted ? 'cancelled' : 'completed';
+      run.output = signal.aborted ? finalText || null : finalText;
       run.completed_at = new Date();
-      await this.deps.store.updateRun(run);
+      const reply = await this.deps.store.finishRun(
+        run,
+        signal.aborted ? undefined : { sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'assistant', content: finalText },
+      );
+      if (reply) {
+        messageId = reply.id;
+        record('message.assistant', { message_id: reply.id, content: finalText });
+      }
+      await Promise.all(pending);
       if (run.status === 'cancelled') {
         await this.emit(run, 'run.cancelled', { steps: run.steps.length, usage: run.usage });
       } else {
@@ -280,7 +280,7 @@ export class Runtime {
     return { run: ended, messageId };
   }
 
-  private async callTool(run: Run, agent: Agent, tools: ToolDefinition[], call: ToolCall, signal: AbortSignal) {
+  private async callTool(run: Run, agent: Agent, tools: ToolDefinition[], call: ToolCall, signal: AbortSignal, record: Recorder) {
     const started = performance.now();
     const tool = tools.find((t) => t.name === call.name);
     let output: string;
@@ -291,9 +291,9 @@ export class Runtime {
       kind = exists?.kind ?? 'primitive';
       output = exists ? `Tool '${call.name}' is not allowed for this agent` : `Tool '${call.name}' does not exist`;
       isError = true;
-      await this.emit(run, 'security.violation', { reason: exists ? 'tool_not_allowed' : 'unknown_tool', tool: call.name, tool_call_id: call.id });
+      record('security.violation', { reason: exists ? 'tool_not_allowed' : 'unknown_tool', tool: call.name, tool_call_id: call.id });
     } else {
-      await this.emit(run, kind === 'skill' ? 'skill.invoked' : 'primitive.called', { tool_call_id: call.id, name: call.name, kind, arguments: call.arguments });
+      record(kind === 'skill' ? 'skill.invoked' : 'primitive.called', { tool_call_id: call.id, name: call.name, kind, arguments: call.arguments });
       try {
         const result = await tool.execute(call.arguments, { agent, runId: run.id, sessionId: run.session_id, userId: run.user_id, signal });
         output = result.output;
@@ -306,7 +306,7 @@ export class Runtime {
     const durationMs = Math.round(performance.now() - started);
     run.steps.push({ type: 'tool', index: run.steps.length, tool_call_id: call.id, name: call.name, arguments: call.arguments, output, is_error: isError, duration_ms: durationMs });
     if (tool) {
-      await this.emit(run, kind === 'skill' ? 'skill.completed' : 'primitive.result', {
+      record(kind === 'skill' ? 'skill.completed' : 'primitive.result', {
         tool_call_id: call.id, name: call.name, kind, output: output.slice(0, TOOL_OUTPUT_EVENT_CHARS), is_error: isError, duration_ms: durationMs,
       });
     }

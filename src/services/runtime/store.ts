@@ -65,8 +65,11 @@ export class ConversationStore {
   async ensureSession(agent: string, sessionId: string | undefined, userId: string | null): Promise<string> {
     const now = new Date();
     const id = sessionId ?? newId('ses');
-    await this.db.insert(sessions).values({ id, agent, userId, createdAt: now, updatedAt: now }).onConflictDoNothing();
-    const [row] = await this.db.select({ agent: sessions.agent }).from(sessions).where(eq(sessions.id, id)).limit(1);
+    const [row] = await this.db
+      .insert(sessions)
+      .values({ id, agent, userId, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: sessions.id, set: { updatedAt: now } })
+      .returning({ agent: sessions.agent });
     if (row && row.agent !== agent) {
       throw new AppError('VALIDATION_ERROR', `Session '${id}' belongs to agent '${row.agent}'`, {
         issues: [{ path: 'session_id', message: `belongs to agent '${row.agent}'`, code: 'invalid_value' }],
@@ -76,7 +79,20 @@ export class ConversationStore {
   }
 
   async appendMessage(message: NewMessage): Promise<Message> {
-    const row: MessageRow = {
+    const row = this.messageRow(message);
+    await this.db.batch(this.messageStatements(row));
+    return toMessage(row);
+  }
+
+  /** Records the run's end and, when it produced one, its answer, in one transaction. */
+  async finishRun(run: Run, answer?: NewMessage): Promise<Message | undefined> {
+    const row = answer ? this.messageRow(answer) : undefined;
+    await this.db.batch([this.runUpdate(run), ...(row ? this.messageStatements(row) : [])]);
+    return row ? toMessage(row) : undefined;
+  }
+
+  private messageRow(message: NewMessage): MessageRow {
+    return {
       id: newId('msg'),
       sessionId: message.sessionId,
       agent: message.agent,
@@ -88,11 +104,13 @@ export class ConversationStore {
       toolCallId: message.toolCallId ?? null,
       createdAt: new Date(),
     };
-    await this.db.batch([
+  }
+
+  private messageStatements(row: MessageRow) {
+    return [
       this.db.insert(messages).values(row),
-      this.db.update(sessions).set({ updatedAt: row.createdAt }).where(eq(sessions.id, message.sessionId)),
-    ]);
-    return toMessage(row);
+      this.db.update(sessions).set({ updatedAt: row.createdAt }).where(eq(sessions.id, row.sessionId)),
+    ] as const;
   }
 
   /** The session's recent messages as model input, oldest first. */
@@ -175,7 +193,11 @@ export class ConversationStore {
   }
 
   async updateRun(run: Run): Promise<void> {
-    await this.db
+    await this.runUpdate(run);
+  }
+
+  private runUpdate(run: Run) {
+    return this.db
       .update(runs)
       .set({
         status: run.status,

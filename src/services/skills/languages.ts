@@ -18,8 +18,7 @@ const EXTENSIONS: Record<string, SkillLanguage> = { sh: 'sh', bash: 'bash', py: 
 
 /** A manifest names its language directly, or through its run_command or its entrypoint's extension. */
 export function inferLanguage(fields: { language?: string; run_command?: string; entrypoint?: string }): SkillLanguage | undefined {
-  if (fields.language && fields.language in LANGUAGES) return fields.language as SkillLanguage;
-  if (fields.language) return undefined;
+  if (fields.language) return RUN_COMMANDS[fields.language];
   if (fields.run_command) return RUN_COMMANDS[fields.run_command];
   const extension = fields.entrypoint?.split('.').at(-1);
   return extension ? EXTENSIONS[extension] : undefined;

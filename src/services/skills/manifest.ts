@@ -45,8 +45,9 @@ export function parseTomlSubset(text: string): Record<string, TomlValue> {
       else if (escape === 'u' || escape === 'U') {
         const digits = escape === 'u' ? 4 : 8;
         const hex = text.slice(pos + 1, pos + 1 + digits);
-        if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== digits) fail('bad unicode escape');
-        value += String.fromCodePoint(parseInt(hex, 16));
+        const code = /^[0-9a-fA-F]+$/.test(hex) && hex.length === digits ? parseInt(hex, 16) : Number.NaN;
+        if (!(code <= 0x10ffff)) fail('bad unicode escape');
+        value += String.fromCodePoint(code);
         pos += digits;
       } else fail(`unknown escape \\${escape ?? ''}`);
     }

@@ -148,3 +148,34 @@ export const mcpServers = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.agent, t.name] })],
 );
+
+/** Vault secrets per agent: AES-256-GCM ciphertext (nonce, tag and ciphertext, base64), never the value. */
+export const secrets = sqliteTable(
+  'secrets',
+  {
+    agent: text('agent').notNull(),
+    key: text('key').notNull(),
+    ciphertext: text('ciphertext').notNull(),
+    /** Which master key encrypted it (a fingerprint), so rotation can tell old from new. */
+    keyId: text('key_id').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agent, t.key] })],
+);
+
+/** API tokens: only the SHA-256 of the token is kept; the token is shown once. */
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    hash: text('hash').notNull().unique(),
+    prefix: text('prefix').notNull(),
+    scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }),
+    lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+    revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  },
+);

@@ -48,7 +48,9 @@ export function bwrapArgs(policy: SandboxPolicy): string[] {
     for (const entry of ETC_ENTRIES) args.push('--ro-bind-try', `/etc/${entry}`, `/etc/${entry}`);
     for (const dir of policy.readOnly) args.push('--ro-bind', dir, dir);
   }
-  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  args.push('--proc', '/proc', '--dev', '/dev');
+  // A private /tmp, except for skills allowed to read the host, which must see the host's /tmp too.
+  if (!policy.needs_fs_read) args.push('--tmpfs', '/tmp');
   // Mounted after /tmp so a working directory under /tmp is not hidden by the tmpfs.
   args.push(policy.needs_fs_write ? '--bind' : '--ro-bind', policy.workdir, policy.workdir);
   if (!policy.needs_fs_write) args.push('--tmpfs', policy.tmpdir);

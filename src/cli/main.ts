@@ -5,12 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { AppError } from '../domain/errors.ts';
+import { assertSafeBind } from '../http/auth.ts';
 import { renderOpenApiFile } from '../http/openapi-document.ts';
 import { startServer } from '../http/server.ts';
 import { createServices } from '../services/container.ts';
 import { VERSION } from '../services/system.ts';
 import { registerChannelsCommand } from './commands/channels.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerTokensCommand } from './commands/tokens.ts';
+import { registerVaultCommand } from './commands/vault.ts';
 import { fail } from './fail.ts';
 import { parsePort } from './options.ts';
 
@@ -28,6 +31,8 @@ program
   .option('--port <port>', 'port to listen on', parsePort)
   .action(async (options: { host?: string; port?: number }) => {
     const config = await loadConfig({ overrides: { host: options.host, port: options.port } });
+    // Before the database is opened: an open API on a public address is refused outright.
+    assertSafeBind(config);
     const server = await startServer(await createServices(config));
     process.stdout.write(`Moxxy server ${VERSION} listening on ${server.url}\n`);
     const stop = async () => {
@@ -65,6 +70,8 @@ program
 
 registerRunCommand(program);
 registerChannelsCommand(program);
+registerTokensCommand(program);
+registerVaultCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof AppError) fail(error.message);

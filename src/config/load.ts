@@ -57,6 +57,8 @@ const ENV_KEYS: Array<[string, string[], 'string' | 'number']> = [
   ['ANTHROPIC_API_KEY', ['providers', 'anthropic', 'apiKey'], 'string'],
   ['ANTHROPIC_BASE_URL', ['providers', 'anthropic', 'baseUrl'], 'string'],
   ['MOXXY_HTTP_TOKEN', ['channels', 'http', 'authToken'], 'string'],
+  ['MOXXY_INTERNAL_TOKEN', ['auth', 'internalToken'], 'string'],
+  ['MOXXY_VAULT_KEY', ['vault', 'masterKey'], 'string'],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

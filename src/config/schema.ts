@@ -59,6 +59,28 @@ export const ConfigSchema = z.strictObject({
         .optional(),
     })
     .default({}),
+  auth: z
+    .strictObject({
+      internalToken: z.string().min(1).optional().describe('X-Moxxy-Internal-Token value (full access); MOXXY_INTERNAL_TOKEN overrides. Required to bind a non-loopback address.'),
+    })
+    .default({}),
+  vault: z
+    .strictObject({
+      masterKey: z
+        .string()
+        .optional()
+        .describe('The master key (64 hex characters or base64 of 32 bytes); MOXXY_VAULT_KEY overrides. Without it, <home>/vault.key is used, created (mode 0600) on first start.'),
+    })
+    .default({}),
+  rateLimits: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      chat: z.number().int().min(1).default(10).describe('Chat requests per second per caller.'),
+      read: z.number().int().min(1).default(100).describe('Read requests per second per caller.'),
+      write: z.number().int().min(1).default(50).describe('Write requests per second per caller.'),
+    })
+    .default({ enabled: true, chat: 10, read: 100, write: 50 })
+    .describe('Per caller: API token, else internal token, else client IP.'),
   limits: z
     .strictObject({
       bodyBytes: z.number().int().min(1024).max(50 * 1024 * 1024).default(64 * 1024),

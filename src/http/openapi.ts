@@ -4,6 +4,7 @@ import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31, type RouteC
 import type { AnyRouter } from '@trpc/server';
 import { ERROR_STATUS, type ErrorCode } from '../domain/errors.ts';
 import type { Scope } from '../domain/scopes.ts';
+import type { RateLimitClass } from '../routers/trpc.ts';
 import { errorEnvelope, successEnvelope } from './envelope.ts';
 import { listOperations, type Operation } from './operations.ts';
 import type { RawRouteSpec } from './raw-routes.ts';
@@ -16,7 +17,9 @@ export const SECURITY_SCHEMES = {
     type: 'apiKey' as const,
     in: 'header' as const,
     name: 'X-Moxxy-Internal-Token',
-    description: 'The MOXXY_INTERNAL_TOKEN value; full access.',
+    description:
+      'The MOXXY_INTERNAL_TOKEN value; full access. Without an internal token configured (allowed on a loopback bind only) ' +
+      'requests without credentials are let through; credentials that are sent are always checked (401 wrong, 403 missing scope).',
   },
   bearerToken: {
     type: 'http' as const,
@@ -35,6 +38,8 @@ const TAGS = [
   { name: 'memory', description: 'What agents remember, per user: ranked recall (full-text, optionally hybrid with embeddings).' },
   { name: 'skills', description: "An agent's skills: programs run in a sandbox per their manifest, built-ins (host_shell, web_crawler), install from a URL." },
   { name: 'mcp', description: "An agent's MCP servers (stdio or streamable HTTP), their tools, and calling them." },
+  { name: 'vault', description: "An agent's secrets, encrypted at rest (AES-256-GCM): keys listed without values, one audited read, ${vault:KEY} in configuration." },
+  { name: 'tokens', description: 'API tokens: made once (only a hash is kept), listed, revoked; each carries scopes.' },
   { name: 'channel-http', description: 'The HTTP channel (seed 001): one turn per request as JSON, SSE or audio, behind the channel\'s own bearer token and tool allow-list.' },
 ];
 
@@ -60,14 +65,21 @@ function pascal(id: string): string {
 }
 
 interface ErrorSources {
-  errors?: ErrorCode[];
+  errors?: ErrorCode[] | undefined;
   hasInput: boolean;
   hasBody: boolean;
+  scope: Scope | null;
+  rateLimit?: RateLimitClass | false | undefined;
 }
 
 /** Every error code an operation can answer with, in catalogue order. */
-export function operationErrorCodes({ errors, hasInput, hasBody }: ErrorSources): ErrorCode[] {
+export function operationErrorCodes({ errors, hasInput, hasBody, scope, rateLimit }: ErrorSources): ErrorCode[] {
   const codes = new Set<ErrorCode>(errors ?? []);
+  if (scope !== null) {
+    codes.add('UNAUTHORIZED');
+    codes.add('FORBIDDEN');
+  }
+  if (rateLimit) codes.add('RATE_LIMITED');
   if (hasInput) codes.add('VALIDATION_ERROR');
   if (hasBody) {
     codes.add('INVALID_JSON');
@@ -88,11 +100,25 @@ function errorResponses(sources: ErrorSources): RouteConfig['responses'] {
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
     responses[status] = {
       description: codes.join(', '),
+      ...(status === 401 ? { headers: UNAUTHORIZED_HEADERS } : status === 429 ? { headers: RATE_LIMITED_HEADERS } : {}),
       content: { 'application/json': { schema: errorEnvelope(codes) } },
     };
   }
   return responses;
 }
+
+const integerHeader = (description: string) => ({ description, schema: { type: 'integer' as const, minimum: 0 } });
+
+/** Sent by every rate-limited operation (see src/http/rate-limit.ts). */
+const RATE_LIMIT_HEADERS = {
+  'X-RateLimit-Limit': integerHeader('Requests allowed per window (one second) for this caller and class.'),
+  'X-RateLimit-Remaining': integerHeader('Requests left in the current window.'),
+  'X-RateLimit-Reset': integerHeader('Seconds until the window resets.'),
+};
+const RATE_LIMITED_HEADERS = { ...RATE_LIMIT_HEADERS, 'Retry-After': integerHeader('Seconds to wait before retrying.') };
+const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': { description: 'Bearer realm="moxxy"', schema: { type: 'string' as const } } };
+
+const successHeaders = (rateLimit: RateLimitClass | false | undefined) => (rateLimit ? { headers: RATE_LIMIT_HEADERS } : {});
 
 function requestOf(operation: Operation, registry: OpenAPIRegistry): RouteConfig['request'] {
   const input = objectSchema(operation.input);
@@ -126,8 +152,14 @@ function routeConfig(operation: Operation, registry: OpenAPIRegistry): RouteConf
     security: securityOf(meta.scope),
     request: requestOf(operation, registry),
     responses: {
-      [status]: { description: meta.summary, content: { 'application/json': { schema: successEnvelope(output) } } },
-      ...errorResponses({ errors: meta.errors, hasInput: operation.input !== undefined, hasBody: operation.hasBody }),
+      [status]: { description: meta.summary, ...successHeaders(meta.rateLimit), content: { 'application/json': { schema: successEnvelope(output) } } },
+      ...errorResponses({
+        errors: meta.errors,
+        hasInput: operation.input !== undefined,
+        hasBody: operation.hasBody,
+        scope: meta.scope,
+        rateLimit: meta.rateLimit,
+      }),
     },
   };
 }
@@ -147,13 +179,19 @@ function rawRouteConfig(route: RawRouteSpec): RouteConfig {
   }
   const responses: RouteConfig['responses'] = {};
   for (const [status, response] of Object.entries({ ...route.responses, ...route.rawErrors })) {
-    responses[status] = { description: response.description, content: { [response.contentType]: { schema: response.schema } } };
+    responses[status] = {
+      description: response.description,
+      ...(Number(status) < 300 ? successHeaders(route.rateLimit) : {}),
+      content: { [response.contentType]: { schema: response.schema } },
+    };
   }
   const hasBody = route.request?.body?.contentType === 'application/json';
   const envelopeErrors = errorResponses({
     errors: route.errors,
     hasInput: Boolean(route.request?.params ?? route.request?.query ?? route.request?.body),
     hasBody,
+    scope: route.scope,
+    rateLimit: route.rateLimit,
   });
   for (const [status, response] of Object.entries(envelopeErrors)) responses[status] ??= response;
   return {

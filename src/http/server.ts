@@ -4,17 +4,26 @@ import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/a
 import { appRouter, type AppRouter } from '../routers/app.ts';
 import type { Context } from '../routers/trpc.ts';
 import type { Services } from '../services/container.ts';
+import { assertSafeBind, credentialsOf, installAuth, installTrpcSubscriptionAuth, WWW_AUTHENTICATE } from './auth.ts';
 import { installErrorHandling, installJsonParser } from './errors.ts';
+import { installRateLimits } from './rate-limit.ts';
 import { registerRawRoutes } from './raw-routes.ts';
 import { closeSseStreams } from './sse.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
 import { rawRoutes } from './routes/index.ts';
 
-export async function buildServer(services: Services): Promise<FastifyInstance> {
+export interface ServerOptions {
+  /** The rate limiter's clock (tests). */
+  now?: () => number;
+  /** Where the log goes instead of stdout (tests read it to check no secret is logged). */
+  logStream?: NodeJS.WritableStream;
+}
+
+export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
   const { config } = services;
   const bodyLimit = config.limits.bodyBytes;
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: { level: config.logLevel, ...(options.logStream ? { stream: options.logStream } : {}) },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
@@ -26,13 +35,22 @@ export async function buildServer(services: Services): Promise<FastifyInstance> 
   installJsonParser(app);
   app.removeContentTypeParser('text/plain');
 
-  const createContext = (): Context => ({ services });
+  // Cross-cutting concerns of the REST and raw routes, in order: who is calling, then how often.
+  installAuth(app, services.auth);
+  installTrpcSubscriptionAuth(app, appRouter, services.auth);
+  installRateLimits(app, { limits: config.rateLimits, now: options.now });
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
-      createContext,
+      // Authenticated on first use by the scope middleware, so public procedures never touch credentials.
+      createContext: ({ req }): Context => {
+        let caller: ReturnType<NonNullable<Context['caller']>> | undefined;
+        return { services, caller: () => (caller ??= services.auth.authenticate(credentialsOf(req.headers))) };
+      },
+      responseMeta: ({ errors }) =>
+        errors.some((error) => error.code === 'UNAUTHORIZED') ? { headers: { 'www-authenticate': WWW_AUTHENTICATE } } : {},
       onError({ error, path }) {
         if (error.code === 'INTERNAL_SERVER_ERROR') app.log.error({ err: error.cause ?? error, path }, 'tRPC call failed');
       },
@@ -41,7 +59,8 @@ export async function buildServer(services: Services): Promise<FastifyInstance> 
 
   registerRestRoutes(app, {
     router: appRouter,
-    createContext,
+    // No caller: the auth hook has already checked the request against the operation's scope.
+    createContext: (): Context => ({ services }),
   });
 
   registerRawRoutes(app, rawRoutes, services);
@@ -56,8 +75,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(services: Services): Promise<RunningServer> {
-  const app = await buildServer(services);
+export async function startServer(services: Services, options: ServerOptions = {}): Promise<RunningServer> {
+  assertSafeBind(services.config);
+  const app = await buildServer(services, options);
   await app.listen({ host: services.config.host, port: services.config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : services.config.port;

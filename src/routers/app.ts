@@ -7,6 +7,8 @@ import { memoryRouter } from './memory.ts';
 import { mcpRouter } from './mcp.ts';
 import { skillsRouter } from './skills.ts';
 import { systemRouter } from './system.ts';
+import { tokensRouter } from './tokens.ts';
+import { vaultRouter } from './vault.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
 export const appRouter = router({
@@ -18,6 +20,8 @@ export const appRouter = router({
   memory: memoryRouter,
   skills: skillsRouter,
   mcp: mcpRouter,
+  tokens: tokensRouter,
+  vault: vaultRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -3,11 +3,17 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import type { ErrorCode } from '../domain/errors.ts';
 import type { Scope } from '../domain/scopes.ts';
+import type { Caller } from '../services/auth/authenticator.ts';
 import type { Services } from '../services/container.ts';
 import { toAppError, trpcCodeFor } from './errors.ts';
 
 export interface Context {
   services: Services;
+  /**
+   * Who is calling, resolved on first use from the request's credentials (may throw 401). Absent for
+   * in-process callers (`createCaller` in the CLI and tests), which are trusted like the internal token.
+   */
+  caller?: () => Promise<Caller>;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -32,6 +38,8 @@ export interface OpenApiMeta {
 
 export interface Meta {
   openapi?: OpenApiMeta;
+  /** The scope of a procedure without `openapi` (subscriptions); operations declare theirs in `openapi.scope`. */
+  scope?: Scope | null;
 }
 
 const t = initTRPC
@@ -66,6 +74,18 @@ const mapAppErrors = t.middleware(async ({ next }) => {
 });
 for (const fn of mapAppErrors._middlewares) Object.assign(fn, { [REST_SAFE_MIDDLEWARE]: true });
 
+/**
+ * Checks the caller's credentials against the procedure's scope over /trpc (REST checks in a fastify hook,
+ * src/http/auth.ts, before the body is read). A procedure that declares no scope at all needs `*`: a
+ * forgotten scope fails closed.
+ */
+const requireScope = t.middleware(async ({ ctx, meta, next }) => {
+  const scope = meta?.openapi ? meta.openapi.scope : meta?.scope;
+  if (scope !== null && ctx.caller) ctx.services.auth.authorize(await ctx.caller(), scope ?? '*');
+  return next();
+});
+for (const fn of requireScope._middlewares) Object.assign(fn, { [REST_SAFE_MIDDLEWARE]: true });
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const procedure = t.procedure.use(mapAppErrors);
+export const procedure = t.procedure.use(mapAppErrors).use(requireScope);

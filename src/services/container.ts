@@ -4,6 +4,8 @@ import type { MoxxyConfig } from '../config/schema.ts';
 import { databaseUrl } from '../config/load.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { AgentService } from './agents.ts';
+import { Authenticator } from './auth/authenticator.ts';
+import { TokenService } from './auth/tokens.ts';
 import { EventBus } from './events/bus.ts';
 import { Redactor } from './redaction.ts';
 import { MemoryService, memoryTools } from './memory/index.ts';
@@ -17,6 +19,8 @@ import { Runtime } from './runtime/runtime.ts';
 import { ConversationStore } from './runtime/store.ts';
 import { ToolRegistry } from './runtime/tool-registry.ts';
 import { SystemService } from './system.ts';
+import { loadMasterKey } from './vault/master-key.ts';
+import { VaultService } from './vault/service.ts';
 
 export interface Services {
   config: MoxxyConfig;
@@ -31,12 +35,17 @@ export interface Services {
   conversations: ConversationStore;
   tools: ToolRegistry;
   runtime: Runtime;
-  /** Resolves `${vault:KEY}` references in configuration at the point of use. */
-  resolveSecret(value: string): Promise<string>;
+  tokens: TokenService;
+  auth: Authenticator;
+  vault: VaultService;
+  /** Resolves `${vault:KEY}` references in configuration at the point of use, with the secrets of `agent` (default: `default`). */
+  resolveSecret(value: string, agent?: string): Promise<string>;
   close(): Promise<void>;
 }
 
 export async function createServices(config: MoxxyConfig): Promise<Services> {
+  // Before the database: a bad MOXXY_VAULT_KEY or key file stops start-up with nothing opened.
+  const masterKey = loadMasterKey({ masterKey: config.vault.masterKey, home: config.home });
   const database = await openDatabase(databaseUrl(config), config.database.authToken);
   const agents = new AgentService(database.db);
   await agents.ensureDefault();
@@ -45,7 +54,11 @@ export async function createServices(config: MoxxyConfig): Promise<Services> {
   const memory = new MemoryService(database.db, agents, { config: config.memory, emit: (event) => events.emit(event) });
   await memory.init();
 
-  const resolveSecret = async (value: string) => value;
+  const vault = new VaultService({ db: database.db, agents, events, redactor, masterKey: masterKey.key });
+  await vault.init();
+  if (config.vault.masterKey) redactor.register(config.vault.masterKey);
+  agents.onDelete((agent) => vault.deleteAgent(agent));
+  const resolveSecret = (value: string, agent?: string) => vault.resolve(value, agent);
   const conversations = new ConversationStore(database.db);
   await conversations.failInterruptedRuns();
   const tools = new ToolRegistry();
@@ -55,7 +68,15 @@ export async function createServices(config: MoxxyConfig): Promise<Services> {
   agents.onDelete(async (agent) => {
     for (const server of await mcp.list(agent)) await mcp.remove(agent, server.name);
   });
-  const skills = new SkillService({ db: database.db, agents, events, config: config.skills, home: config.home });
+  const skills = new SkillService({
+    db: database.db,
+    agents,
+    events,
+    config: config.skills,
+    home: config.home,
+    resolveSecrets: (agent, keys, skill) => vault.secretsFor(agent, keys, skill),
+    redactor,
+  });
   tools.register(skillTools(skills));
   agents.onDelete((agent) => rm(agentSkillsDir(config.home, agent), { recursive: true, force: true }));
   const runtime = new Runtime({
@@ -63,9 +84,10 @@ export async function createServices(config: MoxxyConfig): Promise<Services> {
     store: conversations,
     events,
     tools,
-    provider: (name) => createProvider(name, config.providers, resolveSecret),
+    provider: (name, agent) => createProvider(name, config.providers, (value) => resolveSecret(value, agent)),
     contextProviders: [memoryContext(memory)],
   });
+  const tokens = new TokenService(database.db);
   return {
     config,
     database,
@@ -79,6 +101,9 @@ export async function createServices(config: MoxxyConfig): Promise<Services> {
     conversations,
     tools,
     runtime,
+    tokens,
+    auth: new Authenticator(tokens, config.auth.internalToken),
+    vault,
     resolveSecret,
     async close() {
       await runtime.stopAll();

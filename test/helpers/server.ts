@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import superjson from 'superjson';
 import { loadConfig } from '../../src/config/load.ts';
-import { startServer, type RunningServer } from '../../src/http/server.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/http/server.ts';
 import type { AppRouter } from '../../src/routers/app.ts';
 import { createServices } from '../../src/services/container.ts';
 import { assertMatchesOpenApi } from './openapi.ts';
@@ -66,9 +66,13 @@ export function makeTempHome(): string {
   return mkdtempSync(join(tmpdir(), 'moxxy-test-'));
 }
 
-export async function startTestServer(overrides: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * Rate limits are off unless the caller passes `rateLimits`: suites fire many requests fast. With no
+ * `auth.internalToken` (MOXXY_INTERNAL_TOKEN) the loopback server is open to requests without credentials.
+ */
+export async function startTestServer(overrides: Record<string, unknown> = {}, env: Record<string, string> = {}, options: ServerOptions = {}): Promise<TestServer> {
   const home = makeTempHome();
-  const server = await startTestServerIn(home, overrides, env);
+  const server = await startTestServerIn(home, overrides, env, options);
   return {
     ...server,
     async close() {
@@ -79,12 +83,17 @@ export async function startTestServer(overrides: Record<string, unknown> = {}, e
 }
 
 /** Like startTestServer, on a data directory the caller owns and removes (close keeps it), e.g. to restart on the same database. */
-export async function startTestServerIn(home: string, overrides: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServerIn(
+  home: string,
+  overrides: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+  options: ServerOptions = {},
+): Promise<TestServer> {
   const config = await loadConfig({
     cwd: home,
     env: { MOXXY_HOME: home, ...env },
-    overrides: { port: 0, logLevel: 'silent', ...overrides },
+    overrides: { port: 0, logLevel: 'silent', rateLimits: { enabled: false }, ...overrides },
   });
-  const server = await startServer(await createServices(config));
+  const server = await startServer(await createServices(config), options);
   return { ...server, home, api: createApi(server.url), trpc: createTrpc(server.url) };
 }

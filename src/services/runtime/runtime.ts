@@ -45,7 +45,8 @@ export interface RuntimeDeps {
   store: ConversationStore;
   events: EventBus;
   tools: ToolRegistry;
-  provider(name: ProviderName): ModelProvider;
+  /** The agent's name, so `${vault:KEY}` in the provider's settings resolves with that agent's secrets. */
+  provider(name: ProviderName, agent: string): ModelProvider;
   contextProviders?: ContextProvider[];
 }
 
@@ -186,7 +187,7 @@ export class Runtime {
       const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: input.message }];
       const allowed = input.allowedTools ?? agent.allowed_tools;
       const tools = allowed.length ? (await this.deps.tools.all(agent)).filter((tool) => isToolAllowed(allowed, tool.name)) : [];
-      const provider = this.deps.provider(agent.model.provider);
+      const provider = this.deps.provider(agent.model.provider, agent.name);
 
       let finalText = '';
       let finished = false;

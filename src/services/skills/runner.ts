@@ -14,7 +14,8 @@ import { interpreterFor, SYSTEM_PATH } from './languages.ts';
 import type { Sandbox } from './sandbox.ts';
 import type { SkillRecord } from './builtins.ts';
 
-export type ResolveSecrets = (agent: string, keys: string[]) => Promise<Record<string, string>>;
+/** The vault secrets named by `keys` that exist for `agent`; `skill` is who asks, for the audit log. */
+export type ResolveSecrets = (agent: string, keys: string[], skill: string) => Promise<Record<string, string>>;
 
 export interface RunnerSettings {
   home: string;
@@ -60,7 +61,7 @@ export class SkillRunner {
     await writeFile(staging, code, { mode: 0o700 });
     await rename(staging, join(workdir, skill.entrypoint));
 
-    const secrets = skill.needs_env && skill.env_keys.length ? await this.resolveSecrets(agent, skill.env_keys) : {};
+    const secrets = skill.needs_env && skill.env_keys.length ? await this.resolveSecrets(agent, skill.env_keys, skill.name) : {};
     const granted = Object.fromEntries(skill.env_keys.filter((key) => key in secrets).map((key) => [key, secrets[key]!]));
     // Never the server's environment (MOXXY_*, *_API_KEY ...): only these, and the base variables win over secrets.
     const env = { ...granted, PATH: SYSTEM_PATH, HOME: workdir, LANG: 'C.UTF-8', TMPDIR: tmpdir, PYTHONDONTWRITEBYTECODE: '1' };

@@ -11,6 +11,7 @@ import { skills } from '../../db/schema.ts';
 import type { AgentService } from '../agents.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { HostLookup, NetGuardOptions } from '../net-guard.ts';
+import type { Redactor } from '../redaction.ts';
 import { allowsHostShell, builtinSkills, HOST_SHELL, isBuiltinName, WEB_CRAWLER, type SkillRecord } from './builtins.ts';
 import { fetchSkill } from './install.ts';
 import { LANGUAGES } from './languages.ts';
@@ -54,8 +55,10 @@ export interface SkillServiceDeps {
   events: EventBus;
   config: MoxxyConfig['skills'];
   home: string;
-  /** Vault secrets for skills with needs_env; the vault arrives later, until then skills get none. */
+  /** Vault secrets for skills with needs_env; without it skills get none. */
   resolveSecrets?: ResolveSecrets;
+  /** Replaces secret values in skill output (a skill given a secret may print it); without it output is returned as is. */
+  redactor?: Redactor;
   /** DNS for the SSRF guard (tests replace it). */
   lookup?: HostLookup;
 }
@@ -215,8 +218,16 @@ export class SkillService {
     return result;
   }
 
-  /** Runs a skill for an agent; the outcome, success or not, is the result. Used by invoke and by the agent's tools. */
+  /**
+   * Runs a skill for an agent; the outcome, success or not, is the result, with secret values redacted from its
+   * output. Used by invoke and by the agent's tools.
+   */
   async execute(agent: Agent, record: SkillRecord, args: SkillArgs, signal?: AbortSignal): Promise<SkillResult> {
+    const result = await this.run(agent, record, args, signal);
+    return this.deps.redactor ? { ...result, output: this.deps.redactor.redact(result.output).value } : result;
+  }
+
+  private async run(agent: Agent, record: SkillRecord, args: SkillArgs, signal?: AbortSignal): Promise<SkillResult> {
     if (record.skill.name === HOST_SHELL && record.skill.builtin && !allowsHostShell(agent)) {
       throw new AppError('FORBIDDEN', `Agent '${agent.name}' may not use host_shell: add "host_shell" to its allowed_tools to allow shell commands`, {
         skill: HOST_SHELL,

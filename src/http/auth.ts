@@ -1,0 +1,98 @@
+/**
+ * Auth for the REST and raw routes: an onRequest hook (before the body is read) that checks the caller's
+ * credentials against the route's scope. The rules live in src/services/auth/authenticator.ts; /trpc is
+ * checked by the procedures' own middleware (src/routers/trpc.ts), as its routes carry no operation.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { isIP } from 'node:net';
+import type { AnyRouter } from '@trpc/server';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ConfigError } from '../config/load.ts';
+import type { MoxxyConfig } from '../config/schema.ts';
+import { isAppError } from '../domain/errors.ts';
+import type { Scope } from '../domain/scopes.ts';
+import type { Meta, RateLimitClass } from '../routers/trpc.ts';
+import type { Authenticator, Caller, Credentials } from '../services/auth/authenticator.ts';
+import type { Operation } from './operations.ts';
+import type { RawRouteSpec } from './raw-routes.ts';
+
+export const WWW_AUTHENTICATE = 'Bearer realm="moxxy"';
+
+export interface RoutePolicy {
+  scope: Scope | null;
+  rateLimit: RateLimitClass | false;
+}
+
+/** The scope and rate-limit class a REST or raw route declares; undefined for other routes (/trpc, 404s). */
+export function routePolicyOf(request: FastifyRequest): RoutePolicy | undefined {
+  const config = request.routeOptions.config as { operation?: Operation; rawRoute?: RawRouteSpec };
+  const declared = config.operation?.meta ?? config.rawRoute;
+  return declared ? { scope: declared.scope, rateLimit: declared.rateLimit ?? false } : undefined;
+}
+
+const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+export function credentialsOf(headers: IncomingHttpHeaders): Credentials {
+  return { internalToken: first(headers['x-moxxy-internal-token']), authorization: headers.authorization };
+}
+
+const callers = new WeakMap<FastifyRequest, Caller>();
+
+/** The caller the auth hook found; undefined on public routes. */
+export function callerOf(request: FastifyRequest): Caller | undefined {
+  return callers.get(request);
+}
+
+export function installAuth(app: FastifyInstance, auth: Authenticator): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const scope = routePolicyOf(request)?.scope;
+    if (!scope) return;
+    try {
+      callers.set(request, await auth.check(credentialsOf(request.headers), scope));
+    } catch (error) {
+      if (isAppError(error) && error.code === 'UNAUTHORIZED') reply.header('www-authenticate', WWW_AUTHENTICATE);
+      throw error;
+    }
+  });
+}
+
+interface ProcedureDef {
+  type: 'query' | 'mutation' | 'subscription';
+  meta?: Meta;
+}
+
+/**
+ * tRPC answers a subscription with status 200 and only then runs the procedure, so its middleware could
+ * refuse the caller only inside the stream. This checks subscriptions here instead, before the stream
+ * opens, with the same rules and error envelope as the REST streams; the middleware then finds it done.
+ */
+export function installTrpcSubscriptionAuth(app: FastifyInstance, router: AnyRouter, auth: Authenticator): void {
+  const procedures = router._def.procedures as Record<string, { _def: ProcedureDef } | undefined>;
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'GET' || !request.url.startsWith('/trpc/')) return;
+    const def = procedures[(request.params as { path?: string }).path ?? '']?._def;
+    if (def?.type !== 'subscription' || def.meta?.scope === null) return;
+    try {
+      await auth.check(credentialsOf(request.headers), def.meta?.scope ?? '*');
+    } catch (error) {
+      if (isAppError(error) && error.code === 'UNAUTHORIZED') reply.header('www-authenticate', WWW_AUTHENTICATE);
+      throw error;
+    }
+  });
+}
+
+function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  return bare === '::1' || bare.startsWith('::ffff:127.');
+}
+
+/** Without an internal token the API is open, which is only acceptable when nothing but this machine can reach it. */
+export function assertSafeBind(config: Pick<MoxxyConfig, 'host' | 'auth'>): void {
+  if (config.auth.internalToken || isLoopback(config.host)) return;
+  throw new ConfigError(
+    `Refusing to listen on ${config.host} without authentication: set MOXXY_INTERNAL_TOKEN (auth.internalToken), ` +
+      'or bind a loopback address (HOST=127.0.0.1)',
+  );
+}

@@ -1,0 +1,86 @@
+/**
+ * Rate limits (seed 000): a fixed one-second window per caller and class (chat, read, write). The caller is
+ * its API token, else the internal token, else the client IP. Limited routes answer X-RateLimit-Limit,
+ * X-RateLimit-Remaining and X-RateLimit-Reset (seconds until the window resets); over the limit, 429
+ * RATE_LIMITED with Retry-After (seconds). Runs after the auth hook, which names the caller.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { MoxxyConfig } from '../config/schema.ts';
+import { AppError } from '../domain/errors.ts';
+import { callerOf, routePolicyOf } from './auth.ts';
+
+const WINDOW_MS = 1000;
+/** Old windows are dropped once this many callers are tracked, so memory stays bounded. */
+const PRUNE_AT = 10_000;
+
+export interface RateDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Milliseconds until the window resets. */
+  resetMs: number;
+}
+
+/** Windows are aligned to the clock (floor(now / windowMs)), so the reset time is the same for every caller. */
+export class FixedWindowLimiter {
+  private readonly windows = new Map<string, { window: number; used: number }>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly windowMs = WINDOW_MS,
+  ) {}
+
+  take(key: string, limit: number): RateDecision {
+    const now = this.now();
+    const window = Math.floor(now / this.windowMs);
+    const resetMs = (window + 1) * this.windowMs - now;
+    let entry = this.windows.get(key);
+    if (!entry || entry.window !== window) {
+      if (this.windows.size >= PRUNE_AT) this.prune(window);
+      entry = { window, used: 0 };
+      this.windows.set(key, entry);
+    }
+    if (entry.used >= limit) return { allowed: false, limit, remaining: 0, resetMs };
+    entry.used += 1;
+    return { allowed: true, limit, remaining: limit - entry.used, resetMs };
+  }
+
+  private prune(current: number): void {
+    for (const [key, entry] of this.windows) if (entry.window !== current) this.windows.delete(key);
+  }
+}
+
+function callerKey(request: FastifyRequest): string {
+  const caller = callerOf(request);
+  if (caller?.kind === 'token') return `token:${caller.id}`;
+  if (caller?.kind === 'internal') return 'internal';
+  return `ip:${request.ip}`;
+}
+
+export interface RateLimitOptions {
+  limits: MoxxyConfig['rateLimits'];
+  /** The clock, injectable so tests can cross window boundaries exactly. */
+  now?: () => number;
+}
+
+export function installRateLimits(app: FastifyInstance, { limits, now }: RateLimitOptions): void {
+  if (!limits.enabled) return;
+  const limiter = new FixedWindowLimiter(now);
+  app.addHook('onRequest', async (request, reply) => {
+    const rateClass = routePolicyOf(request)?.rateLimit;
+    if (!rateClass) return;
+    const decision = limiter.take(`${rateClass}:${callerKey(request)}`, limits[rateClass]);
+    const resetSeconds = Math.max(1, Math.ceil(decision.resetMs / 1000));
+    reply.headers({
+      'x-ratelimit-limit': decision.limit,
+      'x-ratelimit-remaining': decision.remaining,
+      'x-ratelimit-reset': resetSeconds,
+    });
+    if (decision.allowed) return;
+    reply.header('retry-after', resetSeconds);
+    throw new AppError('RATE_LIMITED', `Too many ${rateClass} requests: at most ${decision.limit} a second`, {
+      limit: decision.limit,
+      retry_after: resetSeconds,
+    });
+  });
+}

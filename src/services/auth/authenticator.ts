@@ -1,0 +1,86 @@
+/**
+ * Who is calling, and may they do this. Shared by the REST hooks (src/http/auth.ts) and the tRPC middleware.
+ *
+ * The rules (DESIGN.md "Auth"):
+ * - No internal token configured (only allowed on a loopback bind, see assertSafeBind): a request without
+ *   credentials is allowed, as seed 000's "no authentication by default". Credentials that are sent are
+ *   still checked, so a wrong token is 401 and a token lacking the scope is 403 in every mode.
+ * - Internal token configured: every secured operation needs X-Moxxy-Internal-Token (full access) or a
+ *   bearer API token holding the operation's scope (or `*`).
+ * - 401 UNAUTHORIZED: no credentials where they are required, a wrong internal token, an unknown,
+ *   expired or revoked API token. 403 FORBIDDEN: a valid API token without the scope.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { AppError } from '../../domain/errors.ts';
+import type { Scope } from '../../domain/scopes.ts';
+import type { TokenService } from './tokens.ts';
+
+/** The credentials a request carried: the header values as sent, or undefined. */
+export interface Credentials {
+  internalToken?: string | undefined;
+  authorization?: string | undefined;
+}
+
+export type Caller =
+  | { kind: 'anonymous' }
+  | { kind: 'internal' }
+  | { kind: 'token'; id: string; scopes: Scope[] };
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Compares digests, which always have equal length, so the time taken reveals nothing about the token. */
+function sameSecret(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+export class Authenticator {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly internalToken: string | undefined,
+  ) {}
+
+  /** True when requests without credentials are let through (no internal token configured). */
+  get open(): boolean {
+    return !this.internalToken;
+  }
+
+  /** Resolves the caller from its credentials; throws 401 when credentials were sent and are not valid. */
+  async authenticate(credentials: Credentials): Promise<Caller> {
+    if (credentials.internalToken !== undefined) {
+      if (this.internalToken && sameSecret(credentials.internalToken, this.internalToken)) return { kind: 'internal' };
+      throw unauthorized('Wrong internal token');
+    }
+    if (credentials.authorization !== undefined) {
+      const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(credentials.authorization)?.[1];
+      if (!bearer) throw unauthorized('Authorization must be "Bearer mox_..."');
+      const token = await this.tokens.verify(bearer);
+      if (!token) throw unauthorized('Unknown, expired or revoked API token');
+      return { kind: 'token', ...token };
+    }
+    return { kind: 'anonymous' };
+  }
+
+  /** Throws unless the caller may use an operation needing `scope`. */
+  authorize(caller: Caller, scope: Scope): void {
+    switch (caller.kind) {
+      case 'internal':
+        return;
+      case 'anonymous':
+        if (this.open) return;
+        throw unauthorized('Authentication required: send X-Moxxy-Internal-Token or Authorization: Bearer mox_...');
+      case 'token':
+        if (caller.scopes.includes(scope) || caller.scopes.includes('*')) return;
+        throw new AppError('FORBIDDEN', `This token lacks the '${scope}' scope`, { required_scope: scope });
+    }
+  }
+
+  async check(credentials: Credentials, scope: Scope): Promise<Caller> {
+    const caller = await this.authenticate(credentials);
+    this.authorize(caller, scope);
+    return caller;
+  }
+}
+
+function unauthorized(message: string): AppError {
+  return new AppError('UNAUTHORIZED', message);
+}

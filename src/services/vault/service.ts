@@ -1,0 +1,238 @@
+/**
+ * The vault: per-agent secrets encrypted at rest, the explicit (audited) read, `${vault:KEY}` resolution at the
+ * point of use, the secrets handed to skills, and master-key rotation. Every value it sees is registered with
+ * the redactor, so it is replaced by [REDACTED] in events, skill output and errors.
+ */
+import { and, count, eq } from 'drizzle-orm';
+import { DEFAULT_AGENT_NAME } from '../../domain/agents.ts';
+import { paginate, type PaginationInput } from '../../domain/common.ts';
+import { AppError } from '../../domain/errors.ts';
+import {
+  replaceVaultReferences,
+  SECRET_KEY_PATTERN,
+  vaultReferences,
+  type Secret,
+  type SecretInfo,
+  type SecretList,
+  type SecretSet,
+  type SecretStored,
+} from '../../domain/vault.ts';
+import type { Db } from '../../db/client.ts';
+import { secrets } from '../../db/schema.ts';
+import type { AgentService } from '../agents.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { Redactor } from '../redaction.ts';
+import { decryptSecret, encryptSecret, keyFingerprint } from './crypto.ts';
+import { VaultKeyError } from './master-key.ts';
+
+type SecretRow = typeof secrets.$inferSelect;
+
+export interface VaultDeps {
+  db: Db;
+  agents: AgentService;
+  events: EventBus;
+  redactor: Redactor;
+  masterKey: Buffer;
+}
+
+/** Why a secret was withheld: the key does not exist, or the reference names another agent's secret. */
+type DenialReason = 'not_found' | 'other_agent';
+
+/** Where a use of a secret comes from, for the audit log. */
+export interface SecretUse {
+  skill?: string;
+  source?: string;
+}
+
+function toInfo(row: SecretRow): SecretInfo {
+  return { key: row.key, created_at: row.createdAt, updated_at: row.updatedAt };
+}
+
+function secretNotFound(agent: string, key: string): AppError {
+  return new AppError('SECRET_NOT_FOUND', `Secret '${key}' not found for agent '${agent}'`, { agent, key });
+}
+
+export class VaultService {
+  private readonly db: Db;
+  private masterKey: Buffer;
+  private keyId: string;
+  /** agent NUL key -> the value registered with the redactor for it, so a replaced or deleted value is unregistered once. */
+  private readonly registered = new Map<string, string>();
+
+  constructor(private readonly deps: VaultDeps) {
+    this.db = deps.db;
+    this.masterKey = deps.masterKey;
+    this.keyId = keyFingerprint(deps.masterKey);
+  }
+
+  /**
+   * Decrypts every stored value once at start-up, to register it with the redactor and to fail now, with a clear
+   * message, when the master key is not the one the vault was written with.
+   */
+  async init(): Promise<void> {
+    for (const row of await this.db.select().from(secrets)) {
+      if (row.keyId !== this.keyId) {
+        throw new VaultKeyError(
+          `The vault was encrypted with master key ${row.keyId}, but the key in use is ${this.keyId}: set MOXXY_VAULT_KEY (or <home>/vault.key) to the key the vault was written with`,
+        );
+      }
+      this.remember(row.agent, row.key, this.decrypt(row));
+    }
+  }
+
+  async list(agentName: string, page: PaginationInput): Promise<SecretList> {
+    const agent = (await this.deps.agents.get(agentName)).name;
+    const [rows, [totals]] = await Promise.all([
+      this.db.select().from(secrets).where(eq(secrets.agent, agent)).orderBy(secrets.key).limit(page.limit).offset(page.offset),
+      this.db.select({ total: count() }).from(secrets).where(eq(secrets.agent, agent)),
+    ]);
+    return { secrets: rows.map(toInfo), pagination: paginate(totals?.total ?? 0, page) };
+  }
+
+  /** The explicit read: audited with vault.accessed (the key, never the value). */
+  async get(agentName: string, key: string, use: SecretUse = { source: 'api' }): Promise<Secret> {
+    const agent = (await this.deps.agents.get(agentName)).name;
+    const row = await this.row(agent, key);
+    if (!row) throw secretNotFound(agent, key);
+    const value = this.remember(agent, key, this.decrypt(row));
+    await this.accessed(agent, key, use);
+    return { ...toInfo(row), value };
+  }
+
+  /** Creates or replaces a secret. */
+  async set(agentName: string, input: SecretSet): Promise<SecretStored> {
+    const agent = (await this.deps.agents.get(agentName)).name;
+    const now = new Date();
+    const ciphertext = encryptSecret(this.masterKey, { agent, key: input.key }, input.value);
+    const existing = await this.row(agent, input.key);
+    const [row] = await this.db
+      .insert(secrets)
+      .values({ agent, key: input.key, ciphertext, keyId: this.keyId, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: [secrets.agent, secrets.key], set: { ciphertext, keyId: this.keyId, updatedAt: now } })
+      .returning();
+    this.remember(agent, input.key, input.value);
+    return { ...toInfo(row!), created: !existing };
+  }
+
+  async delete(agentName: string, key: string): Promise<void> {
+    const agent = (await this.deps.agents.get(agentName)).name;
+    const rows = await this.db.delete(secrets).where(and(eq(secrets.agent, agent), eq(secrets.key, key))).returning({ key: secrets.key });
+    if (rows.length === 0) throw secretNotFound(agent, key);
+    this.forget(agent, key);
+  }
+
+  /** Every secret of a deleted agent goes with it. */
+  async deleteAgent(agent: string): Promise<void> {
+    const rows = await this.db.delete(secrets).where(eq(secrets.agent, agent)).returning({ key: secrets.key });
+    for (const row of rows) this.forget(agent, row.key);
+  }
+
+  /**
+   * Replaces every `${vault:KEY}` in a configuration value with the secret KEY of `agent` (the `default` agent
+   * when the value belongs to no agent, e.g. the HTTP channel's token). A missing key is a SECRET_NOT_FOUND error
+   * naming the key (a configuration mistake, not a refusal); a reference to another agent's secret is refused and
+   * audited as vault.denied. Not audited as vault.accessed: it runs on every model request and channel request.
+   */
+  async resolve(value: string, agent: string = DEFAULT_AGENT_NAME, use: SecretUse = { source: 'config' }): Promise<string> {
+    const references = vaultReferences(value);
+    if (references.length === 0) return value;
+    const values = new Map<string, string>();
+    for (const reference of references) {
+      if (values.has(reference.text)) continue;
+      if (reference.agent !== undefined && reference.agent !== agent) {
+        await this.denied(agent, reference.key, 'other_agent', use);
+        throw new AppError('FORBIDDEN', `${reference.text} names a secret of agent '${reference.agent}'; an agent may only use its own secrets`, {
+          agent,
+          key: reference.key,
+        });
+      }
+      const found = SECRET_KEY_PATTERN.test(reference.key) ? await this.row(agent, reference.key) : undefined;
+      if (!found) {
+        throw new AppError(
+          'SECRET_NOT_FOUND',
+          `${reference.text} names no secret of agent '${agent}': store it with POST /api/agents/${agent}/vault or moxxy vault set --agent ${agent}`,
+          { agent, key: reference.key },
+        );
+      }
+      values.set(reference.text, this.remember(agent, found.key, this.decrypt(found)));
+    }
+    return replaceVaultReferences(value, values);
+  }
+
+  /**
+   * The secrets a skill is granted: exactly the keys it names (its env_keys), of its own agent. A named key that
+   * does not exist is left out and audited as vault.denied.
+   */
+  async secretsFor(agent: string, keys: string[], skill: string): Promise<Record<string, string>> {
+    const granted: Record<string, string> = {};
+    for (const key of new Set(keys)) {
+      const row = SECRET_KEY_PATTERN.test(key) ? await this.row(agent, key) : undefined;
+      if (!row) {
+        await this.denied(agent, key, 'not_found', { skill });
+        continue;
+      }
+      granted[key] = this.remember(agent, key, this.decrypt(row));
+      await this.accessed(agent, key, { skill });
+    }
+    return granted;
+  }
+
+  /**
+   * Re-encrypts every value under `newKey` in one transaction. `beforeCommit` runs inside it once every row is
+   * rewritten (it stages the new key file), so a failure there leaves the vault as it was.
+   */
+  async rotate(newKey: Buffer, beforeCommit: () => void = () => undefined): Promise<number> {
+    const newKeyId = keyFingerprint(newKey);
+    const rotated = await this.db.transaction(async (tx) => {
+      const rows = await tx.select().from(secrets);
+      for (const row of rows) {
+        const value = this.decrypt(row);
+        const address = { agent: row.agent, key: row.key };
+        await tx
+          .update(secrets)
+          .set({ ciphertext: encryptSecret(newKey, address, value), keyId: newKeyId })
+          .where(and(eq(secrets.agent, row.agent), eq(secrets.key, row.key)));
+      }
+      beforeCommit();
+      return rows.length;
+    });
+    this.masterKey = newKey;
+    this.keyId = newKeyId;
+    return rotated;
+  }
+
+  private async row(agent: string, key: string): Promise<SecretRow | undefined> {
+    const [row] = await this.db.select().from(secrets).where(and(eq(secrets.agent, agent), eq(secrets.key, key))).limit(1);
+    return row;
+  }
+
+  private decrypt(row: SecretRow): string {
+    return decryptSecret(this.masterKey, { agent: row.agent, key: row.key }, row.ciphertext);
+  }
+
+  /** Registers a value with the redactor (replacing the one registered for the same secret); returns it. */
+  private remember(agent: string, key: string, value: string): string {
+    const id = `${agent}\0${key}`;
+    const previous = this.registered.get(id);
+    if (previous === value) return value;
+    if (previous !== undefined) this.deps.redactor.unregister(previous);
+    this.deps.redactor.register(value);
+    this.registered.set(id, value);
+    return value;
+  }
+
+  private forget(agent: string, key: string): void {
+    const id = `${agent}\0${key}`;
+    const previous = this.registered.get(id);
+    if (previous !== undefined) this.deps.redactor.unregister(previous);
+    this.registered.delete(id);
+  }
+
+  private async accessed(agent: string, key: string, use: SecretUse): Promise<void> {
+    await this.deps.events.emit({ agent_id: agent, run_id: null, event_type: 'vault.accessed', payload: { key, ...use } });
+  }
+
+  private async denied(agent: string, key: string, reason: DenialReason, use: SecretUse): Promise<void> {
+    await this.deps.events.emit({ agent_id: agent, run_id: null, event_type: 'vault.denied', payload: { key, reason, ...use } });
+  }
+}

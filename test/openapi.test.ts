@@ -71,7 +71,13 @@ describe('openapi.json', () => {
     const created = (openApiDocument.paths['/api/agents']!.post as any).responses['201'].content['application/json'].schema;
     expect(created.properties.data).toEqual({ $ref: '#/components/schemas/Agent' });
     const conflict = (openApiDocument.paths['/api/agents']!.post as any).responses['409'].content['application/json'].schema;
-    expect(conflict.properties.error.properties.code.enum).toEqual(['AGENT_EXISTS']);
+    expect(conflict).toEqual({ $ref: '#/components/schemas/AgentExistsError' });
+    expect(schemas.AgentExistsError.properties.error.properties.code.enum).toEqual(['AGENT_EXISTS']);
+    // Two codes under one status: a union of the per-code components.
+    const badRequest = (openApiDocument.paths['/api/agents']!.post as any).responses['400'].content['application/json'].schema;
+    expect(badRequest.anyOf).toEqual(
+      expect.arrayContaining([{ $ref: '#/components/schemas/ValidationError' }, { $ref: '#/components/schemas/InvalidJsonError' }]),
+    );
   });
 
   it('npm run openapi:check passes on the committed file', async () => {

@@ -90,7 +90,23 @@ export function operationErrorCodes({ errors, hasInput, hasBody, scope, rateLimi
   return (Object.keys(ERROR_STATUS) as ErrorCode[]).filter((code) => codes.has(code));
 }
 
-function errorResponses(sources: ErrorSources): RouteConfig['responses'] {
+/** One named component per error code (`AgentNotFoundError`), so each response refers to it instead of repeating it. */
+type ErrorSchemas = (code: ErrorCode) => z.ZodType;
+
+function errorSchemas(registry: OpenAPIRegistry): ErrorSchemas {
+  const made = new Map<ErrorCode, z.ZodType>();
+  return (code) => {
+    let schema = made.get(code);
+    if (!schema) {
+      const name = pascal(code.toLowerCase());
+      schema = registry.register(name.endsWith('Error') ? name : `${name}Error`, errorEnvelope([code]));
+      made.set(code, schema);
+    }
+    return schema;
+  };
+}
+
+function errorResponses(sources: ErrorSources, schemaOf: ErrorSchemas): RouteConfig['responses'] {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of operationErrorCodes(sources)) {
     const status = ERROR_STATUS[code];
@@ -101,7 +117,11 @@ function errorResponses(sources: ErrorSources): RouteConfig['responses'] {
     responses[status] = {
       description: codes.join(', '),
       ...(status === 401 ? { headers: UNAUTHORIZED_HEADERS } : status === 429 ? { headers: RATE_LIMITED_HEADERS } : {}),
-      content: { 'application/json': { schema: errorEnvelope(codes) } },
+      content: {
+        'application/json': {
+          schema: codes.length === 1 ? schemaOf(codes[0]!) : z.union(codes.map(schemaOf) as [z.ZodType, z.ZodType, ...z.ZodType[]]),
+        },
+      },
     };
   }
   return responses;
@@ -109,14 +129,21 @@ function errorResponses(sources: ErrorSources): RouteConfig['responses'] {
 
 const integerHeader = (description: string) => ({ description, schema: { type: 'integer' as const, minimum: 0 } });
 
-/** Sent by every rate-limited operation (see src/http/rate-limit.ts). */
-const RATE_LIMIT_HEADERS = {
+/** Response headers, declared once under components.headers (see src/http/rate-limit.ts and src/http/auth.ts). */
+const HEADER_COMPONENTS = {
   'X-RateLimit-Limit': integerHeader('Requests allowed per window (one second) for this caller and class.'),
   'X-RateLimit-Remaining': integerHeader('Requests left in the current window.'),
   'X-RateLimit-Reset': integerHeader('Seconds until the window resets.'),
+  'Retry-After': integerHeader('Seconds to wait before retrying.'),
+  'WWW-Authenticate': { description: 'Bearer realm="moxxy"', schema: { type: 'string' as const } },
 };
-const RATE_LIMITED_HEADERS = { ...RATE_LIMIT_HEADERS, 'Retry-After': integerHeader('Seconds to wait before retrying.') };
-const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': { description: 'Bearer realm="moxxy"', schema: { type: 'string' as const } } };
+const headerRefs = (...names: (keyof typeof HEADER_COMPONENTS)[]) =>
+  Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
+
+/** Sent by every rate-limited operation. */
+const RATE_LIMIT_HEADERS = headerRefs('X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset');
+const RATE_LIMITED_HEADERS = headerRefs('X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After');
+const UNAUTHORIZED_HEADERS = headerRefs('WWW-Authenticate');
 
 const successHeaders = (rateLimit: RateLimitClass | false | undefined) => (rateLimit ? { headers: RATE_LIMIT_HEADERS } : {});
 
@@ -138,7 +165,7 @@ function requestOf(operation: Operation, registry: OpenAPIRegistry): RouteConfig
   return request;
 }
 
-function routeConfig(operation: Operation, registry: OpenAPIRegistry): RouteConfig {
+function routeConfig(operation: Operation, registry: OpenAPIRegistry, schemaOf: ErrorSchemas): RouteConfig {
   const { meta } = operation;
   const status = meta.successStatus ?? 200;
   const output = operation.output ?? z.null();
@@ -159,7 +186,7 @@ function routeConfig(operation: Operation, registry: OpenAPIRegistry): RouteConf
         hasBody: operation.hasBody,
         scope: meta.scope,
         rateLimit: meta.rateLimit,
-      }),
+      }, schemaOf),
     },
   };
 }
@@ -168,7 +195,7 @@ function securityOf(scope: Scope | null): RouteConfig['security'] {
   return scope === null ? [] : [{ internalToken: [] }, { bearerToken: [scope] }];
 }
 
-function rawRouteConfig(route: RawRouteSpec): RouteConfig {
+function rawRouteConfig(route: RawRouteSpec, schemaOf: ErrorSchemas): RouteConfig {
   const request: NonNullable<RouteConfig['request']> = {};
   if (route.request?.params) request.params = route.request.params as z.ZodObject;
   if (route.request?.query) request.query = route.request.query as z.ZodObject;
@@ -192,7 +219,7 @@ function rawRouteConfig(route: RawRouteSpec): RouteConfig {
     hasBody,
     scope: route.scope,
     rateLimit: route.rateLimit,
-  });
+  }, schemaOf);
   for (const [status, response] of Object.entries(envelopeErrors)) responses[status] ??= response;
   return {
     method: route.method.toLowerCase() as RouteConfig['method'],
@@ -216,9 +243,11 @@ export function buildOpenApiDocument(router: AnyRouter, rawRoutes: RawRouteSpec[
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'internalToken', SECURITY_SCHEMES.internalToken);
   registry.registerComponent('securitySchemes', 'bearerToken', SECURITY_SCHEMES.bearerToken);
+  for (const [name, header] of Object.entries(HEADER_COMPONENTS)) registry.registerComponent('headers', name, header);
   registry.register('ErrorEnvelope', errorEnvelope());
-  for (const operation of listOperations(router)) registry.registerPath(routeConfig(operation, registry));
-  for (const route of rawRoutes) registry.registerPath(rawRouteConfig(route));
+  const schemaOf = errorSchemas(registry);
+  for (const operation of listOperations(router)) registry.registerPath(routeConfig(operation, registry, schemaOf));
+  for (const route of rawRoutes) registry.registerPath(rawRouteConfig(route, schemaOf));
 
   const generator = new OpenApiGeneratorV31(registry.definitions);
   return generator.generateDocument({

@@ -1,5 +1,5 @@
 /** The database, as one picture. Timestamps are integer milliseconds; JSON columns are text. */
-import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { ModelSettings } from '../domain/agents.ts';
 
 export const agents = sqliteTable('agents', {
@@ -57,11 +57,18 @@ export const runs = sqliteTable(
     steps: text('steps', { mode: 'json' }).$type<unknown[]>().notNull(),
     usage: text('usage', { mode: 'json' }).$type<{ input_tokens: number; output_tokens: number }>().notNull(),
     source: text('source').notNull().default('api'),
+    /** The run that spawned this one as a sub-agent, and how deep it is (0 for a top-level run). */
+    parentRunId: text('parent_run_id'),
+    depth: integer('depth').notNull().default(0),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     startedAt: integer('started_at', { mode: 'timestamp_ms' }),
     completedAt: integer('completed_at', { mode: 'timestamp_ms' }),
   },
-  (t) => [index('runs_agent_created').on(t.agent, t.createdAt), index('runs_session_created').on(t.sessionId, t.createdAt)],
+  (t) => [
+    index('runs_agent_created').on(t.agent, t.createdAt),
+    index('runs_session_created').on(t.sessionId, t.createdAt),
+    index('runs_parent').on(t.parentRunId),
+  ],
 );
 
 /** The audit log: every event, stored (redacted) before it is sent. `seq` orders them and is the stream cursor. */
@@ -178,4 +185,91 @@ export const apiTokens = sqliteTable(
     lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
     revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
   },
+);
+
+/** Channels per agent (`http`, `telegram`): config as written (`${vault:...}` resolved at the point of use), state kept by the channel. */
+export const channels = sqliteTable(
+  'channels',
+  {
+    agent: text('agent').notNull(),
+    name: text('name').notNull(),
+    type: text('type', { enum: ['http', 'telegram'] }).notNull(),
+    config: text('config', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    status: text('status').notNull().default('stopped'),
+    lastError: text('last_error'),
+    /** What the channel keeps between restarts (Telegram: the update offset, the pending pairing code). */
+    state: text('state', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agent, t.name] })],
+);
+
+/** Chats paired with a channel (Telegram): only these reach the agent. */
+export const channelChats = sqliteTable(
+  'channel_chats',
+  {
+    agent: text('agent').notNull(),
+    channel: text('channel').notNull(),
+    chatId: text('chat_id').notNull(),
+    username: text('username'),
+    pairedAt: integer('paired_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agent, t.channel, t.chatId] })],
+);
+
+/** Webhooks: a named entry point that turns a request into a run. The secret is encrypted like a vault value. */
+export const webhooks = sqliteTable('webhooks', {
+  name: text('name').primaryKey(),
+  id: text('id').notNull().unique(),
+  agent: text('agent').notNull(),
+  description: text('description').notNull().default(''),
+  promptTemplate: text('prompt_template').notNull(),
+  secretCiphertext: text('secret_ciphertext'),
+  secretKeyId: text('secret_key_id'),
+  enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+  createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+/** Every request a webhook received: accepted (with its run) or refused (and why). `delivery_key` refuses replays. */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    webhook: text('webhook').notNull(),
+    deliveryKey: text('delivery_key'),
+    eventType: text('event_type'),
+    status: text('status', { enum: ['accepted', 'rejected', 'failed'] }).notNull(),
+    httpStatus: integer('http_status').notNull(),
+    runId: text('run_id'),
+    error: text('error'),
+    receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    index('webhook_deliveries_webhook_received').on(t.webhook, t.receivedAt),
+    uniqueIndex('webhook_deliveries_webhook_key').on(t.webhook, t.deliveryKey),
+  ],
+);
+
+/** Heartbeats: a schedule per agent (cron in a time zone, or an interval) that starts a run with a prompt. */
+export const heartbeats = sqliteTable(
+  'heartbeats',
+  {
+    id: text('id').primaryKey(),
+    agent: text('agent').notNull(),
+    name: text('name').notNull(),
+    cron: text('cron'),
+    timezone: text('timezone'),
+    intervalMs: integer('interval_ms'),
+    prompt: text('prompt').notNull(),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    nextRunAt: integer('next_run_at', { mode: 'timestamp_ms' }),
+    lastRunAt: integer('last_run_at', { mode: 'timestamp_ms' }),
+    lastRunId: text('last_run_id'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('heartbeats_due').on(t.enabled, t.nextRunAt), uniqueIndex('heartbeats_agent_name').on(t.agent, t.name)],
 );

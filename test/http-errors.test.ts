@@ -19,6 +19,19 @@ describe('the error envelope', () => {
     });
   });
 
+  it('answers an over-long path segment and a malformed URL with the envelope, not the router\'s own shape', async () => {
+    const long = await server.api.get(`/api/agents/${'a'.repeat(5000)}`);
+    expect(long.status).toBe(400);
+    expect(long.body.error).toMatchObject({ code: 'VALIDATION_ERROR', message: 'A path segment is longer than 4096 characters' });
+    const malformed = await server.api.get('/api/agents/%E0%A4%A');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('VALIDATION_ERROR');
+    // A long name within the limit reaches the schema, which says what is wrong with it.
+    const tooLongName = await server.api.get(`/api/agents/${'a'.repeat(300)}`);
+    expect(tooLongName.status).toBe(400);
+    expect(tooLongName.body.error.details.issues[0].path).toBe('name');
+  });
+
   it('answers a wrong method on a known path with ROUTE_NOT_FOUND', async () => {
     const res = await server.api.request('PUT', '/api/agents/default', { body: {} });
     expect(res.status).toBe(404);

@@ -81,6 +81,28 @@ describe('rate limits (seed 000: chat 10/s, read 100/s, write 50/s per caller)',
     expect((await server.api.get('/api/openapi.json')).headers.get('x-ratelimit-limit')).toBeNull();
   });
 
+  it('limits /trpc the same way, each call of a batch counting once, on the budget REST uses too', async () => {
+    // 60 REST reads, then 40 tRPC reads (20 batches of two) use up the caller's 100.
+    await times(60, () => server.api.get('/api/agents'));
+    const batches = await Promise.all(
+      Array.from({ length: 20 }, () => Promise.all([server.trpc.agents.get.query({ name: 'default' }), server.trpc.agents.list.query({})])),
+    );
+    expect(batches.flat().filter((result) => 'name' in result || 'agents' in result)).toHaveLength(40);
+    const refused = await server.trpc.agents.get.query({ name: 'default' }).catch((error: any) => error);
+    expect(refused.data).toMatchObject({ code: 'RATE_LIMITED', httpStatus: 429 });
+    // A raw tRPC request gets 429 and Retry-After, like REST.
+    const raw = await fetch(`${server.url}/trpc/agents.get?input=${encodeURIComponent(JSON.stringify({ json: { name: 'default' } }))}`);
+    expect(raw.status).toBe(429);
+    expect(raw.headers.get('retry-after')).toBe('1');
+    expect(raw.headers.get('x-ratelimit-remaining')).toBe('0');
+    expectLimited(await server.api.get('/api/agents'), 100);
+    // Writes have their own budget.
+    clock += 1000;
+    const writes = await Promise.all(Array.from({ length: 51 }, () => server.trpc.agents.delete.mutate({ name: 'nobody' }).catch((error: any) => error.data.code)));
+    expect(writes.filter((code) => code === 'AGENT_NOT_FOUND')).toHaveLength(50);
+    expect(writes.filter((code) => code === 'RATE_LIMITED')).toHaveLength(1);
+  });
+
   it('sends the headers on an SSE stream before it opens', async () => {
     const controller = new AbortController();
     const response = await fetch(`${server.url}/v1/events/stream`, { signal: controller.signal });

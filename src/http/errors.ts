@@ -1,5 +1,5 @@
 /** The one error handler: fastify's own failures and anything a route throws, as the error envelope. */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.ts';
 import { toAppError } from '../routers/errors.ts';
 import { sendError } from './envelope.ts';
@@ -17,6 +17,22 @@ function fromFastifyError(error: FastifyError, bodyLimit: number): AppError | un
     default:
       return undefined;
   }
+}
+
+/**
+ * Failures the router hits before any route or hook runs (fastify's `frameworkErrors`): a malformed URL
+ * or a path segment longer than the router allows. Without this they would answer fastify's own shape.
+ */
+export function frameworkErrorHandler(maxParamLength: number) {
+  return (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+    const app =
+      error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? new AppError('VALIDATION_ERROR', `A path segment is longer than ${maxParamLength} characters`, { issues: [], limit: maxParamLength })
+        : error.code === 'FST_ERR_BAD_URL'
+          ? new AppError('VALIDATION_ERROR', 'The URL is malformed (bad percent-encoding)', { issues: [] })
+          : toAppError(error);
+    return sendError(reply, app);
+  };
 }
 
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {

@@ -4,7 +4,9 @@
  * X-RateLimit-Remaining and X-RateLimit-Reset (seconds until the window resets); over the limit, 429
  * RATE_LIMITED with Retry-After (seconds). Runs after the auth hook, which names the caller.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RateLimitClass } from '../routers/trpc.ts';
+import type { Caller } from '../services/auth/authenticator.ts';
 import type { MoxxyConfig } from '../config/schema.ts';
 import { AppError } from '../domain/errors.ts';
 import { callerOf, routePolicyOf } from './auth.ts';
@@ -51,10 +53,7 @@ export class FixedWindowLimiter {
 }
 
 function callerKey(request: FastifyRequest): string {
-  const caller = callerOf(request);
-  if (caller?.kind === 'token') return `token:${caller.id}`;
-  if (caller?.kind === 'internal') return 'internal';
-  return `ip:${request.ip}`;
+  return trpcCallerKey(callerOf(request), request.ip);
 }
 
 export interface RateLimitOptions {
@@ -63,13 +62,18 @@ export interface RateLimitOptions {
   now?: () => number;
 }
 
-export function installRateLimits(app: FastifyInstance, { limits, now }: RateLimitOptions): void {
-  if (!limits.enabled) return;
+/** Counts one request of a class for a caller; sets the X-RateLimit-* headers and throws 429 over the limit. */
+export type RateLimitTake = (rateClass: RateLimitClass, caller: string, reply: FastifyReply) => void;
+
+/**
+ * Limits the REST and raw routes in an onRequest hook, and returns the same counter for /trpc (used by the
+ * procedures' rate-limit middleware), so a caller's REST and tRPC calls share one budget per class.
+ */
+export function installRateLimits(app: FastifyInstance, { limits, now }: RateLimitOptions): RateLimitTake | undefined {
+  if (!limits.enabled) return undefined;
   const limiter = new FixedWindowLimiter(now);
-  app.addHook('onRequest', async (request, reply) => {
-    const rateClass = routePolicyOf(request)?.rateLimit;
-    if (!rateClass) return;
-    const decision = limiter.take(`${rateClass}:${callerKey(request)}`, limits[rateClass]);
+  const take: RateLimitTake = (rateClass, caller, reply) => {
+    const decision = limiter.take(`${rateClass}:${caller}`, limits[rateClass]);
     const resetSeconds = Math.max(1, Math.ceil(decision.resetMs / 1000));
     reply.headers({
       'x-ratelimit-limit': decision.limit,
@@ -82,5 +86,17 @@ export function installRateLimits(app: FastifyInstance, { limits, now }: RateLim
       limit: decision.limit,
       retry_after: resetSeconds,
     });
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    const rateClass = routePolicyOf(request)?.rateLimit;
+    if (rateClass) take(rateClass, callerKey(request), reply);
   });
+  return take;
+}
+
+/** The rate-limit key of a /trpc caller: its API token, else the internal token, else its IP. */
+export function trpcCallerKey(caller: Caller | undefined, ip: string): string {
+  if (caller?.kind === 'token') return `token:${caller.id}`;
+  if (caller?.kind === 'internal') return 'internal';
+  return `ip:${ip}`;
 }

@@ -2,11 +2,11 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { appRouter, type AppRouter } from '../routers/app.ts';
-import type { Context } from '../routers/trpc.ts';
+import type { Context, RateLimitClass } from '../routers/trpc.ts';
 import type { Services } from '../services/container.ts';
 import { assertSafeBind, credentialsOf, installAuth, installTrpcSubscriptionAuth, WWW_AUTHENTICATE } from './auth.ts';
-import { installErrorHandling, installJsonParser } from './errors.ts';
-import { installRateLimits } from './rate-limit.ts';
+import { frameworkErrorHandler, installErrorHandling, installJsonParser } from './errors.ts';
+import { installRateLimits, trpcCallerKey } from './rate-limit.ts';
 import { registerRawRoutes } from './raw-routes.ts';
 import { closeSseStreams } from './sse.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
@@ -19,6 +19,8 @@ export interface ServerOptions {
   logStream?: NodeJS.WritableStream;
 }
 
+const MAX_PARAM_LENGTH = 4096;
+
 export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
   const { config } = services;
   const bodyLimit = config.limits.bodyBytes;
@@ -26,7 +28,9 @@ export async function buildServer(services: Services, options: ServerOptions = {
     logger: { level: config.logLevel, ...(options.logStream ? { stream: options.logStream } : {}) },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+    // tRPC batches name every procedure in one path segment (`/trpc/a.get,b.list,...`).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkErrorHandler(MAX_PARAM_LENGTH),
   });
 
   installErrorHandling(app, bodyLimit);
@@ -38,16 +42,21 @@ export async function buildServer(services: Services, options: ServerOptions = {
   // Cross-cutting concerns of the REST and raw routes, in order: who is calling, then how often.
   installAuth(app, services.auth);
   installTrpcSubscriptionAuth(app, appRouter, services.auth);
-  installRateLimits(app, { limits: config.rateLimits, now: options.now });
+  const takeRateLimit = installRateLimits(app, { limits: config.rateLimits, now: options.now });
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
       // Authenticated on first use by the scope middleware, so public procedures never touch credentials.
-      createContext: ({ req }): Context => {
+      createContext: ({ req, res }): Context => {
         let caller: ReturnType<NonNullable<Context['caller']>> | undefined;
-        return { services, caller: () => (caller ??= services.auth.authenticate(credentialsOf(req.headers))) };
+        const callerOf = () => (caller ??= services.auth.authenticate(credentialsOf(req.headers)));
+        if (!takeRateLimit) return { services, caller: callerOf };
+        // Bad credentials are the scope middleware's to refuse; here they only mean "count by IP".
+        const rateLimit = async (rateClass: RateLimitClass) =>
+          takeRateLimit(rateClass, trpcCallerKey(await callerOf().catch(() => undefined), req.ip), res);
+        return { services, caller: callerOf, rateLimit };
       },
       responseMeta: ({ errors }) =>
         errors.some((error) => error.code === 'UNAUTHORIZED') ? { headers: { 'www-authenticate': WWW_AUTHENTICATE } } : {},

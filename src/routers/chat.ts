@@ -27,7 +27,7 @@ export const chatRouter = router({
 
   /** The streamed turn for tRPC callers: the same chunks as GET /api/agents/{name}/chat/stream. */
   stream: procedure
-    .meta({ scope: 'chat' })
+    .meta({ scope: 'chat', rateLimit: 'chat' })
     .input(TurnInput)
     .subscription(async function* ({ ctx, input: { name, ...turn }, signal }) {
       const handle = await ctx.services.runtime.start({ ...turn, agent: name, source: 'stream' });

@@ -25,7 +25,7 @@ export const eventsRouter = router({
 
   /** Live events; tRPC's SSE link sends the last tracked id back as `lastEventId` when it reconnects. */
   subscribe: procedure
-    .meta({ scope: 'events:read' })
+    .meta({ scope: 'events:read', rateLimit: 'read' })
     .input(EventFilter.extend({ lastEventId: z.string().nullish() }))
     .subscription(async function* ({ ctx, input: { lastEventId, ...filter }, signal }) {
       const subscription = ctx.services.events.subscribe(filter, { afterEventId: lastEventId ?? undefined, signal });

@@ -35,7 +35,7 @@ export const runsRouter = router({
 
   /** The run's events, from its start (or after lastEventId), ending after its last event. */
   events: procedure
-    .meta({ scope: 'events:read' })
+    .meta({ scope: 'events:read', rateLimit: 'read' })
     .input(RunRef.extend({ lastEventId: z.string().nullish() }))
     .subscription(async function* ({ ctx, input, signal }) {
       const run = await ctx.services.runtime.get(input.id);

@@ -14,6 +14,11 @@ export interface Context {
    * in-process callers (`createCaller` in the CLI and tests), which are trusted like the internal token.
    */
   caller?: () => Promise<Caller>;
+  /**
+   * Counts one call of the given class against the caller's rate limit (throws 429 RATE_LIMITED). Set for
+   * /trpc only: REST counts in a fastify hook before the body is read, and in-process callers are not limited.
+   */
+  rateLimit?: (rateClass: RateLimitClass) => Promise<void>;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -40,6 +45,8 @@ export interface Meta {
   openapi?: OpenApiMeta;
   /** The scope of a procedure without `openapi` (subscriptions); operations declare theirs in `openapi.scope`. */
   scope?: Scope | null;
+  /** The rate-limit class of a procedure without `openapi` (subscriptions). */
+  rateLimit?: RateLimitClass | false;
 }
 
 const t = initTRPC
@@ -86,6 +93,14 @@ const requireScope = t.middleware(async ({ ctx, meta, next }) => {
 });
 for (const fn of requireScope._middlewares) Object.assign(fn, { [REST_SAFE_MIDDLEWARE]: true });
 
+/** The same per-caller limits as REST, over /trpc: each call of a batch counts once in its class. */
+const limitRate = t.middleware(async ({ ctx, meta, next }) => {
+  const rateClass = meta?.openapi ? meta.openapi.rateLimit : meta?.rateLimit;
+  if (rateClass && ctx.rateLimit) await ctx.rateLimit(rateClass);
+  return next();
+});
+for (const fn of limitRate._middlewares) Object.assign(fn, { [REST_SAFE_MIDDLEWARE]: true });
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const procedure = t.procedure.use(mapAppErrors).use(requireScope);
+export const procedure = t.procedure.use(mapAppErrors).use(requireScope).use(limitRate);

@@ -1,6 +1,6 @@
 /** Shared benchmark plumbing: sections, percentiles, a real server in a child process, loopback load. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,8 +34,14 @@ export interface ChildServer {
 }
 
 /** Starts `moxxy serve` (or another script printing "listening on URL") on a free loopback port. */
-export function startChild(args: string[] = [MOXXY_BIN, 'serve'], env: Record<string, string> = {}): Promise<ChildServer> {
+export function startChild(
+  args: string[] = [MOXXY_BIN, 'serve'],
+  env: Record<string, string> = {},
+  /** Written to <home>/moxxy.config.json, which `moxxy serve` reads. */
+  config?: Record<string, unknown>,
+): Promise<ChildServer> {
   const home = mkdtempSync(join(tmpdir(), 'moxxy-bench-'));
+  if (config) writeFileSync(join(home, 'moxxy.config.json'), JSON.stringify(config));
   const child = spawn(process.execPath, args, {
     env: { ...process.env, PORT: '0', MOXXY_HOME: home, MOXXY_LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -21,7 +21,10 @@ async function load(name: string, url: string): Promise<Load> {
 }
 
 export default async function agentsRead(): Promise<BenchSection> {
-  const moxxy = await startChild();
+  // Load from one IP would hit the per-caller limits in a few ms: measured once without them and once
+  // with them on but raised out of reach, which shows what counting costs.
+  const moxxy = await startChild(undefined, {}, { rateLimits: { enabled: false } });
+  const limited = await startChild(undefined, {}, { rateLimits: { enabled: true, read: 1_000_000_000 } });
   const restUrl = `${moxxy.url}/api/agents/default`;
   const body = await (await fetch(restUrl)).text();
   const trpcUrl = `${moxxy.url}/trpc/agents.get?input=${encodeURIComponent(JSON.stringify({ json: { name: 'default' } }))}`;
@@ -29,8 +32,9 @@ export default async function agentsRead(): Promise<BenchSection> {
   try {
     const baseline = await load('node:http, same JSON (baseline)', `${bare.url}/`);
     const rest = await load('REST GET /api/agents/default', restUrl);
+    const restLimited = await load('REST, rate limits counted', `${limited.url}/api/agents/default`);
     const trpc = await load('tRPC agents.get', trpcUrl);
-    const rows = [baseline, rest, trpc].map(
+    const rows = [baseline, rest, restLimited, trpc].map(
       (r) => `| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 0)} | ${fmt(r.p99, 0)} | ${fmt(r.rps / baseline.rps, 2)} | ${r.errors} |`,
     );
     return {
@@ -44,6 +48,6 @@ export default async function agentsRead(): Promise<BenchSection> {
       ].join('\n'),
     };
   } finally {
-    await Promise.all([moxxy.stop(), bare.stop()]);
+    await Promise.all([moxxy.stop(), limited.stop(), bare.stop()]);
   }
 }

@@ -47,7 +47,7 @@ async function measureTurns(target: string) {
 }
 
 export default async function chatTurn(): Promise<BenchSection> {
-  const moxxy = await startChild();
+  const moxxy = await startChild(undefined, {}, { rateLimits: { enabled: false } }); // turns come faster than 10/s
   const chatUrl = `${moxxy.url}/api/agents/default/chat`;
   const sample = await (await fetch(chatUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'warm' }) })).text();
   const bare = await startChild(['--import', 'tsx', fileURLToPath(new URL('../bare-server.ts', import.meta.url))], { BARE_BODY: sample });

@@ -38,7 +38,7 @@ export function frameworkErrorHandler(maxParamLength: number) {
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const app = fromFastifyError(error, bodyLimit) ?? toAppError(error);
-    if (app.code === 'INTERNAL_ERROR') request.log.error({ err: error, url: request.url }, 'request failed');
+    if (app.code === 'INTERNAL_ERROR') request.log.error({ err: error, reqId: request.id, url: request.url }, 'request failed');
     return sendError(reply, app);
   });
 

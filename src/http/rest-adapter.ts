@@ -81,7 +81,7 @@ export function registerRestRoutes(app: FastifyInstance, options: RestAdapterOpt
         const result = await resolver({ ctx: options.createContext(request), input, path: operation.id, type: operation.type, signal: undefined });
         const checked = output ? output.safeParse(result) : { success: true as const, data: result };
         if (!checked.success) {
-          request.log.error({ operation: operation.id, issues: checked.error.issues }, 'output validation failed');
+          request.log.error({ reqId: request.id, operation: operation.id, issues: checked.error.issues }, 'output validation failed');
           throw new AppError('INTERNAL_ERROR', 'Internal server error');
         }
         return reply.code(status).send({ success: true, data: checked.data });

@@ -62,7 +62,7 @@ export const eventStreamRoute = defineRawRoute({
         if (!(await stream.write(batch.map(eventFrame).join('')))) break;
       }
     } catch (error) {
-      request.log.error({ err: error }, 'event stream failed');
+      request.log.error({ err: error, reqId: request.id }, 'event stream failed');
     } finally {
       subscription.close();
       stream.close();

@@ -12,6 +12,7 @@ import { createServices } from '../services/container.ts';
 import { VERSION } from '../services/system.ts';
 import { registerChannelsCommand } from './commands/channels.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerServiceCommand } from './commands/service.ts';
 import { registerTokensCommand } from './commands/tokens.ts';
 import { registerVaultCommand } from './commands/vault.ts';
 import { fail } from './fail.ts';
@@ -72,6 +73,7 @@ registerRunCommand(program);
 registerChannelsCommand(program);
 registerTokensCommand(program);
 registerVaultCommand(program);
+registerServiceCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof AppError) fail(error.message);

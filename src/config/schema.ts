@@ -57,6 +57,15 @@ export const ConfigSchema = z.strictObject({
           agent: z.string().default('default'),
         })
         .optional(),
+      telegram: z
+        .strictObject({
+          apiBaseUrl: z.url().default('https://api.telegram.org').describe('The Bot API base URL (a local Bot API server, or a test double).'),
+          pollTimeoutSeconds: z.number().int().min(0).max(50).default(25).describe('getUpdates long-poll timeout.'),
+          requestTimeoutMs: z.number().int().min(100).default(15_000).describe('Timeout of every other Bot API call and file download.'),
+          retryDelayMs: z.number().int().min(0).default(1_000).describe('First delay after a failed poll; doubles up to a minute.'),
+        })
+        .optional()
+        .describe('Settings shared by every telegram channel; the channels themselves are configured per agent over the API.'),
     })
     .default({}),
   auth: z
@@ -100,6 +109,16 @@ export const ConfigSchema = z.strictObject({
       recallLimit: z.number().int().min(1).max(50).default(5).describe('Memories recalled into a run when no limit is given.'),
     })
     .default({ recallLimit: 5 }),
+  runtime: z
+    .strictObject({
+      subagents: z
+        .strictObject({
+          maxDepth: z.number().int().min(0).max(10).default(2).describe('How many levels below a top-level run sub-agents may go (subagent.spawn); 0 disables them.'),
+          maxTotal: z.number().int().min(1).max(1000).default(10).describe('Sub-agent runs alive at once, across every agent.'),
+        })
+        .default({ maxDepth: 2, maxTotal: 10 }),
+    })
+    .default({ subagents: { maxDepth: 2, maxTotal: 10 } }),
   skills: z
     .strictObject({
       timeoutMs: z.number().int().min(100).max(3_600_000).default(30_000).describe('A skill run is killed (with its child processes) after this long.'),

@@ -123,6 +123,8 @@ export const Run = z
     steps: z.array(RunStep),
     usage: Usage,
     source: z.string().describe('What started it: api, stream, channel:http, webhook:<name>, heartbeat, cli, subagent.'),
+    parent_run_id: z.string().nullable().describe('The run that spawned this one with subagent.spawn; null for a top-level run.'),
+    depth: z.number().int().min(0).describe('How many sub-agent levels below a top-level run (0) this run is.'),
     created_at: z.date(),
     started_at: z.date().nullable(),
     completed_at: z.date().nullable(),

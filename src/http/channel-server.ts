@@ -1,4 +1,4 @@
-/** The standalone host of `moxxy channels http`: only seed 001's routes, on channels.http.host:port. */
+/** The standalone host of `moxxy channels http`: only seed 001's routes (server-wide and per-agent http channels), on channels.http.host:port. */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { AppError } from '../domain/errors.ts';
 import type { Services } from '../services/container.ts';
@@ -27,16 +27,21 @@ export function buildChannelServer(services: Services): FastifyInstance {
 }
 
 /**
- * Refuses to start when the channel could serve nothing: seed 001 requires the tool allow-list, and
- * turns are never served without the bearer token.
+ * Refuses to start when the channel could serve nothing: seed 001 requires the tool allow-list, and turns are
+ * never served without a bearer token. An agent's enabled `http` channel (configured over the API) is enough.
  */
 export async function startChannelServer(services: Services, listen: { host: string; port: number }): Promise<RunningServer> {
-  const channel = services.config.channels.http;
-  if (!channel?.allowedTools) {
-    throw new AppError('CHANNEL_NOT_CONFIGURED', 'channels.http.allowedTools is required: list the tools this channel may use ([] disables all tools)');
-  }
-  if (!channel.authToken || !(await services.resolveSecret(channel.authToken))) {
-    throw new AppError('CHANNEL_NOT_CONFIGURED', 'channels.http needs a bearer token: set MOXXY_HTTP_TOKEN or channels.http.authToken');
+  if (!(await services.channels.hasHttpChannels())) {
+    const channel = services.config.channels.http;
+    if (!channel?.allowedTools) {
+      throw new AppError(
+        'CHANNEL_NOT_CONFIGURED',
+        'channels.http.allowedTools is required: list the tools this channel may use ([] disables all tools), or configure an http channel for an agent',
+      );
+    }
+    if (!channel.authToken || !(await services.resolveSecret(channel.authToken))) {
+      throw new AppError('CHANNEL_NOT_CONFIGURED', 'channels.http needs a bearer token: set MOXXY_HTTP_TOKEN or channels.http.authToken');
+    }
   }
   const app = buildChannelServer(services);
   await app.listen(listen);

@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError } from '../domain/errors.ts';
 import { toAppError } from '../routers/errors.ts';
 import { sendError } from './envelope.ts';
+import { declaredBodyType } from './request-body.ts';
 
 function fromFastifyError(error: FastifyError, bodyLimit: number): AppError | undefined {
   switch (error.code) {
@@ -51,7 +52,11 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
 /** JSON bodies: an empty body reads as no body; a malformed one is INVALID_JSON with where it broke. */
 export function installJsonParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const declared = declaredBodyType(request);
+    if (declared && declared !== 'application/json') {
+      return done(new AppError('UNSUPPORTED_MEDIA_TYPE', `Unsupported Content-Type: send ${declared}`), undefined);
+    }
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
     try {

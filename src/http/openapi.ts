@@ -39,7 +39,9 @@ const TAGS = [
   { name: 'skills', description: "An agent's skills: programs run in a sandbox per their manifest, built-ins (host_shell, web_crawler), install from a URL." },
   { name: 'mcp', description: "An agent's MCP servers (stdio or streamable HTTP), their tools, and calling them." },
   { name: 'vault', description: "An agent's secrets, encrypted at rest (AES-256-GCM): keys listed without values, one audited read, ${vault:KEY} in configuration." },
+  { name: 'heartbeats', description: "An agent's schedules (cron in a time zone, or an interval) that start runs with a prompt; missed slots fire once, never as a backlog." },
   { name: 'tokens', description: 'API tokens: made once (only a hash is kept), listed, revoked; each carries scopes.' },
+  { name: 'webhooks', description: 'Webhooks: outside services (GitHub, Stripe...) start runs by POSTing to a trigger, signed (GitHub or Standard Webhooks) when the webhook has a secret; every delivery is logged.' },
   { name: 'channel-http', description: 'The HTTP channel (seed 001): one turn per request as JSON, SSE or audio, behind the channel\'s own bearer token and tool allow-list.' },
 ];
 
@@ -217,7 +219,7 @@ function rawRouteConfig(route: RawRouteSpec, schemaOf: ErrorSchemas): RouteConfi
     errors: route.errors,
     hasInput: Boolean(route.request?.params ?? route.request?.query ?? route.request?.body),
     hasBody,
-    scope: route.scope,
+    scope: route.scope ?? route.optionalScope ?? null,
     rateLimit: route.rateLimit,
   }, schemaOf);
   for (const [status, response] of Object.entries(envelopeErrors)) responses[status] ??= response;
@@ -228,7 +230,8 @@ function rawRouteConfig(route: RawRouteSpec, schemaOf: ErrorSchemas): RouteConfi
     tags: route.tags,
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
-    security: securityOf(route.scope),
+    // `{}` first: the route may be called without credentials (when its own checks allow it).
+    security: route.optionalScope ? [{}, ...securityOf(route.optionalScope)!] : securityOf(route.scope),
     ...(Object.keys(request).length ? { request } : {}),
     responses,
   };

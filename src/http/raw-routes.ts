@@ -35,7 +35,14 @@ export interface RawRouteSpec<P = any, Q = any, B = any> {
   summary: string;
   description?: string;
   scope: Scope | null;
+  /**
+   * With `scope: null`: a scope the route's own onRequest demands only for some requests (a webhook trigger is public
+   * when the webhook has a signing secret). Documented as optional security in openapi.json.
+   */
+  optionalScope?: Scope;
   rateLimit?: RateLimitClass | false;
+  /** The handler gets the body's exact bytes (a Buffer; undefined without a body) whatever its Content-Type, e.g. to check a signature. */
+  rawBody?: boolean;
   request?: {
     params?: z.ZodType<P>;
     query?: z.ZodType<Q>;
@@ -51,7 +58,7 @@ export interface RawRouteSpec<P = any, Q = any, B = any> {
   /** This route's body limit in bytes, instead of the server's JSON limit (e.g. 10 MB of audio). */
   bodyLimit?: number;
   /** Runs before the body is read (e.g. a channel's own bearer auth); throw an AppError to refuse. */
-  onRequest?(request: FastifyRequest, services: Services): Promise<void>;
+  onRequest?(request: FastifyRequest, services: Services, reply: FastifyReply): Promise<void>;
   handler(input: RawRouteInput<P, Q, B>, request: FastifyRequest, reply: FastifyReply, services: Services): Promise<unknown>;
 }
 
@@ -87,22 +94,32 @@ export function registerRawRoutes(app: FastifyInstance, routes: RawRouteSpec[], 
   for (const route of routes) {
     const coerce = buildQueryCoercer(route.request?.query);
     const bodyType = route.request?.body?.contentType;
-    if (bodyType && bodyType !== 'application/json') acceptRawBodies(app, bodyType);
+    if (bodyType && bodyType !== 'application/json' && !route.rawBody) acceptRawBodies(app, bodyType);
     const { onRequest } = route;
-    app.route({
+    const register = (target: FastifyInstance) => target.route({
       method: route.method,
       url: route.path.replace(/\{(\w+)\}/g, ':$1'),
       config: { rawRoute: route },
       ...(route.bodyLimit ? { bodyLimit: route.bodyLimit } : {}),
-      ...(onRequest ? { onRequest: (request: FastifyRequest) => onRequest(request, services) } : {}),
+      ...(onRequest ? { onRequest: (request: FastifyRequest, reply: FastifyReply) => onRequest(request, services, reply) } : {}),
       handler: async (request, reply) => {
         const input = {
           params: parseWith(route.request?.params, request.params, ''),
           query: parseWith(route.request?.query, coerce(request.query as Record<string, unknown>), ''),
-          body: route.request?.body?.contentType === 'application/json' ? parseWith(route.request.body.schema, request.body, '') : request.body,
+          body: route.request?.body?.contentType === 'application/json' && !route.rawBody ? parseWith(route.request.body.schema, request.body, '') : request.body,
         };
         return route.handler(input, request, reply, services);
       },
+    });
+    if (!route.rawBody) {
+      register(app);
+      continue;
+    }
+    // A context of its own, where every content type arrives as bytes and the server's JSON parser never runs.
+    void app.register(async (child) => {
+      child.removeAllContentTypeParsers();
+      child.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+      register(child);
     });
   }
 }

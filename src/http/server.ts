@@ -8,6 +8,7 @@ import { assertSafeBind, credentialsOf, installAuth, installTrpcSubscriptionAuth
 import { frameworkErrorHandler, installErrorHandling, installJsonParser } from './errors.ts';
 import { installRateLimits, trpcCallerKey } from './rate-limit.ts';
 import { registerRawRoutes } from './raw-routes.ts';
+import { ignoreUndeclaredBodies } from './request-body.ts';
 import { closeSseStreams } from './sse.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
 import { rawRoutes } from './routes/index.ts';
@@ -39,6 +40,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
   // Open event streams would otherwise keep close() waiting forever.
   app.addHook('preClose', async () => closeSseStreams(app.server));
   installJsonParser(app);
+  ignoreUndeclaredBodies(app);
   app.removeContentTypeParser('text/plain');
 
   // Cross-cutting concerns of the REST and raw routes, in order: who is calling, then how often.
@@ -90,6 +92,10 @@ export async function startServer(services: Services, options: ServerOptions = {
   assertSafeBind(services.config);
   const app = await buildServer(services, options);
   await app.listen({ host: services.config.host, port: services.config.port });
+  // Pollers (telegram) run only in the server, never in one-off CLI commands sharing the database.
+  await services.channels.start();
+  // Likewise heartbeats: only the server fires them.
+  await services.heartbeats.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : services.config.port;
   const host = services.config.host.includes(':') ? `[${services.config.host}]` : services.config.host;

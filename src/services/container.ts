@@ -4,6 +4,7 @@ import type { MoxxyConfig } from '../config/schema.ts';
 import { databaseUrl } from '../config/load.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { AgentService } from './agents.ts';
+import { ChannelService } from './channels/service.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { TokenService } from './auth/tokens.ts';
 import { EventBus } from './events/bus.ts';
@@ -19,8 +20,14 @@ import { Runtime } from './runtime/runtime.ts';
 import { ConversationStore } from './runtime/store.ts';
 import { ToolRegistry } from './runtime/tool-registry.ts';
 import { SystemService } from './system.ts';
+import { createTranscriber } from './transcription.ts';
 import { loadMasterKey } from './vault/master-key.ts';
 import { VaultService } from './vault/service.ts';
+import { systemClock, type Clock } from './scheduler/clock.ts';
+import { HeartbeatScheduler } from './scheduler/scheduler.ts';
+import { HeartbeatService } from './scheduler/service.ts';
+import { Subagents } from './runtime/subagents.ts';
+import { WebhookService } from './webhooks/service.ts';
 
 export interface Services {
   config: MoxxyConfig;
@@ -38,12 +45,23 @@ export interface Services {
   tokens: TokenService;
   auth: Authenticator;
   vault: VaultService;
+  /** Channels per agent (http, telegram); the server starts their pollers (`channels.start()`). */
+  channels: ChannelService;
+  webhooks: WebhookService;
+  /** Heartbeats per agent; the server starts firing them (`heartbeats.start()`). */
+  heartbeats: HeartbeatService;
+  subagents: Subagents;
   /** Resolves `${vault:KEY}` references in configuration at the point of use, with the secrets of `agent` (default: `default`). */
   resolveSecret(value: string, agent?: string): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function createServices(config: MoxxyConfig): Promise<Services> {
+export interface ServiceOptions {
+  /** The heartbeat scheduler's clock (tests move time instead of waiting). */
+  clock?: Clock;
+}
+
+export async function createServices(config: MoxxyConfig, options: ServiceOptions = {}): Promise<Services> {
   // Before the database: a bad MOXXY_VAULT_KEY or key file stops start-up with nothing opened.
   const masterKey = loadMasterKey({ masterKey: config.vault.masterKey, home: config.home });
   const database = await openDatabase(databaseUrl(config), config.database.authToken);
@@ -87,6 +105,37 @@ export async function createServices(config: MoxxyConfig): Promise<Services> {
     provider: (name, agent) => createProvider(name, config.providers, (value) => resolveSecret(value, agent)),
     contextProviders: [memoryContext(memory)],
   });
+  const channels = new ChannelService({
+    db: database.db,
+    agents,
+    runtime,
+    events,
+    redactor,
+    resolveSecret: (value, agent) => resolveSecret(value, agent),
+    transcriber: () => createTranscriber(config.transcription, (value) => resolveSecret(value), config.providers.timeoutMs),
+    telegram: {
+      apiBaseUrl: config.channels.telegram?.apiBaseUrl ?? 'https://api.telegram.org',
+      pollTimeoutSeconds: config.channels.telegram?.pollTimeoutSeconds ?? 25,
+      requestTimeoutMs: config.channels.telegram?.requestTimeoutMs ?? 15_000,
+      retryDelayMs: config.channels.telegram?.retryDelayMs ?? 1_000,
+    },
+  });
+  await channels.init();
+  agents.onDelete((agent) => channels.deleteAgent(agent));
+  const webhooks = new WebhookService({ db: database.db, agents, runtime, events, redactor, vault });
+  await webhooks.init();
+  agents.onDelete((agent) => webhooks.deleteAgent(agent));
+  const subagents = new Subagents({ runtime, events, limits: config.runtime.subagents });
+  tools.register(subagents.tools());
+  const clock = options.clock ?? systemClock;
+  const heartbeats = new HeartbeatService({
+    db: database.db,
+    agents,
+    events,
+    clock,
+    scheduler: new HeartbeatScheduler({ db: database.db, runtime, events, clock }),
+  });
+  agents.onDelete((agent) => heartbeats.deleteAgent(agent));
   const tokens = new TokenService(database.db);
   return {
     config,
@@ -104,8 +153,14 @@ export async function createServices(config: MoxxyConfig): Promise<Services> {
     tokens,
     auth: new Authenticator(tokens, config.auth.internalToken),
     vault,
+    channels,
+    webhooks,
+    heartbeats,
+    subagents,
     resolveSecret,
     async close() {
+      await heartbeats.close();
+      await channels.stop();
       await runtime.stopAll();
       await mcp.close();
       await events.close();

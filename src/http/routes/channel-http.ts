@@ -1,8 +1,8 @@
 /**
  * Seed 001's HTTP channel: one agent turn per request, as JSON, SSE or audio. There is no human in the loop,
- * so the operator declares trust up front: its own bearer token and a tool allow-list, both required.
+ * so the operator declares trust up front: a bearer token and a tool allow-list, both required — server-wide
+ * (channels.http) or per agent (an `http` channel), the token telling which agent the request reaches.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
@@ -17,6 +17,7 @@ import {
 } from '../../domain/channel-http.ts';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../domain/errors.ts';
 import { validationError } from '../../routers/errors.ts';
+import { tokensMatch, type HttpBinding } from '../../services/channels/service.ts';
 import type { Services } from '../../services/container.ts';
 import { createTranscriber } from '../../services/transcription.ts';
 import { errorEnvelope } from '../envelope.ts';
@@ -29,38 +30,54 @@ const AUDIO_BODY_LIMIT = 10 * 1024 * 1024;
 const SOURCE = 'channel:http';
 
 const AUTH_NOTE =
-  'Requires `Authorization: Bearer <channels.http.authToken>` (MOXXY_HTTP_TOKEN), the channel\'s own token, not an API token. ' +
-  'Answers 503 CHANNEL_NOT_CONFIGURED while channels.http.allowedTools or the token is missing. Every tool outside ' +
-  'channels.http.allowedTools is denied, whatever the agent allows. Each turn runs agent channels.http.agent in a new session.';
+  'Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured ' +
+  'for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel\'s allowedTools, or the server-wide ' +
+  'channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. Every tool ' +
+  'outside the allow-list is denied, whatever the agent allows. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully ' +
+  'configured. Each turn runs in a new session.';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+/** Which agent and tools each authorized request runs with, set before the body is read. */
+const bindings = new WeakMap<FastifyRequest, HttpBinding>();
 
-/** Compares digests, which always have equal length, so the time taken reveals nothing about the token. */
-function tokensMatch(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
-}
-
-/** Runs before the body is read: refuses unless the channel is fully configured and the caller has its token. */
-async function authorizeTurn(request: FastifyRequest, services: Services): Promise<void> {
+/** The server-wide channel (moxxy.config / MOXXY_HTTP_TOKEN): its binding and token, or why it cannot serve. */
+async function globalChannel(services: Services): Promise<{ binding: HttpBinding; token: string } | { problem: AppError }> {
   const channel = services.config.channels.http;
   if (!channel?.allowedTools) {
-    throw new AppError('CHANNEL_NOT_CONFIGURED', 'The HTTP channel needs channels.http.allowedTools: the tools it may use ([] disables all tools)');
+    return { problem: new AppError('CHANNEL_NOT_CONFIGURED', 'The HTTP channel needs channels.http.allowedTools: the tools it may use ([] disables all tools)') };
   }
-  const expected = channel.authToken ? await services.resolveSecret(channel.authToken) : '';
-  if (!expected) {
-    throw new AppError('CHANNEL_NOT_CONFIGURED', 'The HTTP channel needs a bearer token: set MOXXY_HTTP_TOKEN or channels.http.authToken');
+  const token = channel.authToken ? await services.resolveSecret(channel.authToken) : '';
+  if (!token) {
+    return { problem: new AppError('CHANNEL_NOT_CONFIGURED', 'The HTTP channel needs a bearer token: set MOXXY_HTTP_TOKEN or channels.http.authToken') };
   }
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '');
-  if (!match || !tokensMatch(match[1]!, expected)) {
-    throw new AppError('UNAUTHORIZED', 'Missing or wrong bearer token: send Authorization: Bearer <channels.http.authToken>');
-  }
+  return { binding: { agent: channel.agent, channel: 'http', allowedTools: channel.allowedTools }, token };
 }
 
-/** The configuration authorizeTurn has already checked. */
-function channelSettings(services: Services) {
-  const channel = services.config.channels.http;
-  if (!channel?.allowedTools) throw new AppError('CHANNEL_NOT_CONFIGURED', 'The HTTP channel is not configured');
-  return { agent: channel.agent, allowedTools: channel.allowedTools };
+/**
+ * Runs before the body is read: finds the channel whose token the caller sent (the server-wide one, else an
+ * agent's http channel) and refuses otherwise — with 503 while no channel could serve at all.
+ */
+async function authorizeTurn(request: FastifyRequest, services: Services): Promise<void> {
+  const given = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '')?.[1];
+  const global = await globalChannel(services);
+  const binding =
+    given === undefined
+      ? undefined
+      : 'binding' in global && tokensMatch(given, global.token)
+        ? global.binding
+        : await services.channels.matchHttpToken(given);
+  if (binding) {
+    bindings.set(request, binding);
+    return;
+  }
+  if ('problem' in global && !(await services.channels.hasHttpChannels())) throw global.problem;
+  throw new AppError('UNAUTHORIZED', 'Missing or wrong bearer token: send Authorization: Bearer <the channel token>');
+}
+
+/** The binding authorizeTurn found. */
+function bindingOf(request: FastifyRequest): HttpBinding {
+  const binding = bindings.get(request);
+  if (!binding) throw new AppError('UNAUTHORIZED', 'Missing or wrong bearer token');
+  return binding;
 }
 
 const asErrorCode = (code: string): ErrorCode => (code in ERROR_STATUS ? (code as ErrorCode) : 'INTERNAL_ERROR');
@@ -70,11 +87,12 @@ const asErrorCode = (code: string): ErrorCode => (code in ERROR_STATUS ? (code a
  * failures before the run starts (e.g. the channel's agent does not exist) are thrown.
  * `systemPrompt` reaches the model as context for this turn, after the agent's own prompt.
  */
-async function* runTurn(services: Services, turn: TurnRequest): AsyncGenerator<MoxxyEvent> {
-  const { agent: agentName, allowedTools } = channelSettings(services);
-  const agent = await services.agents.get(agentName);
+async function* runTurn(services: Services, binding: HttpBinding, turn: TurnRequest): AsyncGenerator<MoxxyEvent> {
+  const { allowedTools } = binding;
+  const agent = await services.agents.get(binding.agent);
+  const channel = { channel: binding.channel, type: 'http' };
   await services.events.emit({
-    agent_id: agent.name, run_id: null, event_type: 'channel.message_received', payload: { channel: 'http', content: turn.prompt },
+    agent_id: agent.name, run_id: null, event_type: 'channel.message_received', payload: { ...channel, content: turn.prompt },
   });
   const handle = await services.runtime.start({
     agent: agent.name,
@@ -104,7 +122,7 @@ async function* runTurn(services: Services, turn: TurnRequest): AsyncGenerator<M
           agent_id: agent.name,
           run_id: ended.id,
           event_type: 'channel.message_sent',
-          payload: { channel: 'http', status: ended.status, content, ...(ended.error ? { error: ended.error } : {}) },
+          payload: { ...channel, status: ended.status, content, ...(ended.error ? { error: ended.error } : {}) },
         });
         if (ended.status === 'failed') {
           yield { type: 'error', code: ended.error?.code ?? 'INTERNAL_ERROR', message: ended.error?.message ?? 'The run failed' };
@@ -119,10 +137,10 @@ async function* runTurn(services: Services, turn: TurnRequest): AsyncGenerator<M
 }
 
 /** The whole turn at once; a failed run answers with its error (e.g. 502 PROVIDER_ERROR) instead. */
-async function collectTurn(services: Services, turn: TurnRequest): Promise<TurnResponse> {
+async function collectTurn(services: Services, binding: HttpBinding, turn: TurnRequest): Promise<TurnResponse> {
   const events: MoxxyEvent[] = [];
   let runId: string | null = null;
-  for await (const event of runTurn(services, turn)) {
+  for await (const event of runTurn(services, binding, turn)) {
     if (event.type === 'turn_started') runId = event.run_id;
     if (event.type === 'error') throw new AppError(asErrorCode(event.code), event.message, { run_id: runId });
     events.push(event);
@@ -163,7 +181,8 @@ export const channelTurnRoute = defineRawRoute({
   request: { body: { contentType: 'application/json', schema: turnRequestSchema } },
   responses: { 200: { description: 'The turn', contentType: 'application/json', schema: TurnResponse } },
   errors: TURN_ERRORS,
-  handler: async ({ body }, _request, reply, services) => reply.type('application/json; charset=utf-8').send(await collectTurn(services, body)),
+  handler: async ({ body }, request, reply, services) =>
+    reply.type('application/json; charset=utf-8').send(await collectTurn(services, bindingOf(request), body)),
 });
 
 export const channelTurnStreamRoute = defineRawRoute({
@@ -178,9 +197,10 @@ export const channelTurnStreamRoute = defineRawRoute({
   responses: { 200: { description: 'The turn as it happens', contentType: 'text/event-stream', schema: MoxxyEvent } },
   errors: ['UNAUTHORIZED', 'CHANNEL_NOT_CONFIGURED'],
   async handler({ body }, request, reply, services) {
+    const binding = bindingOf(request);
     const stream = openSse(request, reply, { keepAliveMs: services.events.options.keepAliveMs });
     try {
-      for await (const event of runTurn(services, body)) {
+      for await (const event of runTurn(services, binding, body)) {
         if (!(await stream.send(event.type === 'error' ? { event: 'error', data: event } : { data: event }))) return;
         if (event.type === 'error') return;
       }
@@ -230,7 +250,7 @@ export const channelTurnAudioRoute = defineRawRoute({
     if (body.length === 0) throw validationError([{ path: 'body', message: 'The audio is empty', code: 'too_small' }]);
     const transcript = await transcriber.transcribe({ audio: body, contentType: request.headers['content-type'] ?? 'audio/mpeg', language: query.language });
     if (!transcript) throw validationError([{ path: 'body', message: 'The transcriber heard no speech in the audio', code: 'invalid_value' }]);
-    const turn = await collectTurn(services, { prompt: transcript });
+    const turn = await collectTurn(services, bindingOf(request), { prompt: transcript });
     return reply.type('application/json; charset=utf-8').send({ transcript, ...turn });
   },
 });

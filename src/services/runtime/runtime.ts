@@ -35,6 +35,9 @@ export interface StartRunInput extends ChatInput {
   source: string;
   /** Overrides the agent's allow-list (e.g. the HTTP channel's allowedTools). */
   allowedTools?: string[];
+  /** Set for a sub-agent's run: the run that spawned it, and its depth below the top-level run. */
+  parentRunId?: string;
+  depth?: number;
 }
 
 /** Extra system-prompt text for a run, e.g. recalled memories. */
@@ -83,6 +86,8 @@ export class Runtime {
       steps: [],
       usage: { input_tokens: 0, output_tokens: 0 },
       source: input.source,
+      parent_run_id: input.parentRunId ?? null,
+      depth: input.depth ?? 0,
       created_at: new Date(),
       started_at: new Date(),
       completed_at: null,

@@ -22,10 +22,23 @@ import { secrets } from '../../db/schema.ts';
 import type { AgentService } from '../agents.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Redactor } from '../redaction.ts';
-import { decryptSecret, encryptSecret, keyFingerprint } from './crypto.ts';
+import { decryptSecret, encryptSecret, keyFingerprint, type SecretAddress } from './crypto.ts';
 import { VaultKeyError } from './master-key.ts';
 
 type SecretRow = typeof secrets.$inferSelect;
+type Transaction = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** A value encrypted with the master key outside the secrets table (e.g. a webhook's signing secret). */
+export interface SealedValue {
+  ciphertext: string;
+  keyId: string;
+}
+
+/**
+ * Re-encrypts another table's sealed values inside rotate()'s transaction: `reseal` decrypts with the old key and
+ * encrypts with the new one. Returns how many values it rewrote.
+ */
+export type RotationParticipant = (tx: Transaction, reseal: (address: SecretAddress, ciphertext: string) => SealedValue) => Promise<number>;
 
 export interface VaultDeps {
   db: Db;
@@ -58,6 +71,7 @@ export class VaultService {
   private keyId: string;
   /** agent NUL key -> the value registered with the redactor for it, so a replaced or deleted value is unregistered once. */
   private readonly registered = new Map<string, string>();
+  private readonly rotationParticipants: RotationParticipant[] = [];
 
   constructor(private readonly deps: VaultDeps) {
     this.db = deps.db;
@@ -183,8 +197,14 @@ export class VaultService {
    */
   async rotate(newKey: Buffer, beforeCommit: () => void = () => undefined): Promise<number> {
     const newKeyId = keyFingerprint(newKey);
+    const reseal = (address: SecretAddress, ciphertext: string): SealedValue => ({
+      ciphertext: encryptSecret(newKey, address, decryptSecret(this.masterKey, address, ciphertext)),
+      keyId: newKeyId,
+    });
     const rotated = await this.db.transaction(async (tx) => {
       const rows = await tx.select().from(secrets);
+      let others = 0;
+      for (const participant of this.rotationParticipants) others += await participant(tx, reseal);
       for (const row of rows) {
         const value = this.decrypt(row);
         const address = { agent: row.agent, key: row.key };
@@ -194,11 +214,31 @@ export class VaultService {
           .where(and(eq(secrets.agent, row.agent), eq(secrets.key, row.key)));
       }
       beforeCommit();
-      return rows.length;
+      return rows.length + others;
     });
     this.masterKey = newKey;
     this.keyId = newKeyId;
     return rotated;
+  }
+
+  /** Encrypts a value kept outside the secrets table with the master key; `address` must not be an agent's secret's. */
+  seal(address: SecretAddress, value: string): SealedValue {
+    return { ciphertext: encryptSecret(this.masterKey, address, value), keyId: this.keyId };
+  }
+
+  /** Decrypts what seal() made; a value sealed with another master key stops start-up with the same message as the vault's. */
+  unseal(address: SecretAddress, sealed: SealedValue): string {
+    if (sealed.keyId !== this.keyId) {
+      throw new VaultKeyError(
+        `A value was encrypted with master key ${sealed.keyId}, but the key in use is ${this.keyId}: set MOXXY_VAULT_KEY (or <home>/vault.key) to the key the vault was written with`,
+      );
+    }
+    return decryptSecret(this.masterKey, address, sealed.ciphertext);
+  }
+
+  /** Sealed values of other services are rotated with the vault's, in the same transaction. */
+  onRotate(participant: RotationParticipant): void {
+    this.rotationParticipants.push(participant);
   }
 
   private async row(agent: string, key: string): Promise<SecretRow | undefined> {

@@ -1,0 +1,163 @@
+/**
+ * Webhooks (seed 000): named entry points that turn an outside service's request (GitHub, Stripe...) into a run,
+ * their API shapes, and the prompt template language: `{{body.pull_request.title}}`, `{{headers.x-github-event}}`,
+ * `{{event}}`, `{{body}}` (as JSON). Templates only look values up; nothing in them is executed.
+ */
+import { z } from 'zod';
+import { Pagination, PaginationInput, Slug } from './common.ts';
+
+export const WEBHOOK_BODY_MAX_BYTES = 64 * 1024;
+export const PROMPT_TEMPLATE_MAX_CHARS = 16_000;
+/** A rendered prompt is cut here, the longest message a run takes. */
+export const PROMPT_MAX_CHARS = 32_000;
+/** Standard Webhooks: a delivery signed longer ago (or further ahead) than this is refused. */
+export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
+
+/** Headers a template never sees: they carry the caller's credentials, not the event. */
+export const HIDDEN_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-moxxy-internal-token']);
+
+const TAG = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const PATH = /^(body|headers|event)((?:\.[A-Za-z0-9_-]+)*)$/;
+
+/** What a template may refer to. */
+export interface TemplateContext {
+  body: unknown;
+  headers: Record<string, string>;
+  event: string | null;
+}
+
+/** The tags of a template that are not `{{body...}}`, `{{headers...}}` or `{{event}}`, for a clear error at creation. */
+export function invalidTemplateTags(template: string): string[] {
+  return [...template.matchAll(TAG)].map((match) => match[0]).filter((tag) => !PATH.test(tag.slice(2, -2).trim()));
+}
+
+function lookup(value: unknown, keys: string[]): unknown {
+  let current = value;
+  for (const key of keys) {
+    // Own properties only: `{{body.constructor}}` must not reach Object's prototype.
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+function show(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/** Replaces each `{{path}}` by the value found there (objects as JSON, missing values as nothing). */
+export function renderTemplate(template: string, context: TemplateContext): string {
+  return template.replace(TAG, (tag, expression: string) => {
+    const match = PATH.exec(expression);
+    if (!match) return tag;
+    const keys = match[2] ? match[2].slice(1).split('.') : [];
+    return show(lookup(context[match[1] as keyof TemplateContext], keys));
+  });
+}
+
+/** The event type of a delivery: X-GitHub-Event, else webhook-type, else the body's `type`. */
+export function eventTypeOf(headers: Record<string, string>, body: unknown): string | null {
+  const fromHeader = headers['x-github-event'] ?? headers['webhook-type'];
+  if (fromHeader) return fromHeader;
+  const type = lookup(body, ['type']);
+  return typeof type === 'string' && type ? type : null;
+}
+
+const STANDARD_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+
+export const WebhookSecret = z
+  .string()
+  .min(8, 'must be at least 8 characters')
+  .max(256)
+  .refine((value) => !value.startsWith('whsec_') || STANDARD_SECRET.test(value), 'a whsec_ secret must be whsec_ followed by base64')
+  .describe(
+    'The signing secret. GitHub: the secret set on the GitHub webhook. Standard Webhooks: `whsec_<base64>` (the key is the ' +
+      'decoded base64). Stored encrypted; never returned.',
+  );
+
+const PromptTemplate = z
+  .string()
+  .min(1)
+  .max(PROMPT_TEMPLATE_MAX_CHARS)
+  .superRefine((template, ctx) => {
+    const invalid = invalidTemplateTags(template);
+    if (invalid.length) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown template tags ${invalid.join(', ')}: use {{body}}, {{body.a.b}}, {{headers.name}} or {{event}}`,
+      });
+    }
+  })
+  .describe('The prompt of each run: {{body}} (JSON), {{body.a.b}}, {{headers.x-github-event}} (lower-case names), {{event}}.');
+
+export const WebhookCreate = z.strictObject({
+  name: Slug,
+  agent: Slug.describe('The agent that runs on each delivery.'),
+  prompt_template: PromptTemplate,
+  secret: WebhookSecret.optional(),
+  description: z.string().max(500).default(''),
+});
+export type WebhookCreate = z.infer<typeof WebhookCreate>;
+
+export const Webhook = z
+  .object({
+    id: z.string().describe('whk_ + UUIDv7.'),
+    name: z.string(),
+    agent: z.string(),
+    description: z.string(),
+    prompt_template: z.string(),
+    has_secret: z.boolean().describe('true when deliveries must be signed; the secret itself is never returned.'),
+    trigger_path: z.string().describe('Where to POST deliveries, e.g. /api/webhooks/github/trigger.'),
+    created_at: z.date(),
+    updated_at: z.date(),
+  })
+  .meta({ id: 'Webhook' });
+export type Webhook = z.infer<typeof Webhook>;
+
+export const WebhookRef = z.object({ name: Slug });
+export const WebhookListInput = PaginationInput;
+export const WebhookList = z.object({ webhooks: z.array(Webhook), pagination: Pagination }).meta({ id: 'WebhookList' });
+export type WebhookList = z.infer<typeof WebhookList>;
+export const WebhookDeleted = z.object({ name: z.string(), status: z.literal('deleted') }).meta({ id: 'WebhookDeleted' });
+
+export const DeliveryStatus = z.enum(['accepted', 'rejected', 'failed']);
+
+export const WebhookDelivery = z
+  .object({
+    id: z.string().describe('dlv_ + UUIDv7.'),
+    webhook: z.string(),
+    status: DeliveryStatus.describe('accepted: a run was started; rejected: refused (signature, replay, body); failed: the run could not start.'),
+    http_status: z.number().int().describe('The status the trigger answered with.'),
+    event_type: z.string().nullable(),
+    delivery_key: z.string().nullable().describe('The Standard Webhooks webhook-id of an accepted delivery (a second delivery with it is refused).'),
+    run_id: z.string().nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    received_at: z.date(),
+  })
+  .meta({ id: 'WebhookDelivery' });
+export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
+
+export const DeliveryListInput = PaginationInput.extend(WebhookRef.shape);
+export const WebhookDeliveryList = z
+  .object({ deliveries: z.array(WebhookDelivery), pagination: Pagination })
+  .meta({ id: 'WebhookDeliveryList', description: 'Deliveries, newest first.' });
+export type WebhookDeliveryList = z.infer<typeof WebhookDeliveryList>;
+
+export const WebhookTriggered = z
+  .object({
+    delivery_id: z.string(),
+    run_id: z.string().describe('The run started for this delivery: follow it at GET /api/runs/{id}.'),
+    webhook: z.string(),
+    agent: z.string(),
+    event_type: z.string().nullable(),
+    status: z.literal('accepted'),
+  })
+  .meta({ id: 'WebhookTriggered' });
+export type WebhookTriggered = z.infer<typeof WebhookTriggered>;
+
+export const WebhookPayload = z
+  .unknown()
+  .describe('Any JSON (also accepted: application/x-www-form-urlencoded, with GitHub\'s `payload` field unwrapped, and text/plain), up to 64 KB.');

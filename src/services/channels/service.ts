@@ -1,0 +1,402 @@
+/**
+ * Channels per agent: stored in `channels` (config as written, `${vault:...}` resolved at the point of use), their
+ * status, the Telegram pollers of this process, pairing, and which agent an HTTP channel token reaches.
+ * Literal secrets in a config are masked in every answer and registered with the redactor.
+ */
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
+import { paginate, type PaginationInput } from '../../domain/common.ts';
+import {
+  channelConfigIssues,
+  channelSecrets,
+  maskChannelConfig,
+  PAIRING_CODE_TTL_MS,
+  type Channel,
+  type ChannelConfig,
+  type ChannelConfigure,
+  type ChannelConfigured,
+  type ChannelList,
+  type ChannelType,
+  type HttpChannelConfig,
+  type PairedChat,
+  type PairingCode,
+  type TelegramChannelConfig,
+  type TelegramState,
+} from '../../domain/channels.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { Db } from '../../db/client.ts';
+import { channelChats, channels } from '../../db/schema.ts';
+import type { AgentService } from '../agents.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { Redactor } from '../redaction.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { Transcriber } from '../transcription.ts';
+import { TelegramBot, type TelegramSettings } from './telegram.ts';
+
+type ChannelRow = typeof channels.$inferSelect;
+type ChannelStatus = Channel['status'];
+
+export interface ChannelServiceDeps {
+  db: Db;
+  agents: AgentService;
+  runtime: Runtime;
+  events: EventBus;
+  redactor: Redactor;
+  /** Resolves `${vault:KEY}` with the secrets of `agent`. */
+  resolveSecret(value: string, agent: string): Promise<string>;
+  /** The configured transcriber, or undefined (voice notes then get a polite refusal). */
+  transcriber(): Transcriber | undefined;
+  telegram: TelegramSettings;
+}
+
+/** Which agent a request on the HTTP channel reaches, and with which tools. */
+export interface HttpBinding {
+  agent: string;
+  channel: string;
+  allowedTools: string[];
+}
+
+const PAIRING_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+const PAIRING_CODE_LENGTH = 8;
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Compares digests, which always have equal length, so the time taken reveals nothing about the token. */
+export function tokensMatch(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+function newPairingCode(): string {
+  return Array.from({ length: PAIRING_CODE_LENGTH }, () => PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)]).join('');
+}
+
+const keyOf = (agent: string, name: string) => `${agent}\0${name}`;
+
+function channelNotFound(agent: string, name: string): AppError {
+  return new AppError('CHANNEL_NOT_FOUND', `Channel '${name}' not found for agent '${agent}'`, { agent, name });
+}
+
+function notTelegram(row: ChannelRow): AppError {
+  return new AppError('VALIDATION_ERROR', `Channel '${row.name}' is an ${row.type} channel; only telegram channels pair chats`, {
+    issues: [{ path: 'channel', message: 'must be a telegram channel', code: 'invalid_value' }],
+  });
+}
+
+const asStatus = (value: string): ChannelStatus => (value === 'running' || value === 'error' ? value : 'stopped');
+
+export class ChannelService {
+  private readonly db: Db;
+  private readonly bots = new Map<string, TelegramBot>();
+  /** Literal secrets registered with the redactor, per channel, so a replaced or deleted config unregisters them. */
+  private readonly registered = new Map<string, string[]>();
+  /** Whether this process runs the channels (the server does; one-off CLI commands do not). */
+  private running = false;
+
+  constructor(private readonly deps: ChannelServiceDeps) {
+    this.db = deps.db;
+  }
+
+  /** Registers every literal secret with the redactor, so it never shows in events even before the channel is used. */
+  async init(): Promise<void> {
+    for (const row of await this.db.select().from(channels)) this.remember(row);
+  }
+
+  /** Starts every enabled telegram channel (server start-up). */
+  async start(): Promise<void> {
+    this.running = true;
+    const rows = await this.db.select().from(channels).where(and(eq(channels.type, 'telegram'), eq(channels.enabled, true)));
+    for (const row of rows) await this.startBot(row);
+  }
+
+  /** Stops every poller; nothing of theirs is left running afterwards. */
+  async stop(): Promise<void> {
+    this.running = false;
+    const bots = [...this.bots.values()];
+    this.bots.clear();
+    await Promise.all(bots.map((bot) => bot.stop()));
+  }
+
+  async list(agentName: string, page: PaginationInput): Promise<ChannelList> {
+    const agent = (await this.deps.agents.get(agentName)).name;
+    const [rows, [totals], paired] = await Promise.all([
+      this.db.select().from(channels).where(eq(channels.agent, agent)).orderBy(asc(channels.name)).limit(page.limit).offset(page.offset),
+      this.db.select({ total: count() }).from(channels).where(eq(channels.agent, agent)),
+      this.db.select({ channel: channelChats.channel, total: count() }).from(channelChats).where(eq(channelChats.agent, agent)).groupBy(channelChats.channel),
+    ]);
+    const pairedBy = new Map(paired.map((entry) => [entry.channel, entry.total]));
+    return { channels: rows.map((row) => this.toChannel(row, pairedBy.get(row.name) ?? 0)), pagination: paginate(totals?.total ?? 0, page) };
+  }
+
+  async get(agentName: string, name: string): Promise<Channel> {
+    const row = await this.row(agentName, name);
+    return this.toChannel(row, await this.pairedCount(row));
+  }
+
+  /** Creates the channel, or replaces its config; a running telegram channel is restarted with the new one. */
+  async configure(agentName: string, input: ChannelConfigure): Promise<ChannelConfigured> {
+    const issues = channelConfigIssues(input.type, input.config);
+    if (issues.length > 0) {
+      const summary = issues.slice(0, 3).map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+      throw new AppError('VALIDATION_ERROR', `Invalid request: ${summary} (for type ${input.type})`, { issues });
+    }
+    const agent = (await this.deps.agents.get(agentName)).name;
+    const name = input.channel ?? input.type;
+    const existing = await this.find(agent, name);
+    await this.stopBot(agent, name);
+    const config = input.config as ChannelConfig;
+    const problem = input.enabled ? await this.secretProblem(agent, input.type, config) : undefined;
+    const status: ChannelStatus = problem ? 'error' : input.enabled && (input.type === 'http' || this.running) ? 'running' : 'stopped';
+    // A new bot starts from its own first update: another bot's offset would skip or replay messages.
+    const sameBot = existing?.type === 'telegram' && input.type === 'telegram' && secretOf(existing) === secretOf(config);
+    const now = new Date();
+    const values = {
+      type: input.type,
+      config: config as Record<string, unknown>,
+      enabled: input.enabled,
+      status,
+      lastError: problem ?? null,
+      state: sameBot ? existing.state : {},
+      updatedAt: now,
+    };
+    const [row] = await this.db
+      .insert(channels)
+      .values({ agent, name, ...values, createdAt: now })
+      .onConflictDoUpdate({ target: [channels.agent, channels.name], set: values })
+      .returning();
+    this.remember(row!);
+    if (status === 'running' && input.type === 'telegram') await this.startBot(row!);
+    return { ...this.toChannel(row!, await this.pairedCount(row!)), created: !existing };
+  }
+
+  async setEnabled(agentName: string, name: string, enabled: boolean): Promise<Channel> {
+    const current = await this.row(agentName, name);
+    await this.stopBot(current.agent, name);
+    const problem = enabled ? await this.secretProblem(current.agent, current.type, current.config as ChannelConfig) : undefined;
+    const status: ChannelStatus = problem ? 'error' : enabled && (current.type === 'http' || this.running) ? 'running' : 'stopped';
+    const [row] = await this.db
+      .update(channels)
+      .set({ enabled, status, lastError: problem ?? null, updatedAt: new Date() })
+      .where(and(eq(channels.agent, current.agent), eq(channels.name, name)))
+      .returning();
+    if (!row) throw channelNotFound(current.agent, name);
+    if (status === 'running' && row.type === 'telegram') await this.startBot(row);
+    return this.toChannel(row, await this.pairedCount(row));
+  }
+
+  async delete(agentName: string, name: string): Promise<void> {
+    const row = await this.row(agentName, name);
+    await this.stopBot(row.agent, name);
+    await this.db.batch([
+      this.db.delete(channels).where(and(eq(channels.agent, row.agent), eq(channels.name, name))),
+      this.db.delete(channelChats).where(and(eq(channelChats.agent, row.agent), eq(channelChats.channel, name))),
+    ]);
+    this.forget(row.agent, name);
+  }
+
+  /** Every channel of a deleted agent goes with it. */
+  async deleteAgent(agent: string): Promise<void> {
+    const rows = await this.db.select({ name: channels.name }).from(channels).where(eq(channels.agent, agent));
+    for (const row of rows) await this.stopBot(agent, row.name);
+    await this.db.batch([this.db.delete(channels).where(eq(channels.agent, agent)), this.db.delete(channelChats).where(eq(channelChats.agent, agent))]);
+    for (const row of rows) this.forget(agent, row.name);
+  }
+
+  /** A new one-time pairing code for a telegram channel; it replaces any earlier one. */
+  async pair(agentName: string, name: string): Promise<PairingCode> {
+    const row = await this.row(agentName, name);
+    if (row.type !== 'telegram') throw notTelegram(row);
+    const pairing: NonNullable<TelegramState['pairing']> = { code: newPairingCode(), expires_at: Date.now() + PAIRING_CODE_TTL_MS };
+    await this.db
+      .update(channels)
+      .set({ state: sql`json_set(${channels.state}, '$.pairing', json(${JSON.stringify(pairing)}))` })
+      .where(and(eq(channels.agent, row.agent), eq(channels.name, name)));
+    return {
+      code: pairing.code,
+      expires_at: new Date(pairing.expires_at),
+      instructions: `Send "/pair ${pairing.code}" to the bot from the chat to pair, within ${PAIRING_CODE_TTL_MS / 60_000} minutes. The code works once.`,
+    };
+  }
+
+  async listChats(agentName: string, name: string): Promise<PairedChat[]> {
+    const row = await this.row(agentName, name);
+    if (row.type !== 'telegram') throw notTelegram(row);
+    const rows = await this.db
+      .select()
+      .from(channelChats)
+      .where(and(eq(channelChats.agent, row.agent), eq(channelChats.channel, name)))
+      .orderBy(asc(channelChats.pairedAt));
+    return rows.map((chat) => ({ chat_id: chat.chatId, username: chat.username, paired_at: chat.pairedAt }));
+  }
+
+  async unpairChat(agentName: string, name: string, chatId: string): Promise<void> {
+    const row = await this.row(agentName, name);
+    if (row.type !== 'telegram') throw notTelegram(row);
+    const removed = await this.db
+      .delete(channelChats)
+      .where(and(eq(channelChats.agent, row.agent), eq(channelChats.channel, name), eq(channelChats.chatId, chatId)))
+      .returning({ chatId: channelChats.chatId });
+    if (removed.length === 0) {
+      throw new AppError('CHANNEL_NOT_FOUND', `Chat ${chatId} is not paired with channel '${name}' of agent '${row.agent}'`, { agent: row.agent, name, chat_id: chatId });
+    }
+  }
+
+  /**
+   * The enabled http channel whose token `given` is. Every channel's token is compared (in constant time), so
+   * the time taken does not tell which matched; a token whose `${vault:KEY}` cannot be resolved matches nothing.
+   */
+  async matchHttpToken(given: string): Promise<HttpBinding | undefined> {
+    let found: HttpBinding | undefined;
+    for (const row of await this.enabledHttpRows()) {
+      const config = row.config as HttpChannelConfig;
+      const expected = await this.deps.resolveSecret(config.authToken, row.agent).catch(() => '');
+      if (expected && tokensMatch(given, expected) && !found) found = { agent: row.agent, channel: row.name, allowedTools: config.allowedTools };
+    }
+    return found;
+  }
+
+  async hasHttpChannels(): Promise<boolean> {
+    return (await this.enabledHttpRows()).length > 0;
+  }
+
+  private enabledHttpRows(): Promise<ChannelRow[]> {
+    return this.db.select().from(channels).where(and(eq(channels.type, 'http'), eq(channels.enabled, true)));
+  }
+
+  private async startBot(row: ChannelRow): Promise<void> {
+    const key = keyOf(row.agent, row.name);
+    if (!this.running || this.bots.has(key)) return;
+    const config = row.config as TelegramChannelConfig;
+    const where = and(eq(channels.agent, row.agent), eq(channels.name, row.name));
+    const bot = new TelegramBot({
+      agent: row.agent,
+      channel: row.name,
+      allowedTools: config.allowedTools,
+      settings: this.deps.telegram,
+      runtime: this.deps.runtime,
+      resolveToken: () => this.deps.resolveSecret(config.botToken, row.agent),
+      transcriber: () => this.deps.transcriber(),
+      emit: async (event) => void (await this.deps.events.emit(event)),
+      loadOffset: async () => {
+        const [current] = await this.db.select({ state: channels.state }).from(channels).where(where);
+        const offset = (current?.state as TelegramState | undefined)?.offset;
+        return typeof offset === 'number' ? offset : undefined;
+      },
+      saveOffset: async (offset) => {
+        await this.db.update(channels).set({ state: sql`json_set(${channels.state}, '$.offset', ${offset})` }).where(where);
+      },
+      isPaired: async (chatId) => {
+        const [chat] = await this.db
+          .select({ chatId: channelChats.chatId })
+          .from(channelChats)
+          .where(and(eq(channelChats.agent, row.agent), eq(channelChats.channel, row.name), eq(channelChats.chatId, chatId)));
+        return chat !== undefined;
+      },
+      pairChat: async (chatId, code, username) => {
+        // One statement consumes the code, so two chats racing with it cannot both pair.
+        const consumed = await this.db
+          .update(channels)
+          .set({ state: sql`json_remove(${channels.state}, '$.pairing')` })
+          .where(
+            and(
+              where,
+              sql`json_extract(${channels.state}, '$.pairing.code') = ${code}`,
+              gt(sql`json_extract(${channels.state}, '$.pairing.expires_at')`, Date.now()),
+            ),
+          )
+          .returning({ name: channels.name });
+        if (consumed.length === 0) return false;
+        await this.db
+          .insert(channelChats)
+          .values({ agent: row.agent, channel: row.name, chatId, username, pairedAt: new Date() })
+          .onConflictDoNothing();
+        return true;
+      },
+      setStatus: async (status, lastError) => {
+        const error = lastError === null ? null : this.deps.redactor.redact(lastError).value;
+        await this.db.update(channels).set({ status, lastError: error }).where(where);
+      },
+      log: (message, error) => {
+        const reason = error instanceof Error ? error.message : String(error ?? '');
+        void this.db
+          .update(channels)
+          .set({ lastError: this.deps.redactor.redact(`${message}: ${reason}`).value })
+          .where(where)
+          .catch(() => undefined);
+      },
+    });
+    this.bots.set(key, bot);
+    bot.start();
+  }
+
+  private async stopBot(agent: string, name: string): Promise<void> {
+    const key = keyOf(agent, name);
+    const bot = this.bots.get(key);
+    this.bots.delete(key);
+    await bot?.stop();
+  }
+
+  /** Why the channel's secret cannot be used now (e.g. its `${vault:KEY}` names no secret), or undefined. */
+  private async secretProblem(agent: string, type: ChannelType, config: ChannelConfig): Promise<string | undefined> {
+    try {
+      await this.deps.resolveSecret(secretOf(config), agent);
+      return undefined;
+    } catch (error) {
+      const field = type === 'http' ? 'authToken' : 'botToken';
+      return `config.${field}: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  private toChannel(row: ChannelRow, pairedChats: number): Channel {
+    return {
+      name: row.name,
+      agent: row.agent,
+      type: row.type,
+      enabled: row.enabled,
+      status: asStatus(row.status),
+      last_error: row.lastError,
+      config: maskChannelConfig(row.config as ChannelConfig),
+      paired_chats: pairedChats,
+      created_at: row.createdAt,
+      updated_at: row.updatedAt,
+    };
+  }
+
+  private async pairedCount(row: ChannelRow): Promise<number> {
+    if (row.type !== 'telegram') return 0;
+    const [total] = await this.db
+      .select({ total: count() })
+      .from(channelChats)
+      .where(and(eq(channelChats.agent, row.agent), eq(channelChats.channel, row.name)));
+    return total?.total ?? 0;
+  }
+
+  private async find(agent: string, name: string): Promise<ChannelRow | undefined> {
+    const [row] = await this.db.select().from(channels).where(and(eq(channels.agent, agent), eq(channels.name, name))).limit(1);
+    return row;
+  }
+
+  private async row(agentName: string, name: string): Promise<ChannelRow> {
+    const agent = (await this.deps.agents.get(agentName)).name;
+    const row = await this.find(agent, name);
+    if (!row) throw channelNotFound(agent, name);
+    return row;
+  }
+
+  private remember(row: ChannelRow): void {
+    this.forget(row.agent, row.name);
+    const values = channelSecrets(row.config as ChannelConfig);
+    for (const value of values) this.deps.redactor.register(value);
+    this.registered.set(keyOf(row.agent, row.name), values);
+  }
+
+  private forget(agent: string, name: string): void {
+    const key = keyOf(agent, name);
+    for (const value of this.registered.get(key) ?? []) this.deps.redactor.unregister(value);
+    this.registered.delete(key);
+  }
+}
+
+function secretOf(config: ChannelConfig | Record<string, unknown>): string {
+  const value = 'authToken' in config ? config.authToken : (config as TelegramChannelConfig).botToken;
+  return typeof value === 'string' ? value : '';
+}

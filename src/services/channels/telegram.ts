@@ -1,0 +1,196 @@
+/**
+ * One Telegram channel: a getUpdates long-poll loop. Only chats paired with `/pair CODE` reach the agent; the
+ * others are told how to pair. The update offset is stored before an update is handled, so a restart never
+ * handles an update twice (at most once: an update interrupted by a crash is not retried).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parsePairCommand } from '../../domain/channels.ts';
+import type { EmitEvent } from '../../domain/events.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { Transcriber } from '../transcription.ts';
+import { splitMessage, TelegramApi, TelegramApiError, type TelegramMessage } from './telegram-api.ts';
+
+const MAX_VOICE_BYTES = 10 * 1024 * 1024;
+const MAX_BACKOFF_MS = 60_000;
+const SOURCE = 'channel:telegram';
+
+export interface TelegramSettings {
+  apiBaseUrl: string;
+  pollTimeoutSeconds: number;
+  requestTimeoutMs: number;
+  /** First delay after a failed poll; doubles up to a minute. */
+  retryDelayMs: number;
+}
+
+/** What the loop needs from the channel service: its stored state, its pairings and where to report. */
+export interface TelegramHost {
+  agent: string;
+  channel: string;
+  allowedTools: string[] | undefined;
+  settings: TelegramSettings;
+  runtime: Runtime;
+  resolveToken(): Promise<string>;
+  transcriber(): Transcriber | undefined;
+  emit(event: EmitEvent): Promise<void>;
+  loadOffset(): Promise<number | undefined>;
+  saveOffset(offset: number): Promise<void>;
+  isPaired(chatId: string): Promise<boolean>;
+  /** Consumes the pending pairing code when it matches and has not expired; true when the chat is now paired. */
+  pairChat(chatId: string, code: string, username: string | null): Promise<boolean>;
+  setStatus(status: 'running' | 'stopped' | 'error', lastError: string | null): Promise<void>;
+  log(message: string, error?: unknown): void;
+}
+
+const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+export class TelegramBot {
+  private readonly controller = new AbortController();
+  private loop: Promise<void> | undefined;
+  private api: TelegramApi | undefined;
+  private activeRun: string | undefined;
+
+  constructor(private readonly host: TelegramHost) {}
+
+  start(): void {
+    this.loop ??= this.poll().catch((error: unknown) => this.host.log('telegram channel loop ended', error));
+  }
+
+  /** Stops polling at once (aborting the pending getUpdates and any reply being sent) and cancels a run in progress. */
+  async stop(): Promise<void> {
+    this.controller.abort();
+    if (this.activeRun) await this.host.runtime.cancel(this.activeRun).catch(() => undefined);
+    await this.loop;
+  }
+
+  private get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  private async poll(): Promise<void> {
+    const { host } = this;
+    try {
+      this.api = new TelegramApi({ baseUrl: host.settings.apiBaseUrl, token: await host.resolveToken(), timeoutMs: host.settings.requestTimeoutMs });
+    } catch (error) {
+      await host.setStatus('error', `The bot token cannot be used: ${describeError(error)}`);
+      return;
+    }
+    let offset = await host.loadOffset();
+    let failures = 0;
+    let status: 'running' | 'error' = 'running';
+    await host.setStatus('running', null);
+    while (!this.signal.aborted) {
+      try {
+        const updates = await this.api.getUpdates(offset, host.settings.pollTimeoutSeconds, this.signal);
+        if (status !== 'running') await host.setStatus((status = 'running'), null);
+        failures = 0;
+        for (const update of updates) {
+          if (this.signal.aborted) break;
+          offset = update.update_id + 1;
+          await host.saveOffset(offset);
+          if (update.message) await this.handle(update.message);
+        }
+      } catch (error) {
+        if (this.signal.aborted) break;
+        failures += 1;
+        if (error instanceof TelegramApiError && error.status === 401) {
+          await host.setStatus('error', 'Telegram rejected the bot token (401 Unauthorized): configure the channel with a valid botToken');
+          return;
+        }
+        const rateLimited = error instanceof TelegramApiError && error.retryAfter !== undefined;
+        const delayMs = rateLimited
+          ? (error as TelegramApiError).retryAfter! * 1000
+          : Math.min(host.settings.retryDelayMs * 2 ** (failures - 1), MAX_BACKOFF_MS);
+        status = rateLimited ? status : 'error';
+        await host.setStatus(status, `${describeError(error)}; retrying in ${Math.ceil(delayMs / 1000)} s`);
+        await sleep(delayMs, undefined, { signal: this.signal }).catch(() => undefined);
+      }
+    }
+    await host.setStatus('stopped', null);
+  }
+
+  private async handle(message: TelegramMessage): Promise<void> {
+    const chatId = String(message.chat.id);
+    try {
+      const code = message.text === undefined ? undefined : parsePairCommand(message.text);
+      if (code !== undefined) return await this.pair(message, code);
+      if (!(await this.host.isPaired(chatId))) {
+        return await this.reply(chatId, `This chat is not paired with agent '${this.host.agent}'. Ask its operator for a pairing code and send /pair CODE here.`);
+      }
+      const voice = message.voice ?? message.audio;
+      if (message.text !== undefined) return await this.converse(message, message.text, false);
+      if (voice) {
+        const transcript = await this.transcribe(chatId, voice.file_id, voice.mime_type ?? 'audio/ogg', voice.file_size);
+        if (transcript) await this.converse(message, transcript, true);
+        return;
+      }
+      await this.reply(chatId, 'I can read text messages and listen to voice notes; this kind of message I cannot handle.');
+    } catch (error) {
+      if (this.signal.aborted) return;
+      // One bad update must not stop the channel: it is logged and the loop goes on.
+      this.host.log(`telegram update in chat ${chatId} failed`, error);
+    }
+  }
+
+  private async pair(message: TelegramMessage, code: string): Promise<void> {
+    const chatId = String(message.chat.id);
+    const username = message.chat.username ?? message.chat.title ?? message.from?.username ?? null;
+    if (await this.host.isPaired(chatId)) return this.reply(chatId, `This chat is already paired with agent '${this.host.agent}'.`);
+    const paired = code.length > 0 && (await this.host.pairChat(chatId, code, username));
+    await this.reply(
+      chatId,
+      paired ? `Paired: this chat now talks to agent '${this.host.agent}'.` : 'That pairing code is not valid or has expired. Ask for a new one.',
+    );
+  }
+
+  /** The transcript, or undefined after telling the chat why there is none. */
+  private async transcribe(chatId: string, fileId: string, contentType: string, size: number | undefined): Promise<string | undefined> {
+    const transcriber = this.host.transcriber();
+    if (!transcriber) {
+      await this.reply(chatId, 'Sorry, I cannot listen to voice notes here (no transcriber is configured). Please send text instead.');
+      return undefined;
+    }
+    if (size !== undefined && size > MAX_VOICE_BYTES) {
+      await this.reply(chatId, 'Sorry, that voice note is too long for me. Please send a shorter one.');
+      return undefined;
+    }
+    try {
+      const file = await this.api!.getFile(fileId, this.signal);
+      if (!file.file_path) throw new TelegramApiError('Telegram getFile returned no file_path', 200);
+      const audio = await this.api!.downloadFile(file.file_path, MAX_VOICE_BYTES, this.signal);
+      const transcript = await transcriber.transcribe({ audio, contentType });
+      if (transcript) return transcript;
+      await this.reply(chatId, 'I could not hear any words in that voice note.');
+    } catch (error) {
+      if (this.signal.aborted) throw error;
+      this.host.log(`telegram voice note in chat ${chatId} could not be transcribed`, error);
+      await this.reply(chatId, 'Sorry, I could not transcribe that voice note. Please try again or send text.');
+    }
+    return undefined;
+  }
+
+  private async converse(message: TelegramMessage, text: string, voice: boolean): Promise<void> {
+    const { host } = this;
+    const chatId = String(message.chat.id);
+    const channel = { channel: host.channel, type: 'telegram', chat_id: chatId };
+    await host.emit({ agent_id: host.agent, run_id: null, event_type: 'channel.message_received', payload: { ...channel, content: text, ...(voice ? { voice: true } : {}) } });
+    const handle = await host.runtime.start({
+      agent: host.agent,
+      message: text,
+      source: SOURCE,
+      session_id: `telegram:${host.channel}:${chatId}`,
+      user_id: `telegram:${message.from?.id ?? chatId}`,
+      ...(host.allowedTools ? { allowedTools: host.allowedTools } : {}),
+    });
+    this.activeRun = handle.run.id;
+    const { run } = await handle.done.finally(() => (this.activeRun = undefined));
+    if (this.signal.aborted) return;
+    const content =
+      run.status === 'failed' ? `Sorry, I could not answer: ${run.error?.message ?? 'the run failed'}` : run.output || '(no answer)';
+    await this.reply(chatId, content);
+    await host.emit({ agent_id: host.agent, run_id: run.id, event_type: 'channel.message_sent', payload: { ...channel, status: run.status, content } });
+  }
+
+  private async reply(chatId: string, text: string): Promise<void> {
+    for (const part of splitMessage(text)) await this.api!.sendMessage(chatId, part, this.signal);
+  }
+}

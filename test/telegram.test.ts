@@ -187,7 +187,12 @@ describe('telegram channel', () => {
     await eventually(() => telegram.sentTo(42), (texts) => texts.length === 4, 'the agent reply');
     expect(telegram.sentTo(42)[3]).toBe('Hello agent');
 
-    const audit = (await server.api.get('/api/audit?agent_id=default&event_type=channel.message_received,channel.message_sent&limit=1000')).body.data.events;
+    // The reply goes out first, then channel.message_sent is recorded.
+    const audit = await eventually(
+      async () => (await server.api.get('/api/audit?agent_id=default&event_type=channel.message_received,channel.message_sent&limit=1000')).body.data.events,
+      (events: unknown[]) => events.length >= 2,
+      'the sent event',
+    );
     expect(audit.map((e: any) => [e.event_type, e.payload.content])).toEqual([
       ['channel.message_received', 'Hello agent'],
       ['channel.message_sent', 'Hello agent'],

@@ -415,3 +415,29 @@ describe('hybrid recall with embeddings', () => {
     }
   });
 });
+
+describe('common words in a large store', () => {
+  it('matches on the rarer words of a query once a word is in more than a tenth of the memories', async () => {
+    await newAgent('mem-common');
+    const pets = ['dog', 'cat', 'parrot', 'rabbit'];
+    const bulk = Array.from({ length: 2_400 }, (_, i) => ({ content: `User has a ${pets[i % 4]} called pet${i}` }));
+    bulk.push({ content: 'User is allergic to shellfish' }, { content: 'User is allergic to peanuts' });
+    await server.services.memory.addMany('mem-common', bulk);
+    // "user" is in every memory, so only "allergic" decides: the two allergies, not 2,402 weak matches.
+    const res = await server.api.get(`${memoryPath('mem-common')}?query=${encodeURIComponent('what is the user allergic to?')}&limit=5`);
+    expect(res.status).toBe(200);
+    expect(res.body.data.memories.map((m: { content: string }) => m.content).sort()).toEqual(['User is allergic to peanuts', 'User is allergic to shellfish']);
+    expect(res.body.data.pagination.total).toBe(2);
+    // A query of common words only keeps them all: still an answer, ranked.
+    const broad = await server.api.get(`${memoryPath('mem-common')}?query=user&limit=3`);
+    expect(broad.body.data.pagination.total).toBe(2_402);
+  });
+
+  it('keeps every word while the store is small, and drops a common one only when rarer ones remain', async () => {
+    const { focusTokens } = await import('../src/domain/memory.ts');
+    expect(focusTokens(['user', 'allergic'], [1_000, 2], 1_500)).toEqual(['user', 'allergic']);
+    expect(focusTokens(['user', 'allergic'], [9_000, 2], 10_000)).toEqual(['allergic']);
+    expect(focusTokens(['user', 'people'], [9_000, 5_000], 10_000)).toEqual(['user', 'people']);
+    expect(focusTokens(['user'], [9_000], 10_000)).toEqual(['user']);
+  });
+});

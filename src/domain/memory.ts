@@ -101,8 +101,29 @@ export function queryTokens(text: string): string[] {
  * tokens are OR-ed for recall and bm25 puts documents with more (and rarer) query words first.
  */
 export function ftsMatchExpression(text: string): string | null {
-  const tokens = queryTokens(text);
+  return ftsMatchOf(queryTokens(text));
+}
+
+/** The MATCH expression of tokens from queryTokens (letters, digits and marks only, so quoting is safe). */
+export function ftsMatchOf(tokens: string[]): string | null {
   return tokens.length > 0 ? tokens.map((token) => `"${token}"`).join(' OR ') : null;
+}
+
+/** A word in more than this share of the memories says little about any of them (bm25 gives it almost no weight). */
+export const COMMON_TERM_SHARE = 0.1;
+/** Below this many memories every query word is kept: ranking all matches is cheap. */
+export const COMMON_TERM_MIN_CORPUS = 2_000;
+
+/**
+ * The query words worth matching on: in a large store, words found in more than COMMON_TERM_SHARE of the
+ * memories are dropped when rarer ones remain (a "common terms" cut, as search engines do). "what is the
+ * user allergic to" then matches memories about allergies instead of ranking every memory that says "user".
+ */
+export function focusTokens(tokens: string[], documentFrequencies: number[], corpus: number): string[] {
+  if (tokens.length < 2 || corpus < COMMON_TERM_MIN_CORPUS) return tokens;
+  const limit = corpus * COMMON_TERM_SHARE;
+  const rare = tokens.filter((_, index) => documentFrequencies[index]! <= limit);
+  return rare.length > 0 ? rare : tokens;
 }
 
 /** bm25 is negative, lower is better; the best hit scores 1 and the others the fraction of it they reach. */

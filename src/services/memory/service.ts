@@ -9,8 +9,11 @@ import { newId } from '../../domain/ids.ts';
 import {
   bm25Relevance,
   cosineRelevance,
-  ftsMatchExpression,
+  COMMON_TERM_MIN_CORPUS,
+  focusTokens,
+  ftsMatchOf,
   fuseRankings,
+  queryTokens,
   type Memory,
   type MemoryAdd,
   type MemoryList,
@@ -62,6 +65,9 @@ type MemoryRow = typeof memories.$inferSelect;
 const INSERT_CHUNK = 500;
 /** Texts per embeddings request. */
 const EMBED_CHUNK = 64;
+/** How long a word's document frequency is trusted, and how many words are remembered. */
+const FREQUENCY_TTL_MS = 5 * 60_000;
+const FREQUENCY_CACHE_SIZE = 10_000;
 /** Characters of a query sent for embedding; recall may pass a whole user message. */
 const EMBED_QUERY_CHARS = 8000;
 
@@ -223,7 +229,7 @@ export class MemoryService {
   /** Full-text alone, or — with embeddings configured and answering — vector search fused with it. */
   private async rank(agent: string, scope: UserScope, text: string, page: PaginationInput): Promise<RankedMemories> {
     const where = scopeWhere(agent, scope);
-    const match = ftsMatchExpression(text);
+    const match = ftsMatchOf(await this.focus(queryTokens(text)));
     const queryVector = this.vectors ? (await this.embedAll([text.slice(0, EMBED_QUERY_CHARS)]))?.[0] : undefined;
     if (!queryVector || !this.vectors) {
       if (!match) return { memories: [], mode: 'fts', total: 0 };
@@ -265,6 +271,39 @@ export class MemoryService {
       total = counted?.total ?? 0;
     }
     return { hits: rows.map((row) => ({ seq: row.seq, score: bm25Relevance(row.score, row.best) })), total };
+  }
+
+  /** The query words to match on (see focusTokens), from document frequencies cached per word. */
+  private async focus(tokens: string[]): Promise<string[]> {
+    if (tokens.length < 2) return tokens;
+    const corpus = await this.corpusSize();
+    if (corpus < COMMON_TERM_MIN_CORPUS) return tokens;
+    const frequencies = await Promise.all(tokens.map((token) => this.documentFrequency(token, corpus)));
+    return focusTokens(tokens, frequencies, corpus);
+  }
+
+  private corpusCache: { size: number; at: number } | undefined;
+
+  /** How many memories the full-text index holds, re-counted at most every few seconds. */
+  private async corpusSize(): Promise<number> {
+    const now = Date.now();
+    if (this.corpusCache && now - this.corpusCache.at < FREQUENCY_TTL_MS / 60) return this.corpusCache.size;
+    const [row] = await this.db.all<{ size: number }>(sql`SELECT count(*) AS size FROM ${memories}`);
+    this.corpusCache = { size: row?.size ?? 0, at: now };
+    return this.corpusCache.size;
+  }
+
+  private readonly frequencies = new Map<string, { docs: number; corpus: number; at: number }>();
+
+  /** How many memories contain the word, cached until the store has changed size by a tenth or a few minutes pass. */
+  private async documentFrequency(token: string, corpus: number): Promise<number> {
+    const now = Date.now();
+    const cached = this.frequencies.get(token);
+    if (cached && now - cached.at < FREQUENCY_TTL_MS && Math.abs(corpus - cached.corpus) <= corpus / 10) return cached.docs;
+    const [row] = await this.db.all<{ docs: number }>(sql`SELECT count(*) AS docs FROM memories_fts WHERE memories_fts MATCH ${ftsMatchOf([token])}`);
+    if (this.frequencies.size >= FREQUENCY_CACHE_SIZE) this.frequencies.delete(this.frequencies.keys().next().value!);
+    this.frequencies.set(token, { docs: row?.docs ?? 0, corpus, at: now });
+    return row?.docs ?? 0;
   }
 
   private async withScores(ranked: Array<{ seq: number; score: number }>): Promise<Memory[]> {

@@ -144,7 +144,7 @@ function withTimeLimit<T>(promise: Promise<T>, what: string): Promise<T> {
 
 export default async function eventsFanout(): Promise<BenchSection> {
   const home = mkdtempSync(join(tmpdir(), 'moxxy-bench-'));
-  const config = await loadConfig({ cwd: home, env: { MOXXY_HOME: home }, overrides: { port: 0, logLevel: 'error' } });
+  const config = await loadConfig({ cwd: home, env: { MOXXY_HOME: home }, overrides: { port: 0, logLevel: 'error', rateLimits: { enabled: false } } }); // 1,000 subscribers from one IP
   const server = await startServer(await createServices(config));
   const bus = server.services.events;
   const clients: Client[] = [];

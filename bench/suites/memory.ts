@@ -148,7 +148,8 @@ export default async function memoryBench(): Promise<BenchSection> {
         row('whole agent', timings.agent),
         '',
         'Cost grows with the number of memories that contain a query word (about 2.4 µs each across the whole agent, bm25 + join + sort): ' +
-          'words found in a few hundred memories answer in about 1 ms; a template word found in 6% of them ("allergic", "birthday") takes 15-30 ms agent-wide.',
+          'words found in a few hundred memories answer in about 1 ms; a template word found in 6% of them ("allergic", "birthday") takes about 15 ms agent-wide. ' +
+          'Words found in more than 10% of the memories ("user", in nearly all of them) are left out of a query that has rarer ones, so they no longer rank the whole store.',
       ].join('\n'),
     };
   } finally {

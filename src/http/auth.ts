@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { AnyRouter } from '@trpc/server';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '../config/load.ts';
 import type { MoxxyConfig } from '../config/schema.ts';
 import { isAppError } from '../domain/errors.ts';
@@ -43,16 +43,24 @@ export function callerOf(request: FastifyRequest): Caller | undefined {
   return callers.get(request);
 }
 
+/** A failed check as the error to answer with; a 401 also says how to authenticate. */
+function refusal(error: unknown, reply: FastifyReply): Error {
+  if (isAppError(error) && error.code === 'UNAUTHORIZED') reply.header('www-authenticate', WWW_AUTHENTICATE);
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 export function installAuth(app: FastifyInstance, auth: Authenticator): void {
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: public routes and /trpc pay no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     const scope = routePolicyOf(request)?.scope;
-    if (!scope) return;
-    try {
-      callers.set(request, await auth.check(credentialsOf(request.headers), scope));
-    } catch (error) {
-      if (isAppError(error) && error.code === 'UNAUTHORIZED') reply.header('www-authenticate', WWW_AUTHENTICATE);
-      throw error;
-    }
+    if (!scope) return done();
+    auth.check(credentialsOf(request.headers), scope).then(
+      (caller) => {
+        callers.set(request, caller);
+        done();
+      },
+      (error: unknown) => done(refusal(error, reply)),
+    );
   });
 }
 
@@ -68,16 +76,14 @@ interface ProcedureDef {
  */
 export function installTrpcSubscriptionAuth(app: FastifyInstance, router: AnyRouter, auth: Authenticator): void {
   const procedures = router._def.procedures as Record<string, { _def: ProcedureDef } | undefined>;
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.method !== 'GET' || !request.url.startsWith('/trpc/')) return;
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.method !== 'GET' || !request.url.startsWith('/trpc/')) return done();
     const def = procedures[(request.params as { path?: string }).path ?? '']?._def;
-    if (def?.type !== 'subscription' || def.meta?.scope === null) return;
-    try {
-      await auth.check(credentialsOf(request.headers), def.meta?.scope ?? '*');
-    } catch (error) {
-      if (isAppError(error) && error.code === 'UNAUTHORIZED') reply.header('www-authenticate', WWW_AUTHENTICATE);
-      throw error;
-    }
+    if (def?.type !== 'subscription' || def.meta?.scope === null) return done();
+    auth.check(credentialsOf(request.headers), def.meta?.scope ?? '*').then(
+      () => done(),
+      (error: unknown) => done(refusal(error, reply)),
+    );
   });
 }
 

@@ -87,9 +87,14 @@ export function installRateLimits(app: FastifyInstance, { limits, now }: RateLim
       retry_after: resetSeconds,
     });
   };
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const rateClass = routePolicyOf(request)?.rateLimit;
-    if (rateClass) take(rateClass, callerKey(request), reply);
+    try {
+      if (rateClass) take(rateClass, callerKey(request), reply);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
   });
   return take;
 }

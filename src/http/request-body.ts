@@ -23,6 +23,10 @@ export function declaredBodyType(request: FastifyRequest): string | undefined | 
 
 export function ignoreUndeclaredBodies(app: FastifyInstance): void {
   app.addHook('preParsing', async (request, _reply, payload) => {
+    // The read path stays cheap: GET and HEAD bodies are fastify's to ignore, and most requests carry none.
+    if (request.method === 'GET' || request.method === 'HEAD') return payload;
+    const { headers } = request;
+    if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return payload;
     if (declaredBodyType(request) !== undefined) return payload;
     // With no content headers fastify sees an empty body and parses nothing; node drains the unread bytes.
     delete request.headers['content-type'];

@@ -28,8 +28,6 @@ export async function buildServer(services: Services, options: ServerOptions = {
   const app = Fastify({
     logger: { level: config.logLevel, ...(options.logStream ? { stream: options.logStream } : {}) },
     logController: new LogController({ disableRequestLogging: true }),
-    // Requests log only their failures, which name the request id themselves: no pino child per request.
-    childLoggerFactory: (logger) => logger,
     bodyLimit,
     // tRPC batches name every procedure in one path segment (`/trpc/a.get,b.list,...`).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },

@@ -190,7 +190,7 @@ describe('telegram channel', () => {
     // The reply goes out first, then channel.message_sent is recorded.
     const audit = await eventually(
       async () => (await server.api.get('/api/audit?agent_id=default&event_type=channel.message_received,channel.message_sent&limit=1000')).body.data.events,
-      (events: unknown[]) => events.length >= 2,
+      (events: any[]) => events.length >= 2,
       'the sent event',
     );
     expect(audit.map((e: any) => [e.event_type, e.payload.content])).toEqual([

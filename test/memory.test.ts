@@ -289,6 +289,16 @@ describe('hostile search text', () => {
     }
     expect((await server.trpc.memory.list.query({ name: 'mem-hostile', query: '!!!' })).memories).toEqual([]);
   });
+
+  it('never matches the index\'s scope words, whatever the query says', async () => {
+    // The agent-wide memories of mem-hostile carry the scope words "a6d656d2d686f7374696c650" and "n6d656d2d686f7374696c650".
+    const words = ['a6d656d2d686f7374696c650', 'n6d656d2d686f7374696c650'];
+    for (const query of [...words, `scope:${words[1]}`, `scope : ${words[0]}`, `{scope}: ${words[1]}`]) {
+      const res = await server.api.get(`${memoryPath('mem-hostile')}?query=${encodeURIComponent(query)}`);
+      expect(res.status, query).toBe(200);
+      expect(res.body.data.memories, query).toEqual([]);
+    }
+  });
 });
 
 describe('memory over tRPC', () => {
@@ -439,5 +449,25 @@ describe('common words in a large store', () => {
     expect(focusTokens(['user', 'allergic'], [9_000, 2], 10_000)).toEqual(['allergic']);
     expect(focusTokens(['user', 'people'], [9_000, 5_000], 10_000)).toEqual(['user', 'people']);
     expect(focusTokens(['user'], [9_000], 10_000)).toEqual(['user']);
+  });
+});
+
+describe('a store that holds one agent', () => {
+  it('searches without the scope word while every memory is that agent\'s, and with it as soon as another agent has one', async () => {
+    const solo = await startTestServer();
+    try {
+      await solo.api.post('/api/agents/default/memory', { content: 'User collects vinyl records' });
+      const alone = await solo.api.get('/api/agents/default/memory?query=vinyl');
+      expect(alone.body.data.memories.map((m: { content: string }) => m.content)).toEqual(['User collects vinyl records']);
+      expect((await solo.api.post('/api/agents', { name: 'other' })).status).toBe(201);
+      await solo.api.post('/api/agents/other/memory', { content: 'Other agent: vinyl shop on Main Street' });
+      const after = await solo.api.get('/api/agents/default/memory?query=vinyl');
+      expect(after.body.data.memories.map((m: { content: string }) => m.content)).toEqual(['User collects vinyl records']);
+      expect(after.body.data.pagination.total).toBe(1);
+      const other = await solo.api.get('/api/agents/other/memory?query=vinyl');
+      expect(other.body.data.memories.map((m: { content: string }) => m.content)).toEqual(['Other agent: vinyl shop on Main Street']);
+    } finally {
+      await solo.close();
+    }
   });
 });

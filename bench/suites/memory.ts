@@ -147,9 +147,11 @@ export default async function memoryBench(): Promise<BenchSection> {
         row('one user (recall)', timings.user),
         row('whole agent', timings.agent),
         '',
-        'Cost grows with the number of memories that contain a query word (about 2.4 µs each across the whole agent, bm25 + join + sort): ' +
-          'words found in a few hundred memories answer in about 1 ms; a template word found in 6% of them ("allergic", "birthday") takes about 15 ms agent-wide. ' +
-          'Words found in more than 10% of the memories ("user", in nearly all of them) are left out of a query that has rarer ones, so they no longer rank the whole store.',
+        'Cost grows with the number of memories that contain a query word (bm25 + sort, about 1 µs each): ' +
+          'words found in a few hundred memories answer in about 1 ms; a template word found in 6% of them ("allergic", "birthday") takes about 7 ms agent-wide. ' +
+          'Words found in more than 10% of the memories ("user", in nearly all of them) are left out of a query that has rarer ones, so they no longer rank the whole store. ' +
+          'Agent and user are words of the full-text index (its scope column), so a user\'s recall narrows inside FTS5 without a join; with one agent in the store a ' +
+          'whole-agent search needs no scope word at all, while with several it ANDs the agent\'s word (a longer doclist to walk).',
       ].join('\n'),
     };
   } finally {

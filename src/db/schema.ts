@@ -1,4 +1,5 @@
 /** The database, as one picture. Timestamps are integer milliseconds; JSON columns are text. */
+import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { ModelSettings } from '../domain/agents.ts';
 
@@ -108,6 +109,17 @@ export const memories = sqliteTable(
     metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
     tags: text('tags', { mode: 'json' }).$type<string[]>().notNull(),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    /**
+     * Who may see the memory, as words the full-text index holds (column `scope` of memories_fts), so a search
+     * filters by agent and user inside FTS5 instead of joining every match: `a<hex(agent)>0` for the agent,
+     * and `u<hex(agent)>x<hex(user_id)>0` for its user, or `n<hex(agent)>0` for an agent-wide memory, so each
+     * scope is one word with a short doclist. Hex is exact; the trailing digit keeps the porter stemmer from
+     * touching them. Computed, never written (ftsScopeOf in src/domain/memory.ts builds the queries).
+     */
+    scope: text('scope').generatedAlwaysAs(
+      sql`'a' || hex(agent) || '0 ' || CASE WHEN user_id IS NULL THEN 'n' || hex(agent) || '0' ELSE 'u' || hex(agent) || 'x' || hex(user_id) || '0' END`,
+      { mode: 'virtual' },
+    ),
   },
   (t) => [index('memories_agent_created').on(t.agent, t.createdAt), index('memories_agent_user_created').on(t.agent, t.userId, t.createdAt)],
 );

@@ -104,9 +104,34 @@ export function ftsMatchExpression(text: string): string | null {
   return ftsMatchOf(queryTokens(text));
 }
 
-/** The MATCH expression of tokens from queryTokens (letters, digits and marks only, so quoting is safe). */
+/**
+ * The MATCH expression of tokens from queryTokens (letters, digits and marks only, so quoting is safe),
+ * limited to the text columns: a query word never matches the scope column.
+ */
 export function ftsMatchOf(tokens: string[]): string | null {
-  return tokens.length > 0 ? tokens.map((token) => `"${token}"`).join(' OR ') : null;
+  return tokens.length > 0 ? `{content tags} : (${tokens.map((token) => `"${token}"`).join(' OR ')})` : null;
+}
+
+function hexOf(value: string): string {
+  return Array.from(new TextEncoder().encode(value), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/** Who a search may see, as memories_fts's scope words (the SQL that writes them is memories.scope in src/db/schema.ts). */
+export interface MemoryScope {
+  /** undefined: every user's; null: agent-wide memories only; a string: that user's. */
+  userId?: string | null;
+  /** With a user: their memories and the agent-wide ones (what a run recalls). */
+  withShared?: boolean;
+}
+
+/** The FTS5 condition that keeps a search to one agent and, optionally, one user: exact, inside the index. */
+export function ftsScopeOf(agent: string, scope: MemoryScope): string {
+  const hexAgent = hexOf(agent);
+  const shared = `"n${hexAgent}0"`;
+  if (scope.userId === undefined) return `scope : "a${hexAgent}0"`;
+  if (scope.userId === null) return `scope : ${shared}`;
+  const user = `"u${hexAgent}x${hexOf(scope.userId)}0"`;
+  return scope.withShared ? `scope : (${user} OR ${shared})` : `scope : ${user}`;
 }
 
 /** A word in more than this share of the memories says little about any of them (bm25 gives it almost no weight). */

@@ -12,12 +12,14 @@ import {
   COMMON_TERM_MIN_CORPUS,
   focusTokens,
   ftsMatchOf,
+  ftsScopeOf,
   fuseRankings,
   queryTokens,
   type Memory,
   type MemoryAdd,
   type MemoryList,
   type MemoryListInput,
+  type MemoryScope,
   type MemorySearchMode,
 } from '../../domain/memory.ts';
 import type { AgentService } from '../agents.ts';
@@ -40,10 +42,7 @@ export interface MemoryServiceOptions {
  * Whose memories a query sees: everyone's (userId undefined, the API without user_id), the agent-wide ones
  * (null), or one user's — plus the agent-wide ones when `withShared` (what a run recalls).
  */
-interface UserScope {
-  userId?: string | null;
-  withShared?: boolean;
-}
+type UserScope = MemoryScope;
 
 export interface MemorySearch {
   query: string;
@@ -84,7 +83,7 @@ function toMemory(row: MemoryRow): Memory {
   };
 }
 
-function toRow(memory: Memory): Omit<MemoryRow, 'seq'> {
+function toRow(memory: Memory): Omit<MemoryRow, 'seq' | 'scope'> {
   return {
     id: memory.id,
     agent: memory.agent,
@@ -229,11 +228,14 @@ export class MemoryService {
   /** Full-text alone, or — with embeddings configured and answering — vector search fused with it. */
   private async rank(agent: string, scope: UserScope, text: string, page: PaginationInput): Promise<RankedMemories> {
     const where = scopeWhere(agent, scope);
-    const match = ftsMatchOf(await this.focus(queryTokens(text)));
+    const terms = ftsMatchOf(await this.focus(queryTokens(text)));
+    // Every memory is this agent's (a store with one agent): its scope word would match them all, so skip it.
+    const everything = scope.userId === undefined && (await this.holdsEverything(agent));
+    const match = terms && (everything ? terms : `(${terms}) AND ${ftsScopeOf(agent, scope)}`);
     const queryVector = this.vectors ? (await this.embedAll([text.slice(0, EMBED_QUERY_CHARS)]))?.[0] : undefined;
     if (!queryVector || !this.vectors) {
       if (!match) return { memories: [], mode: 'fts', total: 0 };
-      const { hits, total } = await this.ftsHits(match, where, page);
+      const { hits, total } = await this.ftsHits(match, page);
       return { memories: await this.withScores(hits), mode: 'fts', total };
     }
     // Each list goes deeper than the page so that fusion near the page's end sees the same candidates.
@@ -243,34 +245,35 @@ export class MemoryService {
       const ranked = nearest.map((hit) => ({ seq: hit.seq, score: cosineRelevance(hit.distance) }));
       return { memories: await this.withScores(ranked.slice(page.offset, page.offset + page.limit)), mode: 'vector', total: ranked.length };
     }
-    const { hits } = await this.ftsHits(match, where, { limit: depth, offset: 0 });
+    const { hits } = await this.ftsHits(match, { limit: depth, offset: 0 });
     const fused = fuseRankings([hits.map((hit) => hit.seq), nearest.map((hit) => hit.seq)]);
     const ranked = fused.map((item) => ({ seq: item.key, score: item.score }));
     return { memories: await this.withScores(ranked.slice(page.offset, page.offset + page.limit)), mode: 'hybrid', total: ranked.length };
   }
 
   /**
-   * One page of bm25-ranked matches inside the scope (filtered before the limit), with relevance in 0..1.
-   * CROSS JOIN fixes the join order: left to itself, SQLite walks the agent's memories and re-runs the
-   * full-text query for each one (quadratic; seconds at 100k memories).
+   * One page of bm25-ranked matches inside the scope, with relevance in 0..1, and how many there are. The
+   * scope is part of the MATCH (the index's scope column), so ranking and counting never leave FTS5: no
+   * join to memories per match, which cost about 1 µs each (tens of ms when a word is in thousands).
    */
-  private async ftsHits(match: string, where: SQL, page: PaginationInput) {
-    const rows = await this.db.all<{ seq: number; score: number; total: number; best: number }>(sql`
-      SELECT ${memories.seq} AS seq, hits.score AS score, count(*) OVER () AS total, min(hits.score) OVER () AS best
-      FROM (SELECT rowid, bm25(memories_fts, 1.0, 0.5) AS score FROM memories_fts WHERE memories_fts MATCH ${match}) AS hits
-      CROSS JOIN ${memories} ON ${memories.seq} = hits.rowid
-      WHERE ${where}
-      ORDER BY hits.score, ${memories.seq} DESC
-      LIMIT ${page.limit} OFFSET ${page.offset}`);
-    let total = rows[0]?.total ?? 0;
-    if (rows.length === 0 && page.offset > 0) {
-      // Past the last page the window functions have no row to report on.
-      const [counted] = await this.db.all<{ total: number }>(sql`
-        SELECT count(*) AS total FROM memories_fts CROSS JOIN ${memories} ON ${memories.seq} = memories_fts.rowid
-        WHERE memories_fts MATCH ${match} AND ${where}`);
-      total = counted?.total ?? 0;
-    }
-    return { hits: rows.map((row) => ({ seq: row.seq, score: bm25Relevance(row.score, row.best) })), total };
+  private async ftsHits(match: string, page: PaginationInput) {
+    const ranked = (limit: number, offset: number) =>
+      this.db.all<{ seq: number; score: number }>(sql`
+        SELECT rowid AS seq, bm25(memories_fts, 1.0, 0.5, 0.0) AS score FROM memories_fts
+        WHERE memories_fts MATCH ${match} ORDER BY score, rowid DESC LIMIT ${limit} OFFSET ${offset}`);
+    const rows = await ranked(page.limit, page.offset);
+    const [counted] = await this.db.all<{ total: number }>(sql`SELECT count(*) AS total FROM memories_fts WHERE memories_fts MATCH ${match}`);
+    // bm25 is relative: the best match of the whole result scores 1, on every page.
+    const best = page.offset === 0 || rows.length === 0 ? rows[0]?.score : (await ranked(1, 0))[0]?.score;
+    return { hits: rows.map((row) => ({ seq: row.seq, score: bm25Relevance(row.score, best ?? 0) })), total: counted?.total ?? 0 };
+  }
+
+  /** Whether every memory in the store is the agent's: two index probes (min and max agent), exact. */
+  private async holdsEverything(agent: string): Promise<boolean> {
+    const [row] = await this.db.all<{ first: string | null; last: string | null }>(
+      sql`SELECT (SELECT min(agent) FROM ${memories}) AS first, (SELECT max(agent) FROM ${memories}) AS last`,
+    );
+    return row?.first === agent && row.last === agent;
   }
 
   /** The query words to match on (see focusTokens), from document frequencies cached per word. */

@@ -1,0 +1,1 @@
+ALTER TABLE `memories` ADD `scope` text GENERATED ALWAYS AS ('a' || hex(agent) || '0 ' || CASE WHEN user_id IS NULL THEN 'n' || hex(agent) || '0' ELSE 'u' || hex(agent) || 'x' || hex(user_id) || '0' END) VIRTUAL;

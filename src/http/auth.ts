@@ -54,7 +54,18 @@ export function installAuth(app: FastifyInstance, auth: Authenticator): void {
   app.addHook('onRequest', (request, reply, done) => {
     const scope = routePolicyOf(request)?.scope;
     if (!scope) return done();
-    auth.check(credentialsOf(request.headers), scope).then(
+    const credentials = credentialsOf(request.headers);
+    try {
+      // No credentials or the internal token: decided at once, no promise on the common path.
+      const caller = auth.checkAtOnce(credentials, scope);
+      if (caller) {
+        if (caller.kind !== 'anonymous') callers.set(request, caller);
+        return done();
+      }
+    } catch (error) {
+      return done(refusal(error, reply));
+    }
+    auth.check(credentials, scope).then(
       (caller) => {
         callers.set(request, caller);
         done();

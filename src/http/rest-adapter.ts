@@ -63,6 +63,8 @@ function validationErrorFrom(issues: z.core.$ZodIssue[]): AppError {
 export interface RestAdapterOptions {
   router: AnyRouter;
   createContext: (request: FastifyRequest) => Context;
+  /** The JSON schema of an operation's success, compiled by fastify into its serializer (src/http/serializers.ts). */
+  responseSchema?: (operationId: string, status: number) => unknown;
 }
 
 export function registerRestRoutes(app: FastifyInstance, options: RestAdapterOptions): Operation[] {
@@ -72,10 +74,12 @@ export function registerRestRoutes(app: FastifyInstance, options: RestAdapterOpt
     const coerce = buildQueryCoercer(operation.input);
     const status = operation.meta.successStatus ?? 200;
     const output = operation.output;
+    const responseSchema = options.responseSchema?.(operation.id, status);
     app.route({
       method: operation.meta.method,
       url: operation.route,
       config: { operation },
+      ...(responseSchema ? { schema: { response: { [status]: responseSchema } } } : {}),
       handler: async (request, reply) => {
         const input = parseInput(operation.input, readInput(operation, request, coerce));
         const result = await resolver({ ctx: options.createContext(request), input, path: operation.id, type: operation.type, signal: undefined });

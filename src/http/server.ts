@@ -11,6 +11,8 @@ import { registerRawRoutes } from './raw-routes.ts';
 import { ignoreUndeclaredBodies } from './request-body.ts';
 import { closeSseStreams } from './sse.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
+import { installResponseSchemas } from './serializers.ts';
+import { openApiJson } from './openapi-document.ts';
 import { rawRoutes } from './routes/index.ts';
 
 export interface ServerOptions {
@@ -70,6 +72,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
 
   registerRestRoutes(app, {
     router: appRouter,
+    responseSchema: installResponseSchemas(app, JSON.parse(openApiJson())),
     // No caller: the auth hook has already checked the request against the operation's scope.
     createContext: (): Context => ({ services }),
   });

@@ -26,6 +26,9 @@ export type Caller =
   | { kind: 'internal' }
   | { kind: 'token'; id: string; scopes: Scope[] };
 
+const ANONYMOUS: Caller = Object.freeze({ kind: 'anonymous' });
+const INTERNAL: Caller = Object.freeze({ kind: 'internal' });
+
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** Compares digests, which always have equal length, so the time taken reveals nothing about the token. */
@@ -72,6 +75,20 @@ export class Authenticator {
         if (caller.scopes.includes(scope) || caller.scopes.includes('*')) return;
         throw new AppError('FORBIDDEN', `This token lacks the '${scope}' scope`, { required_scope: scope });
     }
+  }
+
+  /**
+   * The same decision as `check` when it needs no lookup (no credentials, or the internal token), made at
+   * once; undefined when a bearer token must be looked up. Throws the same 401/403.
+   */
+  checkAtOnce(credentials: Credentials, scope: Scope): Caller | undefined {
+    if (credentials.authorization !== undefined && credentials.internalToken === undefined) return undefined;
+    let caller: Caller;
+    if (credentials.internalToken === undefined) caller = ANONYMOUS;
+    else if (this.internalToken && sameSecret(credentials.internalToken, this.internalToken)) caller = INTERNAL;
+    else throw unauthorized('Wrong internal token');
+    this.authorize(caller, scope);
+    return caller;
   }
 
   async check(credentials: Credentials, scope: Scope): Promise<Caller> {

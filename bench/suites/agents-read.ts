@@ -51,7 +51,10 @@ export default async function agentsRead(): Promise<BenchSection> {
         `Against the framework's own ceiling, the REST route runs at ${fmt(rest.rps / framework.rps, 2)} of a static fastify route. ` +
           'Per request it adds the auth, rate-limit and body hooks, the route lookup of the operation, zod parsing of the input and of the ' +
           'output (the response is checked against its schema), the agent lookup (cached) and the envelope. The tRPC path goes through ' +
-          "tRPC's own request handling, batching and superjson, which is why REST calls the procedures directly.",
+          "tRPC's own request handling, batching and superjson, which is why REST calls the procedures directly. " +
+          'Measured apart (server pinned to one core, CPU time per request): a fastify app pays about 7 µs more per request with 120 routes ' +
+          'than with one, even on a static route — this server has about 150 — and the logger about 3 µs; successes are serialized by ' +
+          'fast-json-stringify from the OpenAPI schemas (JSON.stringify took about 11 µs of this route).',
       ].join('\n'),
     };
   } finally {

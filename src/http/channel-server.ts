@@ -6,7 +6,7 @@ import { installErrorHandling, installJsonParser } from './errors.ts';
 import { registerRawRoutes } from './raw-routes.ts';
 import { channelHttpRoutes } from './routes/channel-http.ts';
 import { closeSseStreams } from './sse.ts';
-import type { RunningServer } from './server.ts';
+import { listen, type RunningServer } from './server.ts';
 
 const JSON_BODY_LIMIT = 64 * 1024;
 
@@ -30,7 +30,7 @@ export function buildChannelServer(services: Services): FastifyInstance {
  * Refuses to start when the channel could serve nothing: seed 001 requires the tool allow-list, and turns are
  * never served without a bearer token. An agent's enabled `http` channel (configured over the API) is enough.
  */
-export async function startChannelServer(services: Services, listen: { host: string; port: number }): Promise<RunningServer> {
+export async function startChannelServer(services: Services, at: { host: string; port: number }): Promise<RunningServer> {
   if (!(await services.channels.hasHttpChannels())) {
     const channel = services.config.channels.http;
     if (!channel?.allowedTools) {
@@ -43,18 +43,5 @@ export async function startChannelServer(services: Services, listen: { host: str
       throw new AppError('CHANNEL_NOT_CONFIGURED', 'channels.http needs a bearer token: set MOXXY_HTTP_TOKEN or channels.http.authToken');
     }
   }
-  const app = buildChannelServer(services);
-  await app.listen(listen);
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : listen.port;
-  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-  return {
-    app,
-    services,
-    url: `http://${host}:${port}`,
-    async close() {
-      await app.close();
-      await services.close();
-    },
-  };
+  return listen(buildChannelServer(services), services, at);
 }

@@ -92,14 +92,20 @@ export interface RunningServer {
 export async function startServer(services: Services, options: ServerOptions = {}): Promise<RunningServer> {
   assertSafeBind(services.config);
   const app = await buildServer(services, options);
-  await app.listen({ host: services.config.host, port: services.config.port });
+  const running = await listen(app, services, { host: services.config.host, port: services.config.port });
   // Pollers (telegram) run only in the server, never in one-off CLI commands sharing the database.
   await services.channels.start();
   // Likewise heartbeats: only the server fires them.
   await services.heartbeats.start();
+  return running;
+}
+
+/** Starts listening; the result knows its URL (the real port when 0 was asked) and closes the app, then the services. */
+export async function listen(app: FastifyInstance, services: Services, at: { host: string; port: number }): Promise<RunningServer> {
+  await app.listen(at);
   const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : services.config.port;
-  const host = services.config.host.includes(':') ? `[${services.config.host}]` : services.config.host;
+  const port = typeof address === 'object' && address ? address.port : at.port;
+  const host = at.host.includes(':') ? `[${at.host}]` : at.host;
   return {
     app,
     services,

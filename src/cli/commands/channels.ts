@@ -3,18 +3,10 @@ import type { Command } from 'commander';
 import { DEFAULT_AGENT_NAME } from '../../domain/agents.ts';
 import { loadConfig } from '../../config/load.ts';
 import { startChannelServer } from '../../http/channel-server.ts';
-import { createServices, type Services } from '../../services/container.ts';
+import { createServices } from '../../services/container.ts';
+import { withServices } from '../services.ts';
 import { VERSION } from '../../services/system.ts';
 import { parsePort } from '../options.ts';
-
-async function withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
-  const services = await createServices(await loadConfig());
-  try {
-    return await work(services);
-  } finally {
-    await services.close();
-  }
-}
 
 export function registerChannelsCommand(program: Command): void {
   const channels = program.command('channels').description("Serve the HTTP channel on its own; list an agent's channels; pair Telegram chats");

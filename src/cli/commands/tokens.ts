@@ -1,18 +1,8 @@
 /** `moxxy tokens`: create, list and revoke API tokens directly on the database (no server needed). */
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
 import { TokenCreate } from '../../domain/tokens.ts';
-import { createServices, type Services } from '../../services/container.ts';
+import { withServices } from '../services.ts';
 import { fail } from '../fail.ts';
-
-async function withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
-  const services = await createServices(await loadConfig());
-  try {
-    return await work(services);
-  } finally {
-    await services.close();
-  }
-}
 
 function parseSeconds(value: string): number {
   const seconds = Number(value);

@@ -4,19 +4,10 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { DEFAULT_AGENT_NAME } from '../../domain/agents.ts';
 import { SecretKey, SecretSet } from '../../domain/vault.ts';
-import { createServices, type Services } from '../../services/container.ts';
+import { withServices } from '../services.ts';
 import { generateMasterKey } from '../../services/vault/crypto.ts';
 import { formatMasterKey, keyFilePath, stageKeyFile } from '../../services/vault/master-key.ts';
 import { fail } from '../fail.ts';
-
-async function withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
-  const services = await createServices(await loadConfig());
-  try {
-    return await work(services);
-  } finally {
-    await services.close();
-  }
-}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

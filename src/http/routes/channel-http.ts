@@ -17,7 +17,8 @@ import {
 } from '../../domain/channel-http.ts';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../domain/errors.ts';
 import { validationError } from '../../routers/errors.ts';
-import { tokensMatch, type HttpBinding } from '../../services/channels/service.ts';
+import { sameSecret } from '../../services/auth/same-secret.ts';
+import type { HttpBinding } from '../../services/channels/service.ts';
 import type { Services } from '../../services/container.ts';
 import { createTranscriber } from '../../services/transcription.ts';
 import { errorEnvelope } from '../envelope.ts';
@@ -62,7 +63,7 @@ async function authorizeTurn(request: FastifyRequest, services: Services): Promi
   const binding =
     given === undefined
       ? undefined
-      : 'binding' in global && tokensMatch(given, global.token)
+      : 'binding' in global && sameSecret(given, global.token)
         ? global.binding
         : await services.channels.matchHttpToken(given);
   if (binding) {

@@ -10,9 +10,9 @@
  * - 401 UNAUTHORIZED: no credentials where they are required, a wrong internal token, an unknown,
  *   expired or revoked API token. 403 FORBIDDEN: a valid API token without the scope.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../../domain/errors.ts';
 import type { Scope } from '../../domain/scopes.ts';
+import { sameSecret } from './same-secret.ts';
 import type { TokenService } from './tokens.ts';
 
 /** The credentials a request carried: the header values as sent, or undefined. */
@@ -29,12 +29,6 @@ export type Caller =
 const ANONYMOUS: Caller = Object.freeze({ kind: 'anonymous' });
 const INTERNAL: Caller = Object.freeze({ kind: 'internal' });
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
-/** Compares digests, which always have equal length, so the time taken reveals nothing about the token. */
-function sameSecret(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 export class Authenticator {
   constructor(

@@ -3,7 +3,8 @@
  * status, the Telegram pollers of this process, pairing, and which agent an HTTP channel token reaches.
  * Literal secrets in a config are masked in every answer and registered with the redactor.
  */
-import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { randomInt } from 'node:crypto';
+import { sameSecret } from '../auth/same-secret.ts';
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
 import {
@@ -59,12 +60,6 @@ export interface HttpBinding {
 const PAIRING_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const PAIRING_CODE_LENGTH = 8;
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
-/** Compares digests, which always have equal length, so the time taken reveals nothing about the token. */
-export function tokensMatch(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 function newPairingCode(): string {
   return Array.from({ length: PAIRING_CODE_LENGTH }, () => PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)]).join('');
@@ -249,7 +244,7 @@ export class ChannelService {
     for (const row of await this.enabledHttpRows()) {
       const config = row.config as HttpChannelConfig;
       const expected = await this.deps.resolveSecret(config.authToken, row.agent).catch(() => '');
-      if (expected && tokensMatch(given, expected) && !found) found = { agent: row.agent, channel: row.name, allowedTools: config.allowedTools };
+      if (expected && sameSecret(given, expected) && !found) found = { agent: row.agent, channel: row.name, allowedTools: config.allowedTools };
     }
     return found;
   }

@@ -13,22 +13,9 @@ import { isAppError } from '../domain/errors.ts';
 import type { Scope } from '../domain/scopes.ts';
 import type { Meta, RateLimitClass } from '../routers/trpc.ts';
 import type { Authenticator, Caller, Credentials } from '../services/auth/authenticator.ts';
-import type { Operation } from './operations.ts';
-import type { RawRouteSpec } from './raw-routes.ts';
+import { addRouteHook, routePolicyOf } from './route-hooks.ts';
 
 export const WWW_AUTHENTICATE = 'Bearer realm="moxxy"';
-
-export interface RoutePolicy {
-  scope: Scope | null;
-  rateLimit: RateLimitClass | false;
-}
-
-/** The scope and rate-limit class a REST or raw route declares; undefined for other routes (/trpc, 404s). */
-export function routePolicyOf(request: FastifyRequest): RoutePolicy | undefined {
-  const config = request.routeOptions.config as { operation?: Operation; rawRoute?: RawRouteSpec };
-  const declared = config.operation?.meta ?? config.rawRoute;
-  return declared ? { scope: declared.scope, rateLimit: declared.rateLimit ?? false } : undefined;
-}
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
@@ -50,28 +37,30 @@ function refusal(error: unknown, reply: FastifyReply): Error {
 }
 
 export function installAuth(app: FastifyInstance, auth: Authenticator): void {
-  // Callback-style hooks: public routes and /trpc pay no promise per request.
-  app.addHook('onRequest', (request, reply, done) => {
-    const scope = routePolicyOf(request)?.scope;
-    if (!scope) return done();
-    const credentials = credentialsOf(request.headers);
-    try {
-      // No credentials or the internal token: decided at once, no promise on the common path.
-      const caller = auth.checkAtOnce(credentials, scope);
-      if (caller) {
-        if (caller.kind !== 'anonymous') callers.set(request, caller);
-        return done();
+  // A route-level hook, only on routes with a scope; callback style, so the common path pays no promise.
+  addRouteHook(app, 'onRequest', (route) => {
+    const scope = routePolicyOf(route)?.scope;
+    if (!scope) return undefined;
+    return (request, reply, done) => {
+      const credentials = credentialsOf(request.headers);
+      try {
+        // No credentials or the internal token: decided at once, no promise on the common path.
+        const caller = auth.checkAtOnce(credentials, scope);
+        if (caller) {
+          if (caller.kind !== 'anonymous') callers.set(request, caller);
+          return done();
+        }
+      } catch (error) {
+        return done(refusal(error, reply));
       }
-    } catch (error) {
-      return done(refusal(error, reply));
-    }
-    auth.check(credentials, scope).then(
-      (caller) => {
-        callers.set(request, caller);
-        done();
-      },
-      (error: unknown) => done(refusal(error, reply)),
-    );
+      auth.check(credentials, scope).then(
+        (caller) => {
+          callers.set(request, caller);
+          done();
+        },
+        (error: unknown) => done(refusal(error, reply)),
+      );
+    };
   });
 }
 
@@ -87,14 +76,17 @@ interface ProcedureDef {
  */
 export function installTrpcSubscriptionAuth(app: FastifyInstance, router: AnyRouter, auth: Authenticator): void {
   const procedures = router._def.procedures as Record<string, { _def: ProcedureDef } | undefined>;
-  app.addHook('onRequest', (request, reply, done) => {
-    if (request.method !== 'GET' || !request.url.startsWith('/trpc/')) return done();
-    const def = procedures[(request.params as { path?: string }).path ?? '']?._def;
-    if (def?.type !== 'subscription' || def.meta?.scope === null) return done();
-    auth.check(credentialsOf(request.headers), def.meta?.scope ?? '*').then(
-      () => done(),
-      (error: unknown) => done(refusal(error, reply)),
-    );
+  addRouteHook(app, 'onRequest', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes('GET') || !route.url.startsWith('/trpc/')) return undefined;
+    return (request, reply, done) => {
+      const def = procedures[(request.params as { path?: string }).path ?? '']?._def;
+      if (def?.type !== 'subscription' || def.meta?.scope === null) return done();
+      auth.check(credentialsOf(request.headers), def.meta?.scope ?? '*').then(
+        () => done(),
+        (error: unknown) => done(refusal(error, reply)),
+      );
+    };
   });
 }
 

@@ -9,7 +9,8 @@ import type { RateLimitClass } from '../routers/trpc.ts';
 import type { Caller } from '../services/auth/authenticator.ts';
 import type { MoxxyConfig } from '../config/schema.ts';
 import { AppError } from '../domain/errors.ts';
-import { callerOf, routePolicyOf } from './auth.ts';
+import { callerOf } from './auth.ts';
+import { addRouteHook, routePolicyOf } from './route-hooks.ts';
 
 const WINDOW_MS = 1000;
 /** Old windows are dropped once this many callers are tracked, so memory stays bounded. */
@@ -87,14 +88,17 @@ export function installRateLimits(app: FastifyInstance, { limits, now }: RateLim
       retry_after: resetSeconds,
     });
   };
-  app.addHook('onRequest', (request, reply, done) => {
-    const rateClass = routePolicyOf(request)?.rateLimit;
-    try {
-      if (rateClass) take(rateClass, callerKey(request), reply);
-    } catch (error) {
-      return done(error as Error);
-    }
-    done();
+  addRouteHook(app, 'onRequest', (route) => {
+    const rateClass = routePolicyOf(route)?.rateLimit;
+    if (!rateClass) return undefined;
+    return (request, reply, done) => {
+      try {
+        take(rateClass, callerKey(request), reply);
+      } catch (error) {
+        return done(error as Error);
+      }
+      done();
+    };
   });
   return take;
 }

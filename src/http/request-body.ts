@@ -1,37 +1,31 @@
 /**
- * Which routes read a request body. A route that declares none (GET, DELETE, SSE) ignores whatever body is
- * sent, as fastify already does for GET: otherwise a stray body on a DELETE would answer 400/413/415, codes
- * its documented contract does not have. A route whose body is not JSON (audio) refuses a JSON one with 415.
+ * Which routes read a request body. A route that declares none (DELETE, SSE) ignores whatever body is sent,
+ * as fastify already does for GET: otherwise a stray body on a DELETE would answer 400/413/415, codes its
+ * documented contract does not have. A route whose body is not JSON (audio) refuses a JSON one with 415.
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Operation } from './operations.ts';
-import type { RawRouteSpec } from './raw-routes.ts';
+import { addRouteHook, declaredBodyTypeOf } from './route-hooks.ts';
 
-interface RouteConfig {
-  operation?: Operation;
-  rawRoute?: RawRouteSpec;
-}
-
-/** The body content type a route declares; undefined for routes that take no body (or unknown routes). */
+/** The body content type a route declares; undefined for routes that take no body, null for undeclared routes. */
 export function declaredBodyType(request: FastifyRequest): string | undefined | null {
-  const { operation, rawRoute } = request.routeOptions.config as RouteConfig;
-  if (operation) return operation.hasBody ? 'application/json' : undefined;
-  if (rawRoute) return rawRoute.request?.body?.contentType;
-  return null;
+  return declaredBodyTypeOf(request.routeOptions.config);
 }
 
 export function ignoreUndeclaredBodies(app: FastifyInstance): void {
-  app.addHook('preParsing', async (request, _reply, payload) => {
-    // The read path stays cheap: GET and HEAD bodies are fastify's to ignore, and most requests carry none.
-    if (request.method === 'GET' || request.method === 'HEAD') return payload;
-    const { headers } = request;
-    if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return payload;
-    if (declaredBodyType(request) !== undefined) return payload;
-    // With no content headers fastify sees an empty body and parses nothing; node drains the unread bytes.
-    delete request.headers['content-type'];
-    delete request.headers['content-length'];
-    delete request.headers['transfer-encoding'];
-    return Readable.from([]);
+  // Only on routes that declare no body and whose method may carry one: GET and HEAD bodies are fastify's to ignore.
+  addRouteHook(app, 'preParsing', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.every((method) => method === 'GET' || method === 'HEAD')) return undefined;
+    if (declaredBodyTypeOf(route.config) !== undefined) return undefined;
+    return (request, _reply, payload, done) => {
+      const { headers } = request;
+      if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return done(null, payload);
+      // With no content headers fastify sees an empty body and parses nothing; node drains the unread bytes.
+      delete request.headers['content-type'];
+      delete request.headers['content-length'];
+      delete request.headers['transfer-encoding'];
+      done(null, Readable.from([]));
+    };
   });
 }

@@ -12,6 +12,7 @@ import { ignoreUndeclaredBodies } from './request-body.ts';
 import { closeSseStreams } from './sse.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
 import { installResponseSchemas } from './serializers.ts';
+import { lazyChildLogger } from './request-logger.ts';
 import { openApiJson } from './openapi-document.ts';
 import { rawRoutes } from './routes/index.ts';
 
@@ -30,6 +31,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
   const app = Fastify({
     logger: { level: config.logLevel, ...(options.logStream ? { stream: options.logStream } : {}) },
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit,
     // tRPC batches name every procedure in one path segment (`/trpc/a.get,b.list,...`).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },

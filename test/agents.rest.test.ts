@@ -72,6 +72,20 @@ describe('agents over REST', () => {
     expect((await server.api.patch('/api/agents/nobody', { description: 'x' })).body.error.code).toBe('AGENT_NOT_FOUND');
   });
 
+  it('answers a read after a PATCH with the new agent, though the same agent was read (and its response reused) before', async () => {
+    await server.api.post('/api/agents', { name: 'reread', description: 'before' });
+    for (let i = 0; i < 3; i++) expect((await server.api.get('/api/agents/reread')).body.data.description).toBe('before');
+    await server.api.patch('/api/agents/reread', { description: 'after', model: { parameters: { top_p: 0.5 } } });
+    const res = await server.api.get('/api/agents/reread');
+    expect(res.body.data).toMatchObject({ description: 'after', model: { parameters: { top_p: 0.5 } } });
+    // The cached agent is shared by every reader, so no reader can change it.
+    const shared = await server.services.agents.get('reread');
+    expect(() => {
+      (shared.model.parameters as Record<string, unknown>).top_p = 0.9;
+    }).toThrow(TypeError);
+    expect((await server.api.get('/api/agents/reread')).body.data.model.parameters).toEqual({ top_p: 0.5 });
+  });
+
   it('deletes an agent, then answers 404 for it', async () => {
     await server.api.post('/api/agents', { name: 'doomed' });
     const res = await server.api.delete('/api/agents/doomed');

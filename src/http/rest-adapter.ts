@@ -5,6 +5,9 @@
  * than through tRPC's middleware runner, which costs ~20 µs a call in object spreads — most of the budget of
  * a cached read. To keep that safe, registration refuses a procedure carrying any middleware this adapter
  * does not know how to run: cross-cutting concerns (auth, rate limits) live in fastify hooks for REST.
+ *
+ * A result a service hands out frozen (src/domain/immutable.ts: cached agents) cannot change after it was
+ * checked against the output schema and serialized, so the body sent for it is reused while it lives.
  */
 import type { z } from 'zod';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -33,6 +36,8 @@ function internalsOf(router: AnyRouter, operation: Operation): Required<Procedur
   }
   return def as Required<ProcedureInternals>;
 }
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -75,6 +80,8 @@ export function registerRestRoutes(app: FastifyInstance, options: RestAdapterOpt
     const status = operation.meta.successStatus ?? 200;
     const output = operation.output;
     const responseSchema = options.responseSchema?.(operation.id, status);
+    /** Frozen results already checked and serialized, with the body sent for them. */
+    const sent = new WeakMap<object, string>();
     app.route({
       method: operation.meta.method,
       url: operation.route,
@@ -83,12 +90,19 @@ export function registerRestRoutes(app: FastifyInstance, options: RestAdapterOpt
       handler: async (request, reply) => {
         const input = parseInput(operation.input, readInput(operation, request, coerce));
         const result = await resolver({ ctx: options.createContext(request), input, path: operation.id, type: operation.type, signal: undefined });
+        reply.code(status).type(JSON_CONTENT_TYPE);
+        // A frozen result cannot have changed since it was checked and serialized (src/domain/immutable.ts).
+        const reusable = typeof result === 'object' && result !== null && Object.isFrozen(result);
+        const known = reusable ? sent.get(result) : undefined;
+        if (known !== undefined) return reply.send(known);
         const checked = output ? output.safeParse(result) : { success: true as const, data: result };
         if (!checked.success) {
           request.log.error({ reqId: request.id, operation: operation.id, issues: checked.error.issues }, 'output validation failed');
           throw new AppError('INTERNAL_ERROR', 'Internal server error');
         }
-        return reply.code(status).send({ success: true, data: checked.data });
+        const body = reply.serialize({ success: true, data: checked.data }) as string;
+        if (reusable) sent.set(result, body);
+        return reply.send(body);
       },
     });
   }

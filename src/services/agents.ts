@@ -13,6 +13,7 @@ import { paginate, type PaginationInput } from '../domain/common.ts';
 import { AppError } from '../domain/errors.ts';
 import type { Db } from '../db/client.ts';
 import { agents, mcpServers, memories, messages, sessions, skills } from '../db/schema.ts';
+import { freezeDeep } from '../domain/immutable.ts';
 
 type AgentRow = typeof agents.$inferSelect;
 
@@ -59,7 +60,9 @@ export class AgentService {
 
   constructor(private readonly db: Db) {}
 
+  /** Cached agents are frozen: every reader shares the same object. */
   private remember(agent: Agent): Agent {
+    freezeDeep(agent);
     this.cache.set(agent.name, { agent, expires: Date.now() + CACHE_TTL_MS });
     return agent;
   }

@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildQueryCoercer } from '../src/http/query-coercion.ts';
 import { z } from 'zod';
@@ -77,8 +78,9 @@ describe('the error envelope', () => {
     expect(paths).toEqual(['max_steps', 'model.name', 'model.provider']);
   });
 
-  it('hides internals in a 500 INTERNAL_ERROR', async () => {
-    const broken = await startTestServer();
+  it('hides internals in a 500 INTERNAL_ERROR, and logs the failure with its request id', async () => {
+    const log = captureLog();
+    const broken = await startTestServer({ logLevel: 'info' }, {}, { logStream: log.stream });
     try {
       broken.services.database.client.close();
       const res = await broken.api.get('/api/agents');
@@ -86,11 +88,47 @@ describe('the error envelope', () => {
       expect(res.body).toEqual({ success: false, error: { code: 'INTERNAL_ERROR', message: 'Internal server error' } });
       const health = await broken.api.get('/api/health');
       expect(health.body.data).toMatchObject({ status: 'degraded', database: { status: 'error', latency_ms: null } });
+      const failure = log.entries().find((entry) => entry.msg === 'request failed');
+      expect(failure).toMatchObject({ level: 50, url: '/api/agents', reqId: expect.any(String), err: { message: expect.any(String) } });
+      // At the default level (info) requests themselves are not logged.
+      expect(log.entries().filter((entry) => entry.msg === 'request completed')).toEqual([]);
     } finally {
       await broken.app.close();
     }
   });
+
+  it('logs every request when it completes at debug level, without its query string', async () => {
+    const log = captureLog();
+    const verbose = await startTestServer({ logLevel: 'debug' }, {}, { logStream: log.stream });
+    try {
+      await verbose.api.get('/api/agents?limit=1');
+      await verbose.api.get('/api/agents/nobody');
+      const completed = log.entries().filter((entry) => entry.msg === 'request completed');
+      expect(completed.map(({ method, path, status }) => ({ method, path, status }))).toEqual([
+        { method: 'GET', path: '/api/agents', status: 200 },
+        { method: 'GET', path: '/api/agents/nobody', status: 404 },
+      ]);
+      expect(completed.every((entry) => typeof entry.ms === 'number' && typeof entry.reqId === 'string')).toBe(true);
+    } finally {
+      await verbose.close();
+    }
+  });
 });
+
+/** A log stream to hand the server, read back as pino's JSON lines. */
+function captureLog() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return {
+    stream,
+    entries: (): Array<Record<string, any>> =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
+  };
+}
 
 describe('query strings', () => {
   const schema = z.object({

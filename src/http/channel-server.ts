@@ -1,8 +1,9 @@
 /** The standalone host of `moxxy channels http`: only seed 001's routes (server-wide and per-agent http channels), on channels.http.host:port. */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { AppError } from '../domain/errors.ts';
 import type { Services } from '../services/container.ts';
 import { installErrorHandling, installJsonParser } from './errors.ts';
+import { installLogger } from './logger.ts';
 import { registerRawRoutes } from './raw-routes.ts';
 import { channelHttpRoutes } from './routes/channel-http.ts';
 import { closeSseStreams } from './sse.ts';
@@ -12,11 +13,11 @@ const JSON_BODY_LIMIT = 64 * 1024;
 
 export function buildChannelServer(services: Services): FastifyInstance {
   const app = Fastify({
-    logger: { level: services.config.logLevel },
-    logController: new LogController({ disableRequestLogging: true }),
+    logger: false,
     bodyLimit: JSON_BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true },
   });
+  installLogger(app, services.config.logLevel);
   installErrorHandling(app, JSON_BODY_LIMIT);
   installJsonParser(app);
   app.removeContentTypeParser('text/plain');

@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError } from '../domain/errors.ts';
 import { toAppError } from '../routers/errors.ts';
 import { sendError } from './envelope.ts';
+import { logOf } from './logger.ts';
 import { declaredBodyType } from './request-body.ts';
 
 function fromFastifyError(error: FastifyError, bodyLimit: number): AppError | undefined {
@@ -39,7 +40,7 @@ export function frameworkErrorHandler(maxParamLength: number) {
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const app = fromFastifyError(error, bodyLimit) ?? toAppError(error);
-    if (app.code === 'INTERNAL_ERROR') request.log.error({ err: error, reqId: request.id, url: request.url }, 'request failed');
+    if (app.code === 'INTERNAL_ERROR') logOf(request).error({ err: error, url: request.url }, 'request failed');
     return sendError(reply, app);
   });
 

@@ -17,6 +17,7 @@ import { validationError } from '../routers/errors.ts';
 import { REST_SAFE_MIDDLEWARE, type Context } from '../routers/trpc.ts';
 import { buildQueryCoercer } from './query-coercion.ts';
 import { listOperations, type Operation } from './operations.ts';
+import { logOf } from './logger.ts';
 
 interface Middleware {
   _type?: string;
@@ -97,7 +98,7 @@ export function registerRestRoutes(app: FastifyInstance, options: RestAdapterOpt
         if (known !== undefined) return reply.send(known);
         const checked = output ? output.safeParse(result) : { success: true as const, data: result };
         if (!checked.success) {
-          request.log.error({ reqId: request.id, operation: operation.id, issues: checked.error.issues }, 'output validation failed');
+          logOf(request).error({ operation: operation.id, issues: checked.error.issues }, 'output validation failed');
           throw new AppError('INTERNAL_ERROR', 'Internal server error');
         }
         const body = reply.serialize({ success: true, data: checked.data }) as string;

@@ -1,5 +1,5 @@
 /** The HTTP host: one fastify instance serving /trpc, the REST routes under /api, and openapi.json. */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { appRouter, type AppRouter } from '../routers/app.ts';
 import type { Context, RateLimitClass } from '../routers/trpc.ts';
@@ -12,7 +12,7 @@ import { ignoreUndeclaredBodies } from './request-body.ts';
 import { closeSseStreams } from './sse.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
 import { installResponseSchemas } from './serializers.ts';
-import { lazyChildLogger } from './request-logger.ts';
+import { installLogger } from './logger.ts';
 import { openApiJson } from './openapi-document.ts';
 import { rawRoutes } from './routes/index.ts';
 
@@ -29,15 +29,15 @@ export async function buildServer(services: Services, options: ServerOptions = {
   const { config } = services;
   const bodyLimit = config.limits.bodyBytes;
   const app = Fastify({
-    logger: { level: config.logLevel, ...(options.logStream ? { stream: options.logStream } : {}) },
-    logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: lazyChildLogger,
+    // Failures are logged through installLogger's logger; see src/http/logger.ts.
+    logger: false,
     bodyLimit,
     // tRPC batches name every procedure in one path segment (`/trpc/a.get,b.list,...`).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: frameworkErrorHandler(MAX_PARAM_LENGTH),
   });
 
+  const logger = installLogger(app, config.logLevel, options.logStream);
   installErrorHandling(app, bodyLimit);
   // Open event streams would otherwise keep close() waiting forever.
   app.addHook('preClose', async () => closeSseStreams(app.server));
@@ -67,7 +67,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
       responseMeta: ({ errors }) =>
         errors.some((error) => error.code === 'UNAUTHORIZED') ? { headers: { 'www-authenticate': WWW_AUTHENTICATE } } : {},
       onError({ error, path }) {
-        if (error.code === 'INTERNAL_SERVER_ERROR') app.log.error({ err: error.cause ?? error, path }, 'tRPC call failed');
+        if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'tRPC call failed');
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });

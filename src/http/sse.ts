@@ -18,6 +18,7 @@
  */
 import type { OutgoingHttpHeaders, Server } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { logOf } from './logger.ts';
 
 export interface SseMessage {
   id?: string;
@@ -127,6 +128,6 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
   };
   registry.add(stream);
   res.once('close', () => stream.close());
-  res.on('error', (error) => request.log.debug({ err: error }, 'SSE client connection failed'));
+  res.on('error', (error) => logOf(request).debug({ err: error }, 'SSE client connection failed'));
   return stream;
 }

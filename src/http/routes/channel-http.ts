@@ -23,6 +23,7 @@ import type { Services } from '../../services/container.ts';
 import { createTranscriber } from '../../services/transcription.ts';
 import { errorEnvelope } from '../envelope.ts';
 import { defineRawRoute, type RawRouteSpec } from '../raw-routes.ts';
+import { logOf } from '../logger.ts';
 import { openSse } from '../sse.ts';
 
 const TAG = 'channel-http';
@@ -208,7 +209,7 @@ export const channelTurnStreamRoute = defineRawRoute({
       await stream.send({ data: '[DONE]' });
     } catch (error) {
       const app = error instanceof AppError ? error : new AppError('INTERNAL_ERROR', 'Internal server error');
-      if (app.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'channel turn failed');
+      if (app.code === 'INTERNAL_ERROR') logOf(request).error({ err: error }, 'channel turn failed');
       await stream.send({ event: 'error', data: { type: 'error', code: app.code, message: app.message } satisfies MoxxyEvent });
     } finally {
       stream.close();

@@ -1,6 +1,7 @@
 /** Raw event routes (seed 004): the live SSE stream and the seed-shaped audit log. */
 import { z } from 'zod';
 import { AuditPage, AuditQuery, EventEnvelope, EventFilter } from '../../domain/events.ts';
+import { logOf } from '../logger.ts';
 import { defineRawRoute } from '../raw-routes.ts';
 import { formatSseMessage, openSse } from '../sse.ts';
 
@@ -62,7 +63,7 @@ export const eventStreamRoute = defineRawRoute({
         if (!(await stream.write(batch.map(eventFrame).join('')))) break;
       }
     } catch (error) {
-      request.log.error({ err: error, reqId: request.id }, 'event stream failed');
+      logOf(request).error({ err: error }, 'event stream failed');
     } finally {
       subscription.close();
       stream.close();

@@ -75,11 +75,11 @@ function coerceScalar(value: unknown, kind: Kind): unknown {
 
 export type QueryCoercer = (query: Record<string, unknown>) => Record<string, unknown>;
 
-/** Builds, once per route, a function that converts a parsed query string for this input schema. */
+/** Builds, once per route, a function that converts a parsed query string for this input schema into a new object. */
 export function buildQueryCoercer(schema: z.ZodType | undefined): QueryCoercer {
-  if (!schema) return (query) => query;
+  if (!schema) return (query) => ({ ...query });
   const def = defOf(unwrap(schema));
-  if (def.type !== 'object' || !def.shape) return (query) => query;
+  if (def.type !== 'object' || !def.shape) return (query) => ({ ...query });
   const fields = new Map(Object.entries(def.shape).map(([key, field]) => [key, kindOf(field)]));
   return (query) => {
     const out: Record<string, unknown> = {};

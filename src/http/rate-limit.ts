@@ -76,11 +76,7 @@ export function installRateLimits(app: FastifyInstance, { limits, now }: RateLim
   const take: RateLimitTake = (rateClass, caller, reply) => {
     const decision = limiter.take(`${rateClass}:${caller}`, limits[rateClass]);
     const resetSeconds = Math.max(1, Math.ceil(decision.resetMs / 1000));
-    reply.headers({
-      'x-ratelimit-limit': decision.limit,
-      'x-ratelimit-remaining': decision.remaining,
-      'x-ratelimit-reset': resetSeconds,
-    });
+    reply.header('x-ratelimit-limit', decision.limit).header('x-ratelimit-remaining', decision.remaining).header('x-ratelimit-reset', resetSeconds);
     if (decision.allowed) return;
     reply.header('retry-after', resetSeconds);
     throw new AppError('RATE_LIMITED', `Too many ${rateClass} requests: at most ${decision.limit} a second`, {

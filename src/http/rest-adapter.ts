@@ -46,7 +46,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function readInput(operation: Operation, request: FastifyRequest, coerce: (q: Record<string, unknown>) => Record<string, unknown>) {
   const params = request.params as Record<string, string>;
-  if (!operation.hasBody) return { ...coerce(request.query as Record<string, unknown>), ...params };
+  if (!operation.hasBody) return Object.assign(coerce(request.query as Record<string, unknown>), params);
   const body = request.body;
   if (body === undefined || body === null) return operation.pathKeys.length || operation.input ? { ...params } : undefined;
   if (!isPlainObject(body)) {

@@ -75,9 +75,18 @@ export class AgentService {
     return { agents: rows.map(toAgent), pagination: paginate(totals?.total ?? 0, page) };
   }
 
-  async find(name: string): Promise<Agent | undefined> {
-    const cached = this.cache.get(name);
-    if (cached && cached.expires > Date.now()) return cached.agent;
+  /** The agent, or undefined; a cached agent comes back without a database read or an async frame (the hot read path). */
+  find(name: string): Promise<Agent | undefined> {
+    const cached = this.cached(name);
+    return cached ? Promise.resolve(cached) : this.load(name);
+  }
+
+  private cached(name: string): Agent | undefined {
+    const entry = this.cache.get(name);
+    return entry && entry.expires > Date.now() ? entry.agent : undefined;
+  }
+
+  private async load(name: string): Promise<Agent | undefined> {
     const [row] = await this.db.select().from(agents).where(eq(agents.name, name)).limit(1);
     if (!row) {
       this.cache.delete(name);
@@ -86,10 +95,9 @@ export class AgentService {
     return this.remember(toAgent(row));
   }
 
-  async get(name: string): Promise<Agent> {
-    const agent = await this.find(name);
-    if (!agent) throw agentNotFound(name);
-    return agent;
+  get(name: string): Promise<Agent> {
+    const cached = this.cached(name);
+    return cached ? Promise.resolve(cached) : this.load(name).then((agent) => agent ?? Promise.reject(agentNotFound(name)));
   }
 
   async create(input: AgentCreate): Promise<Agent> {

@@ -3,8 +3,10 @@
  * and the one GET that applies it to every hop, caps the body and bounds the time.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
-import ky from 'ky';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
+import type { LookupAddress } from 'node:dns';
+import ky, { type Options } from 'ky';
+import { Agent } from 'undici';
 import { AppError } from '../domain/errors.ts';
 
 export type HostLookup = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
@@ -58,27 +60,74 @@ export class OutboundFetchError extends Error {
   }
 }
 
+/** The addresses a name resolves to, through the guard's resolver; OutboundFetchError when there are none. */
+async function resolve(host: string, options: NetGuardOptions): Promise<string[]> {
+  let addresses: string[];
+  try {
+    addresses = (await (options.lookup ?? defaultLookup)(host)).map((entry) => entry.address);
+  } catch {
+    throw new OutboundFetchError(`cannot resolve ${host}`);
+  }
+  if (addresses.length === 0) throw new OutboundFetchError(`cannot resolve ${host}`);
+  return addresses;
+}
+
+/** Whether a connection may go to these addresses (all of them, as a client may try any). */
+function reachable(addresses: string[], options: NetGuardOptions): { allowed: true } | { allowed: false; blocked: string } {
+  if (options.allowPrivateNetwork || (options.allowHttpLoopback && addresses.every(isLoopbackAddress))) return { allowed: true };
+  const blocked = addresses.find((address) => !isPublicAddress(address));
+  return blocked === undefined ? { allowed: true } : { allowed: false, blocked };
+}
+
 /** Throws URL_NOT_ALLOWED unless the URL is https (or allowed loopback http) and every address it resolves to may be reached. */
 export async function assertUrlAllowed(url: URL, options: NetGuardOptions): Promise<void> {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw refuse(url, `${url.protocol} URLs are not supported; use https`);
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  let addresses: string[];
-  if (isIP(host)) addresses = [host];
-  else {
-    try {
-      addresses = (await (options.lookup ?? defaultLookup)(host)).map((entry) => entry.address);
-    } catch {
-      throw new OutboundFetchError(`cannot resolve ${host}`);
-    }
-    if (addresses.length === 0) throw new OutboundFetchError(`cannot resolve ${host}`);
-  }
-  const loopback = addresses.every(isLoopbackAddress);
-  if (url.protocol === 'http:' && !(options.allowHttpLoopback && loopback)) {
+  const addresses = isIP(host) ? [host] : await resolve(host, options);
+  if (url.protocol === 'http:' && !(options.allowHttpLoopback && addresses.every(isLoopbackAddress))) {
     throw refuse(url, 'plain http is refused; use https');
   }
-  if (options.allowPrivateNetwork || (options.allowHttpLoopback && loopback)) return;
-  const blocked = addresses.find((address) => !isPublicAddress(address));
-  if (blocked) throw refuse(url, `${host} resolves to ${blocked}, a private, loopback, link-local or reserved address`);
+  const verdict = reachable(addresses, options);
+  if (!verdict.allowed) throw refuse(url, `${host} resolves to ${verdict.blocked}, a private, loopback, link-local or reserved address`);
+}
+
+/**
+ * Connections for guarded requests resolve names through the guard, at connect time, and refuse what it
+ * refuses: the address checked is the address connected to. Without this, a name could answer the guard with
+ * a public address and the connection with a private one a moment later (DNS rebinding).
+ */
+const dispatchers = new WeakMap<NetGuardOptions, Agent>();
+
+function dispatcherFor(options: NetGuardOptions): Agent {
+  let dispatcher = dispatchers.get(options);
+  if (!dispatcher) {
+    const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
+      resolve(hostname, options).then(
+        (addresses) => {
+          const verdict = reachable(addresses, options);
+          if (!verdict.allowed) {
+            const url = new URL(`https://${hostname.includes(':') ? `[${hostname}]` : hostname}/`);
+            return callback(refuse(url, `${hostname} now resolves to ${verdict.blocked}, a private, loopback, link-local or reserved address`), '', 0);
+          }
+          const entries = addresses.map((address) => ({ address, family: isIP(address) }));
+          if (lookupOptions.all) (callback as unknown as (error: null, entries: LookupAddress[]) => void)(null, entries);
+          else callback(null, entries[0]!.address, entries[0]!.family);
+        },
+        (error: Error) => callback(error, '', 0),
+      );
+    };
+    dispatcher = new Agent({ connect: { lookup } });
+    dispatchers.set(options, dispatcher);
+  }
+  return dispatcher;
+}
+
+/** The guard's refusal behind a failed fetch (fetch wraps connection errors as `cause`), if that is why it failed. */
+function refusalIn(error: unknown): AppError | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    if (current instanceof AppError) return current;
+  }
+  return undefined;
 }
 
 export interface GuardedGet {
@@ -102,9 +151,9 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 3;
 
 /**
- * GETs a URL that someone else chose. Redirects are followed by hand so the guard checks every hop.
- * (The guard resolves names itself; fetch resolves them again, so a name that changes its answer between
- * the two — DNS rebinding — is not caught. Pinning the address would need a custom undici dispatcher.)
+ * GETs a URL that someone else chose. Redirects are followed by hand so the guard checks every hop, and the
+ * connection resolves names through the guard too (dispatcherFor), so a name cannot change its answer between
+ * the check and the connection.
  */
 export async function fetchGuarded(url: string, options: GuardedGet): Promise<FetchedBody> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
@@ -113,7 +162,15 @@ export async function fetchGuarded(url: string, options: GuardedGet): Promise<Fe
   try {
     for (let hop = 0; ; hop += 1) {
       await assertUrlAllowed(current, options.guard);
-      const response = await ky.get(current, { redirect: 'manual', throwHttpErrors: false, retry: 0, timeout: false, signal });
+      const response = await ky.get(current, {
+        redirect: 'manual',
+        throwHttpErrors: false,
+        retry: 0,
+        timeout: false,
+        signal,
+        // Passed through to fetch (undici's option).
+        dispatcher: dispatcherFor(options.guard),
+      } as Options);
       if (REDIRECT_STATUSES.has(response.status)) {
         discard(response);
         const location = response.headers.get('location');
@@ -132,6 +189,8 @@ export async function fetchGuarded(url: string, options: GuardedGet): Promise<Fe
   } catch (error) {
     if (timeout.aborted && !options.signal?.aborted) throw new OutboundFetchError(`${current.href} did not answer within ${options.timeoutMs} ms`);
     if (error instanceof AppError || error instanceof OutboundFetchError || options.signal?.aborted) throw error;
+    const refused = refusalIn(error);
+    if (refused) throw refused;
     throw new OutboundFetchError(`${current.href} could not be fetched: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -74,6 +74,7 @@ describe('webhooks CRUD over REST', () => {
       description: 'for CRUD',
       prompt_template: 'Hi {{body.name}}',
       has_secret: true,
+      enabled: true,
       trigger_path: '/api/webhooks/crud-a/trigger',
       created_at: expect.any(String),
       updated_at: expect.any(String),
@@ -115,6 +116,53 @@ describe('webhooks CRUD over REST', () => {
     const badSecret = record(await server.api.post('/api/webhooks', { name: 'bad-secret', agent: 'default', prompt_template: 'x', secret: 'whsec_not base64!' }));
     expect(badSecret.status).toBe(400);
     expect(badSecret.body.error.details.issues[0].path).toBe('secret');
+  });
+
+  it('updates a webhook: the next delivery uses the new template and agent, and a secret can be set and removed', async () => {
+    await server.api.post('/api/agents', { name: 'hooked' });
+    const created = await createWebhook({ name: 'editable', agent: 'default', prompt_template: 'old {{body.x}}' });
+    const patched = record(await server.api.patch('/api/webhooks/editable', { agent: 'hooked', prompt_template: 'new {{body.x}}', description: 'edited' }));
+    expect(patched.status).toBe(200);
+    expect(patched.body.data).toMatchObject({ agent: 'hooked', prompt_template: 'new {{body.x}}', description: 'edited', has_secret: false, enabled: true });
+    expect(Date.parse(patched.body.data.updated_at)).toBeGreaterThanOrEqual(Date.parse(created.updated_at));
+    const run = await finishedRun((await trigger('editable', '{"x":"value"}')).body.data.run_id);
+    expect(run).toMatchObject({ status: 'completed', agent_id: 'hooked', output: 'new value' });
+
+    // A secret set by PATCH is required from then on; removing it (null) makes the trigger need credentials again.
+    const secured = record(await server.api.patch('/api/webhooks/editable', { secret: 'patched-secret-value-42' }));
+    expect(secured.body.data.has_secret).toBe(true);
+    expect((await trigger('editable', '{"x":1}')).body.error.code).toBe('INVALID_SIGNATURE');
+    expect((await trigger('editable', '{"x":1}', githubHeaders('{"x":1}', 'patched-secret-value-42'))).status).toBe(202);
+    expect(record(await server.api.patch('/api/webhooks/editable', { secret: null })).body.data.has_secret).toBe(false);
+    expect((await trigger('editable', '{"x":1}')).status).toBe(202);
+  });
+
+  it('refuses deliveries to a disabled webhook with 409 WEBHOOK_DISABLED and logs them, until it is enabled again', async () => {
+    await createWebhook({ name: 'pausable', agent: 'default', prompt_template: 'ping {{body.n}}' });
+    expect(record(await server.api.patch('/api/webhooks/pausable', { enabled: false })).body.data.enabled).toBe(false);
+    const refused = await trigger('pausable', '{"n":1}');
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'WEBHOOK_DISABLED', details: { name: 'pausable' } });
+    const log = record(await server.api.get('/api/webhooks/pausable/deliveries'));
+    expect(log.body.data.deliveries).toEqual([expect.objectContaining({ status: 'rejected', http_status: 409, run_id: null, error: expect.objectContaining({ code: 'WEBHOOK_DISABLED' }) })]);
+    expect(record(await server.api.patch('/api/webhooks/pausable', { enabled: true })).body.data.enabled).toBe(true);
+    expect((await trigger('pausable', '{"n":2}')).status).toBe(202);
+
+    // With a secret, the signature is checked first: only the signed sender learns the webhook is off.
+    await createWebhook({ name: 'pausable-signed', agent: 'default', prompt_template: 'ping', secret: GITHUB_SECRET });
+    await server.api.patch('/api/webhooks/pausable-signed', { enabled: false });
+    expect((await trigger('pausable-signed', '{}')).body.error.code).toBe('INVALID_SIGNATURE');
+    expect((await trigger('pausable-signed', '{}', githubHeaders('{}'))).body.error.code).toBe('WEBHOOK_DISABLED');
+  });
+
+  it('answers a bad update with 404 WEBHOOK_NOT_FOUND, 404 AGENT_NOT_FOUND or 400, and changes nothing', async () => {
+    await createWebhook({ name: 'steady', agent: 'default', prompt_template: 'steady {{body}}' });
+    expect(record(await server.api.patch('/api/webhooks/nobody', { enabled: false })).body.error.code).toBe('WEBHOOK_NOT_FOUND');
+    expect(record(await server.api.patch('/api/webhooks/steady', { agent: 'ghost' })).body.error.code).toBe('AGENT_NOT_FOUND');
+    const bad = record(await server.api.patch('/api/webhooks/steady', { prompt_template: '{{process.env}}', enabled: 'no', color: 'red' }));
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('VALIDATION_ERROR');
+    expect(record(await server.api.get('/api/webhooks/steady')).body.data).toMatchObject({ agent: 'default', prompt_template: 'steady {{body}}', enabled: true });
   });
 
   it('deletes a webhook (then 404 WEBHOOK_NOT_FOUND everywhere)', async () => {

@@ -102,6 +102,17 @@ export const WebhookCreate = z.strictObject({
 });
 export type WebhookCreate = z.infer<typeof WebhookCreate>;
 
+export const WebhookUpdate = z
+  .strictObject({
+    agent: Slug.optional(),
+    prompt_template: PromptTemplate.optional(),
+    secret: WebhookSecret.nullable().optional().describe('A new signing secret; null removes it (the trigger then needs API credentials).'),
+    description: z.string().max(500).optional(),
+    enabled: z.boolean().optional().describe('false: deliveries are refused with 409 WEBHOOK_DISABLED (and logged) until it is enabled again.'),
+  })
+  .meta({ id: 'WebhookUpdate', description: 'Fields given replace the current ones; the others stay.' });
+export type WebhookUpdate = z.infer<typeof WebhookUpdate>;
+
 export const Webhook = z
   .object({
     id: z.string().describe('whk_ + UUIDv7.'),
@@ -110,6 +121,7 @@ export const Webhook = z
     description: z.string(),
     prompt_template: z.string(),
     has_secret: z.boolean().describe('true when deliveries must be signed; the secret itself is never returned.'),
+    enabled: z.boolean().describe('false: deliveries are refused with 409 WEBHOOK_DISABLED.'),
     trigger_path: z.string().describe('Where to POST deliveries, e.g. /api/webhooks/github/trigger.'),
     created_at: z.date(),
     updated_at: z.date(),

@@ -1,4 +1,4 @@
-/** Webhooks router (seed 000): create, list, get, delete, and the deliveries log. The trigger is a raw route (src/http/routes/webhooks.ts). */
+/** Webhooks router (seed 000): create, list, get, update (and disable), delete, and the deliveries log. The trigger is a raw route (src/http/routes/webhooks.ts). */
 import {
   DeliveryListInput,
   Webhook,
@@ -8,6 +8,7 @@ import {
   WebhookList,
   WebhookListInput,
   WebhookRef,
+  WebhookUpdate,
 } from '../domain/webhooks.ts';
 import { procedure, router } from './trpc.ts';
 
@@ -50,6 +51,22 @@ export const webhooksRouter = router({
     .input(WebhookRef)
     .output(Webhook)
     .query(({ ctx, input }) => ctx.services.webhooks.get(input.name)),
+
+  update: procedure
+    .meta({
+      openapi: {
+        method: 'PATCH',
+        path: `${path}/{name}`,
+        tags,
+        summary: 'Update a webhook: its agent, prompt template, secret (null removes it), description, or enabled',
+        errors: ['WEBHOOK_NOT_FOUND', 'AGENT_NOT_FOUND'],
+        scope: 'webhooks:write',
+        rateLimit: 'write',
+      },
+    })
+    .input(WebhookUpdate.extend(WebhookRef.shape))
+    .output(Webhook)
+    .mutation(({ ctx, input: { name, ...patch } }) => ctx.services.webhooks.update(name, patch)),
 
   delete: procedure
     .meta({

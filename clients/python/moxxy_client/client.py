@@ -2346,13 +2346,13 @@ class WebhooksApi:
         "{id}.{timestamp}.{body}">` (several space-separated allowed; a `whsec_` secret's key is its
         decoded base64). A missing or wrong signature answers 401 INVALID_SIGNATURE (details.reason:
         missing, malformed, mismatch, timestamp_out_of_tolerance); a webhook-id already delivered
-        answers 409 WEBHOOK_REPLAYED. A webhook without a secret needs X-Moxxy-Internal-Token or a
-        bearer token with webhooks:write (or an open loopback server). The prompt template sees the body
-        (JSON; form bodies as fields, GitHub's `payload` field unwrapped; text as a string), the headers
-        (lower-case, credentials removed) and the event type (X-GitHub-Event, else webhook-type, else
-        body.type). The run (source `webhook:<name>`) goes on after the answer: follow it at GET
-        /api/runs/{run_id}. Every delivery, accepted or refused, is logged at GET
-        /api/webhooks/{name}/deliveries.
+        answers 409 WEBHOOK_REPLAYED, and a disabled webhook 409 WEBHOOK_DISABLED. A webhook without a
+        secret needs X-Moxxy-Internal-Token or a bearer token with webhooks:write (or an open loopback
+        server). The prompt template sees the body (JSON; form bodies as fields, GitHub's `payload`
+        field unwrapped; text as a string), the headers (lower-case, credentials removed) and the event
+        type (X-GitHub-Event, else webhook-type, else body.type). The run (source `webhook:<name>`) goes
+        on after the answer: follow it at GET /api/runs/{run_id}. Every delivery, accepted or refused,
+        is logged at GET /api/webhooks/{name}/deliveries.
 
         POST /api/webhooks/{name}/trigger (operationId webhooks.trigger).
         Bearer token scope: webhooks:write.
@@ -2361,7 +2361,7 @@ class WebhooksApi:
             body: The event, up to 64 KB.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED, INVALID_SIGNATURE; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, WEBHOOK_NOT_FOUND; 409 WEBHOOK_REPLAYED; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED, INVALID_SIGNATURE; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, WEBHOOK_NOT_FOUND; 409 WEBHOOK_REPLAYED, WEBHOOK_DISABLED; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
@@ -2370,6 +2370,42 @@ class WebhooksApi:
             result=m.WebhookTriggered,
             path_params={"name": name},
             json_body=body,
+            timeout=timeout,
+        )
+
+    def update(
+        self,
+        *,
+        name: str,
+        agent: Optional[str] = None,
+        prompt_template: Optional[str] = None,
+        secret: Optional[str] = None,
+        description: Optional[str] = None,
+        enabled: Optional[bool] = None,
+        timeout: Optional[float] = None,
+    ) -> m.Webhook:
+        """Update a webhook: its agent, prompt template, secret (null removes it), description, or enabled
+
+        PATCH /api/webhooks/{name} (operationId webhooks.update).
+        Bearer token scope: webhooks:write.
+
+        Args:
+            prompt_template: The prompt of each run: {{body}} (JSON), {{body.a.b}},
+                {{headers.x-github-event}} (lower-case names), {{event}}.
+            secret: A new signing secret; null removes it (the trigger then needs API credentials).
+            enabled: false: deliveries are refused with 409 WEBHOOK_DISABLED (and logged) until it is
+                enabled again.
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, WEBHOOK_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "PATCH",
+            "/api/webhooks/{name}",
+            kind="envelope",
+            result=m.Webhook,
+            path_params={"name": name},
+            json_body=body_of({"agent": agent, "prompt_template": prompt_template, "secret": secret, "description": description, "enabled": enabled}),
             timeout=timeout,
         )
 

@@ -992,6 +992,8 @@ class Webhook(Model):
     prompt_template: str
     #: true when deliveries must be signed; the secret itself is never returned.
     has_secret: bool
+    #: false: deliveries are refused with 409 WEBHOOK_DISABLED.
+    enabled: bool
     #: Where to POST deliveries, e.g. /api/webhooks/github/trigger.
     trigger_path: str
     created_at: str
@@ -1065,6 +1067,19 @@ class WebhooksCreateBody(Model):
     secret: Optional[str] = None
     description: Optional[str] = None
 
+
+@dataclass
+class WebhooksUpdateBody(Model):
+    agent: Optional[str] = None
+    #: The prompt of each run: {{body}} (JSON), {{body.a.b}}, {{headers.x-github-event}} (lower-case
+    #: names), {{event}}.
+    prompt_template: Optional[str] = None
+    #: A new signing secret; null removes it (the trigger then needs API credentials).
+    secret: Optional[str] = None
+    description: Optional[str] = None
+    #: false: deliveries are refused with 409 WEBHOOK_DISABLED (and logged) until it is enabled again.
+    enabled: Optional[bool] = None
+
 ChatStreamChunk = Union[ChatStreamChunkDone, ChatStreamChunkToolCall, ChatStreamChunkToolResult, ChatStreamChunkContent]
 
 MoxxyEvent = Union[MoxxyTurnStarted, MoxxyAssistantChunk, MoxxyToolCallRequested, MoxxyToolResult, MoxxyAssistantMessage, MoxxyTurnCompleted, MoxxyError]
@@ -1073,4 +1088,4 @@ MoxxyEvent = Union[MoxxyTurnStarted, MoxxyAssistantChunk, MoxxyToolCallRequested
 RunStep = Union[RunStepModel, RunStepTool]
 
 
-__all__ = ["Agent", "AgentCreate", "AgentCreateModel", "AgentDeleted", "AgentList", "AgentsUpdateBody", "AgentsUpdateBodyModel", "AgentsUpdateBodyModelParameters", "ApiToken", "AudioTurnResponse", "AuditPage", "Channel", "ChannelConfigured", "ChannelDeleted", "ChannelHealth", "ChannelList", "ChannelType", "ChannelsConfigureBody", "ChannelsUpdateBody", "ChatHistory", "ChatInput", "ChatReply", "ChatSendBody", "ChatStreamChunk", "ChatStreamChunkContent", "ChatStreamChunkDone", "ChatStreamChunkDoneError", "ChatStreamChunkToolCall", "ChatStreamChunkToolResult", "ChatStreamChunkToolResultToolResult", "ChatUnpaired", "Event", "Health", "HealthDatabase", "Heartbeat", "HeartbeatDeleted", "HeartbeatList", "HeartbeatsCreateBody", "HeartbeatsUpdateBody", "HttpChannelConfig", "HttpChannelConfigView", "McpAddServerBody", "McpContent", "McpInvokeBody", "McpInvokeResult", "McpServer", "McpServerDeleted", "McpServerList", "McpServerStatus", "McpTool", "McpToolList", "McpTransport", "Memory", "MemoryAddBody", "MemoryCleared", "MemoryDeleted", "MemoryList", "Message", "ModelParameters", "ModelProvider", "ModelSettings", "MoxxyAssistantChunk", "MoxxyAssistantMessage", "MoxxyError", "MoxxyEvent", "MoxxyToolCallRequested", "MoxxyToolResult", "MoxxyTurnCompleted", "MoxxyTurnStarted", "MoxxyTurnStartedModel", "Pagination", "PairedChat", "PairedChatList", "PairingCode", "Run", "RunError", "RunStatus", "RunStep", "RunStepModel", "RunStepTool", "Scope", "Secret", "SecretDeleted", "SecretInfo", "SecretList", "SecretStored", "Session", "SessionList", "Skill", "SkillDeleted", "SkillLanguage", "SkillList", "SkillResult", "SkillSource", "SkillsCreateBody", "SkillsInstallBody", "SkillsInvokeBody", "SkillsUpdateBody", "TelegramChannelConfig", "TelegramChannelConfigView", "TokenCreate", "TokenCreated", "TokenList", "TokenRevoked", "ToolCall", "TurnRequest", "TurnResponse", "Usage", "VaultSetBody", "Webhook", "WebhookDeleted", "WebhookDelivery", "WebhookDeliveryError", "WebhookDeliveryList", "WebhookList", "WebhookTriggered", "WebhooksCreateBody"]
+__all__ = ["Agent", "AgentCreate", "AgentCreateModel", "AgentDeleted", "AgentList", "AgentsUpdateBody", "AgentsUpdateBodyModel", "AgentsUpdateBodyModelParameters", "ApiToken", "AudioTurnResponse", "AuditPage", "Channel", "ChannelConfigured", "ChannelDeleted", "ChannelHealth", "ChannelList", "ChannelType", "ChannelsConfigureBody", "ChannelsUpdateBody", "ChatHistory", "ChatInput", "ChatReply", "ChatSendBody", "ChatStreamChunk", "ChatStreamChunkContent", "ChatStreamChunkDone", "ChatStreamChunkDoneError", "ChatStreamChunkToolCall", "ChatStreamChunkToolResult", "ChatStreamChunkToolResultToolResult", "ChatUnpaired", "Event", "Health", "HealthDatabase", "Heartbeat", "HeartbeatDeleted", "HeartbeatList", "HeartbeatsCreateBody", "HeartbeatsUpdateBody", "HttpChannelConfig", "HttpChannelConfigView", "McpAddServerBody", "McpContent", "McpInvokeBody", "McpInvokeResult", "McpServer", "McpServerDeleted", "McpServerList", "McpServerStatus", "McpTool", "McpToolList", "McpTransport", "Memory", "MemoryAddBody", "MemoryCleared", "MemoryDeleted", "MemoryList", "Message", "ModelParameters", "ModelProvider", "ModelSettings", "MoxxyAssistantChunk", "MoxxyAssistantMessage", "MoxxyError", "MoxxyEvent", "MoxxyToolCallRequested", "MoxxyToolResult", "MoxxyTurnCompleted", "MoxxyTurnStarted", "MoxxyTurnStartedModel", "Pagination", "PairedChat", "PairedChatList", "PairingCode", "Run", "RunError", "RunStatus", "RunStep", "RunStepModel", "RunStepTool", "Scope", "Secret", "SecretDeleted", "SecretInfo", "SecretList", "SecretStored", "Session", "SessionList", "Skill", "SkillDeleted", "SkillLanguage", "SkillList", "SkillResult", "SkillSource", "SkillsCreateBody", "SkillsInstallBody", "SkillsInvokeBody", "SkillsUpdateBody", "TelegramChannelConfig", "TelegramChannelConfigView", "TokenCreate", "TokenCreated", "TokenList", "TokenRevoked", "ToolCall", "TurnRequest", "TurnResponse", "Usage", "VaultSetBody", "Webhook", "WebhookDeleted", "WebhookDelivery", "WebhookDeliveryError", "WebhookDeliveryList", "WebhookList", "WebhookTriggered", "WebhooksCreateBody", "WebhooksUpdateBody"]

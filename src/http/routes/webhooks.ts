@@ -37,7 +37,7 @@ export const webhookTriggerRoute = defineRawRoute({
     'sha256=<hex HMAC-SHA256 of the body>`, or Standard Webhooks `webhook-id`, `webhook-timestamp` (within 5 minutes) and ' +
     '`webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` (several space-separated allowed; a `whsec_` ' +
     'secret\'s key is its decoded base64). A missing or wrong signature answers 401 INVALID_SIGNATURE (details.reason: ' +
-    'missing, malformed, mismatch, timestamp_out_of_tolerance); a webhook-id already delivered answers 409 WEBHOOK_REPLAYED. ' +
+    'missing, malformed, mismatch, timestamp_out_of_tolerance); a webhook-id already delivered answers 409 WEBHOOK_REPLAYED, and a disabled webhook 409 WEBHOOK_DISABLED. ' +
     'A webhook without a secret needs X-Moxxy-Internal-Token or a bearer token with webhooks:write (or an open loopback server). ' +
     'The prompt template sees the body (JSON; form bodies as fields, GitHub\'s `payload` field unwrapped; text as a string), ' +
     'the headers (lower-case, credentials removed) and the event type (X-GitHub-Event, else webhook-type, else body.type). ' +
@@ -56,7 +56,7 @@ export const webhookTriggerRoute = defineRawRoute({
   responses: {
     202: { description: 'Accepted: the run is started', contentType: 'application/json', schema: successEnvelope(WebhookTriggered) },
   },
-  errors: ['INVALID_SIGNATURE', 'WEBHOOK_NOT_FOUND', 'WEBHOOK_REPLAYED', 'AGENT_NOT_FOUND'],
+  errors: ['INVALID_SIGNATURE', 'WEBHOOK_NOT_FOUND', 'WEBHOOK_REPLAYED', 'WEBHOOK_DISABLED', 'AGENT_NOT_FOUND'],
   async handler({ params, body }, request, reply, services) {
     if (body !== undefined && !Buffer.isBuffer(body)) throw new AppError('INTERNAL_ERROR', 'The trigger did not receive the raw body');
     const triggered = await services.webhooks.trigger(params.name, {

@@ -18,6 +18,7 @@ import {
   type WebhookDeliveryList,
   type WebhookList,
   type WebhookTriggered,
+  type WebhookUpdate,
 } from '../../domain/webhooks.ts';
 import type { Db } from '../../db/client.ts';
 import { webhookDeliveries, webhooks } from '../../db/schema.ts';
@@ -64,6 +65,7 @@ function toWebhook(row: WebhookRow): Webhook {
     description: row.description,
     prompt_template: row.promptTemplate,
     has_secret: row.secretCiphertext !== null,
+    enabled: row.enabled,
     trigger_path: triggerPath(row.name),
     created_at: row.createdAt,
     updated_at: row.updatedAt,
@@ -171,6 +173,28 @@ export class WebhookService {
     return toWebhook(await this.row(name));
   }
 
+  /** Replaces the fields given; a new secret is sealed like at creation, and `secret: null` removes it. */
+  async update(name: string, patch: WebhookUpdate): Promise<Webhook> {
+    const current = await this.row(name);
+    const agent = patch.agent === undefined ? current.agent : (await this.deps.agents.get(patch.agent)).name;
+    const sealed = patch.secret ? this.deps.vault.seal(secretAddress(name), patch.secret) : undefined;
+    const [row] = await this.db
+      .update(webhooks)
+      .set({
+        agent,
+        ...(patch.prompt_template === undefined ? {} : { promptTemplate: patch.prompt_template }),
+        ...(patch.description === undefined ? {} : { description: patch.description }),
+        ...(patch.enabled === undefined ? {} : { enabled: patch.enabled }),
+        ...(patch.secret === undefined ? {} : { secretCiphertext: sealed?.ciphertext ?? null, secretKeyId: sealed?.keyId ?? null }),
+        updatedAt: new Date(),
+      })
+      .where(eq(webhooks.name, name))
+      .returning();
+    if (!row) throw webhookNotFound(name);
+    if (patch.secret) this.remember(name, patch.secret);
+    return toWebhook(row);
+  }
+
   /** The webhook, or undefined when there is none by that name (the trigger's auth decides with it). */
   async find(name: string): Promise<Webhook | undefined> {
     const [row] = await this.db.select().from(webhooks).where(eq(webhooks.name, name)).limit(1);
@@ -238,6 +262,10 @@ export class WebhookService {
         return refuse(new AppError('INVALID_SIGNATURE', check.message, { reason: check.reason, scheme: check.scheme }));
       }
       deliveryKey = check.deliveryKey;
+    }
+    // After the signature, so only the sender learns that the webhook is off; its delivery id is not used up.
+    if (!webhook.enabled) {
+      return refuse(new AppError('WEBHOOK_DISABLED', `Webhook '${name}' is disabled; enable it with PATCH /api/webhooks/${name}`, { name }));
     }
 
     let payload: unknown;

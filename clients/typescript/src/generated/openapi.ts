@@ -519,7 +519,8 @@ export interface paths {
         delete: operations["webhooks.delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Update a webhook: its agent, prompt template, secret (null removes it), description, or enabled */
+        patch: operations["webhooks.update"];
         trace?: never;
     };
     "/api/webhooks/{name}/deliveries": {
@@ -977,7 +978,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver an event: verifies the signature, starts a run, answers 202 at once
-         * @description Auth: a webhook with a secret needs no API credentials, its signature is the auth: GitHub `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`, or Standard Webhooks `webhook-id`, `webhook-timestamp` (within 5 minutes) and `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` (several space-separated allowed; a `whsec_` secret's key is its decoded base64). A missing or wrong signature answers 401 INVALID_SIGNATURE (details.reason: missing, malformed, mismatch, timestamp_out_of_tolerance); a webhook-id already delivered answers 409 WEBHOOK_REPLAYED. A webhook without a secret needs X-Moxxy-Internal-Token or a bearer token with webhooks:write (or an open loopback server). The prompt template sees the body (JSON; form bodies as fields, GitHub's `payload` field unwrapped; text as a string), the headers (lower-case, credentials removed) and the event type (X-GitHub-Event, else webhook-type, else body.type). The run (source `webhook:<name>`) goes on after the answer: follow it at GET /api/runs/{run_id}. Every delivery, accepted or refused, is logged at GET /api/webhooks/{name}/deliveries.
+         * @description Auth: a webhook with a secret needs no API credentials, its signature is the auth: GitHub `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`, or Standard Webhooks `webhook-id`, `webhook-timestamp` (within 5 minutes) and `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` (several space-separated allowed; a `whsec_` secret's key is its decoded base64). A missing or wrong signature answers 401 INVALID_SIGNATURE (details.reason: missing, malformed, mismatch, timestamp_out_of_tolerance); a webhook-id already delivered answers 409 WEBHOOK_REPLAYED, and a disabled webhook 409 WEBHOOK_DISABLED. A webhook without a secret needs X-Moxxy-Internal-Token or a bearer token with webhooks:write (or an open loopback server). The prompt template sees the body (JSON; form bodies as fields, GitHub's `payload` field unwrapped; text as a string), the headers (lower-case, credentials removed) and the event type (X-GitHub-Event, else webhook-type, else body.type). The run (source `webhook:<name>`) goes on after the answer: follow it at GET /api/runs/{run_id}. Every delivery, accepted or refused, is logged at GET /api/webhooks/{name}/deliveries.
          */
         post: operations["webhooks.trigger"];
         delete?: never;
@@ -995,7 +996,7 @@ export interface components {
             success: false;
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_ERROR" | "INVALID_JSON" | "URL_NOT_ALLOWED" | "UNAUTHORIZED" | "INVALID_SIGNATURE" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "AGENT_NOT_FOUND" | "RUN_NOT_FOUND" | "SESSION_NOT_FOUND" | "MEMORY_NOT_FOUND" | "SKILL_NOT_FOUND" | "MCP_SERVER_NOT_FOUND" | "SECRET_NOT_FOUND" | "CHANNEL_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "HEARTBEAT_NOT_FOUND" | "TOKEN_NOT_FOUND" | "AGENT_EXISTS" | "SKILL_EXISTS" | "MCP_SERVER_EXISTS" | "WEBHOOK_EXISTS" | "HEARTBEAT_EXISTS" | "WEBHOOK_REPLAYED" | "SESSION_BUSY" | "RUN_NOT_ACTIVE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "SKILL_FAILED" | "RATE_LIMITED" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "MCP_ERROR" | "SKILL_INSTALL_FAILED" | "NO_TRANSCRIBER" | "PROVIDER_NOT_CONFIGURED" | "SANDBOX_UNAVAILABLE" | "CHANNEL_NOT_CONFIGURED";
+                code: "VALIDATION_ERROR" | "INVALID_JSON" | "URL_NOT_ALLOWED" | "UNAUTHORIZED" | "INVALID_SIGNATURE" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "AGENT_NOT_FOUND" | "RUN_NOT_FOUND" | "SESSION_NOT_FOUND" | "MEMORY_NOT_FOUND" | "SKILL_NOT_FOUND" | "MCP_SERVER_NOT_FOUND" | "SECRET_NOT_FOUND" | "CHANNEL_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "HEARTBEAT_NOT_FOUND" | "TOKEN_NOT_FOUND" | "AGENT_EXISTS" | "SKILL_EXISTS" | "MCP_SERVER_EXISTS" | "WEBHOOK_EXISTS" | "HEARTBEAT_EXISTS" | "WEBHOOK_REPLAYED" | "WEBHOOK_DISABLED" | "SESSION_BUSY" | "RUN_NOT_ACTIVE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "SKILL_FAILED" | "RATE_LIMITED" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "MCP_ERROR" | "SKILL_INSTALL_FAILED" | "NO_TRANSCRIBER" | "PROVIDER_NOT_CONFIGURED" | "SANDBOX_UNAVAILABLE" | "CHANNEL_NOT_CONFIGURED";
                 message: string;
                 details?: {
                     [key: string]: unknown;
@@ -1496,6 +1497,16 @@ export interface components {
                 };
             };
         };
+        WebhooksUpdateBody: {
+            agent?: string;
+            /** @description The prompt of each run: {{body}} (JSON), {{body.a.b}}, {{headers.x-github-event}} (lower-case names), {{event}}. */
+            prompt_template?: string;
+            /** @description A new signing secret; null removes it (the trigger then needs API credentials). */
+            secret?: string | null;
+            description?: string;
+            /** @description false: deliveries are refused with 409 WEBHOOK_DISABLED (and logged) until it is enabled again. */
+            enabled?: boolean;
+        };
         ChannelsConfigureBody: {
             /** @description The channel's name, unique per agent; defaults to its type. */
             channel?: string;
@@ -1618,6 +1629,18 @@ export interface components {
             error: {
                 /** @enum {string} */
                 code: "WEBHOOK_REPLAYED";
+                message: string;
+                details?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        WebhookDisabledError: {
+            /** @enum {boolean} */
+            success: false;
+            error: {
+                /** @enum {string} */
+                code: "WEBHOOK_DISABLED";
                 message: string;
                 details?: {
                     [key: string]: unknown;
@@ -2081,6 +2104,8 @@ export interface components {
             prompt_template: string;
             /** @description true when deliveries must be signed; the secret itself is never returned. */
             has_secret: boolean;
+            /** @description false: deliveries are refused with 409 WEBHOOK_DISABLED. */
+            enabled: boolean;
             /** @description Where to POST deliveries, e.g. /api/webhooks/github/trigger. */
             trigger_path: string;
             /** Format: date-time */
@@ -6359,6 +6384,116 @@ export interface operations {
             };
         };
     };
+    "webhooks.update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhooksUpdateBody"];
+            };
+        };
+        responses: {
+            /** @description Update a webhook: its agent, prompt template, secret (null removes it), description, or enabled */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["Webhook"];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR, INVALID_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"] | components["schemas"]["InvalidJsonError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description AGENT_NOT_FOUND, WEBHOOK_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["WebhookNotFoundError"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
     "webhooks.deliveries": {
         parameters: {
             query?: {
@@ -8850,13 +8985,13 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["WebhookNotFoundError"];
                 };
             };
-            /** @description WEBHOOK_REPLAYED */
+            /** @description WEBHOOK_REPLAYED, WEBHOOK_DISABLED */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WebhookReplayedError"];
+                    "application/json": components["schemas"]["WebhookReplayedError"] | components["schemas"]["WebhookDisabledError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */

@@ -911,6 +911,31 @@ export const operations = {
       "INTERNAL_ERROR": 500
     }
   },
+  "webhooks.update": {
+    "method": "PATCH",
+    "path": "/api/webhooks/{name}",
+    "params": [
+      "name"
+    ],
+    "query": [],
+    "body": "json",
+    "bodyInput": "flat",
+    "status": 200,
+    "response": "envelope",
+    "resumable": false,
+    "errors": {
+      "VALIDATION_ERROR": 400,
+      "INVALID_JSON": 400,
+      "UNAUTHORIZED": 401,
+      "FORBIDDEN": 403,
+      "AGENT_NOT_FOUND": 404,
+      "WEBHOOK_NOT_FOUND": 404,
+      "PAYLOAD_TOO_LARGE": 413,
+      "UNSUPPORTED_MEDIA_TYPE": 415,
+      "RATE_LIMITED": 429,
+      "INTERNAL_ERROR": 500
+    }
+  },
   "webhooks.delete": {
     "method": "DELETE",
     "path": "/api/webhooks/{name}",
@@ -1580,6 +1605,7 @@ export const operations = {
       "AGENT_NOT_FOUND": 404,
       "WEBHOOK_NOT_FOUND": 404,
       "WEBHOOK_REPLAYED": 409,
+      "WEBHOOK_DISABLED": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
       "RATE_LIMITED": 429,

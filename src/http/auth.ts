@@ -10,8 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '../config/load.ts';
 import type { MoxxyConfig } from '../config/schema.ts';
 import { isAppError } from '../domain/errors.ts';
-import type { Scope } from '../domain/scopes.ts';
-import type { Meta, RateLimitClass } from '../routers/trpc.ts';
+import type { Meta } from '../routers/trpc.ts';
 import type { Authenticator, Caller, Credentials } from '../services/auth/authenticator.ts';
 import { addRouteHook, routePolicyOf } from './route-hooks.ts';
 

@@ -12,7 +12,7 @@ import type { MoxxyConfig } from '../config/schema.ts';
 import { isAppError } from '../domain/errors.ts';
 import type { Meta } from '../routers/trpc.ts';
 import type { Authenticator, Caller, Credentials } from '../services/auth/authenticator.ts';
-import { addRouteHook, routePolicyOf } from './route-hooks.ts';
+import { addRouteHook, methodsOf, routePolicyOf } from './route-hooks.ts';
 
 export const WWW_AUTHENTICATE = 'Bearer realm="moxxy"';
 
@@ -76,8 +76,7 @@ interface ProcedureDef {
 export function installTrpcSubscriptionAuth(app: FastifyInstance, router: AnyRouter, auth: Authenticator): void {
   const procedures = router._def.procedures as Record<string, { _def: ProcedureDef } | undefined>;
   addRouteHook(app, 'onRequest', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (!methods.includes('GET') || !route.url.startsWith('/trpc/')) return undefined;
+    if (!methodsOf(route).includes('GET') || !route.url.startsWith('/trpc/')) return undefined;
     return (request, reply, done) => {
       const def = procedures[(request.params as { path?: string }).path ?? '']?._def;
       if (def?.type !== 'subscription' || def.meta?.scope === null) return done();

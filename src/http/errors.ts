@@ -4,7 +4,7 @@ import { AppError } from '../domain/errors.ts';
 import { toAppError } from '../routers/errors.ts';
 import { sendError } from './envelope.ts';
 import { logOf } from './logger.ts';
-import { declaredBodyType } from './request-body.ts';
+import { declaredBodyTypeOf } from './route-hooks.ts';
 
 function fromFastifyError(error: FastifyError, bodyLimit: number): AppError | undefined {
   switch (error.code) {
@@ -54,7 +54,7 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
 export function installJsonParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const declared = declaredBodyType(request);
+    const declared = declaredBodyTypeOf(request.routeOptions.config);
     if (declared && declared !== 'application/json') {
       return done(new AppError('UNSUPPORTED_MEDIA_TYPE', `Unsupported Content-Type: send ${declared}`), undefined);
     }

@@ -4,19 +4,13 @@
  * documented contract does not have. A route whose body is not JSON (audio) refuses a JSON one with 415.
  */
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { addRouteHook, declaredBodyTypeOf } from './route-hooks.ts';
-
-/** The body content type a route declares; undefined for routes that take no body, null for undeclared routes. */
-export function declaredBodyType(request: FastifyRequest): string | undefined | null {
-  return declaredBodyTypeOf(request.routeOptions.config);
-}
+import type { FastifyInstance } from 'fastify';
+import { addRouteHook, declaredBodyTypeOf, methodsOf } from './route-hooks.ts';
 
 export function ignoreUndeclaredBodies(app: FastifyInstance): void {
   // Only on routes that declare no body and whose method may carry one: GET and HEAD bodies are fastify's to ignore.
   addRouteHook(app, 'preParsing', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (methods.every((method) => method === 'GET' || method === 'HEAD')) return undefined;
+    if (methodsOf(route).every((method) => method === 'GET' || method === 'HEAD')) return undefined;
     if (declaredBodyTypeOf(route.config) !== undefined) return undefined;
     return (request, _reply, payload, done) => {
       const { headers } = request;

@@ -34,6 +34,11 @@ export function declaredBodyTypeOf(config: unknown): string | undefined | null {
   return null;
 }
 
+/** The HTTP methods a route answers. */
+export function methodsOf(route: Pick<RouteOptions, 'method'>): string[] {
+  return Array.isArray(route.method) ? route.method : [route.method];
+}
+
 type HookName = 'onRequest' | 'preParsing';
 type HookOf<N extends HookName> = N extends 'onRequest' ? onRequestHookHandler : preParsingHookHandler;
 

@@ -106,8 +106,8 @@ function dispatcherFor(options: NetGuardOptions): Agent {
         (addresses) => {
           const verdict = reachable(addresses, options);
           if (!verdict.allowed) {
-            const url = new URL(`https://${hostname.includes(':') ? `[${hostname}]` : hostname}/`);
-            return callback(refuse(url, `${hostname} now resolves to ${verdict.blocked}, a private, loopback, link-local or reserved address`), '', 0);
+            const reason = `${hostname} now resolves to ${verdict.blocked}, a private, loopback, link-local or reserved address`;
+            return callback(new ConnectRefused(reason), '', 0);
           }
           const entries = addresses.map((address) => ({ address, family: isIP(address) }));
           if (lookupOptions.all) (callback as unknown as (error: null, entries: LookupAddress[]) => void)(null, entries);
@@ -122,10 +122,13 @@ function dispatcherFor(options: NetGuardOptions): Agent {
   return dispatcher;
 }
 
+/** The guard refusing a connection's address; fetchGuarded turns it into URL_NOT_ALLOWED for the URL it was fetching. */
+class ConnectRefused extends Error {}
+
 /** The guard's refusal behind a failed fetch (fetch wraps connection errors as `cause`), if that is why it failed. */
-function refusalIn(error: unknown): AppError | undefined {
+function refusalIn(error: unknown): ConnectRefused | undefined {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
-    if (current instanceof AppError) return current;
+    if (current instanceof ConnectRefused) return current;
   }
   return undefined;
 }
@@ -190,7 +193,7 @@ export async function fetchGuarded(url: string, options: GuardedGet): Promise<Fe
     if (timeout.aborted && !options.signal?.aborted) throw new OutboundFetchError(`${current.href} did not answer within ${options.timeoutMs} ms`);
     if (error instanceof AppError || error instanceof OutboundFetchError || options.signal?.aborted) throw error;
     const refused = refusalIn(error);
-    if (refused) throw refused;
+    if (refused) throw refuse(current, refused.message);
     throw new OutboundFetchError(`${current.href} could not be fetched: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -66,6 +66,11 @@ export function makeTempHome(): string {
   return mkdtempSync(join(tmpdir(), 'moxxy-test-'));
 }
 
+/** A data directory outside /tmp, which sandboxes replace with their own: only there does a test see the sandbox hide it. */
+export function makeHomeOutsideTmp(): string {
+  return mkdtempSync(join('/var/tmp', 'moxxy-test-'));
+}
+
 /**
  * Rate limits are off unless the caller passes `rateLimits`: suites fire many requests fast. With no
  * `auth.internalToken` (MOXXY_INTERNAL_TOKEN) the loopback server is open to requests without credentials.

@@ -1,17 +1,15 @@
 /**
- * Runs one skill invocation as one process group: the entrypoint written to the skill's working directory,
- * args as argv and/or JSON on stdin, a scrubbed environment, the sandbox around it, a time limit that kills
- * the whole group, and a cap on the output kept.
+ * Runs one skill invocation in the sandbox: the entrypoint written to the skill's working directory, args as argv
+ * and/or JSON on stdin, a scrubbed environment, a time limit that kills everything it started, and a cap on the output kept.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import { AppError } from '../../domain/errors.ts';
+import type { SandboxStatus } from '../../domain/sandbox.ts';
 import type { SkillArgs, SkillResult } from '../../domain/skills.ts';
-import { interpreterFor, SYSTEM_PATH } from './languages.ts';
-import type { Sandbox } from './sandbox.ts';
+import { SYSTEM_PATH, type Sandbox, type SandboxedProcess } from '../sandbox/index.ts';
+import { interpreterFor } from './languages.ts';
 import type { SkillRecord } from './builtins.ts';
 
 /** The vault secrets named by `keys` that exist for `agent`; `skill` is who asks, for the audit log. */
@@ -21,7 +19,6 @@ export interface RunnerSettings {
   home: string;
   timeoutMs: number;
   outputLimitBytes: number;
-  requireSandbox: boolean;
 }
 
 export function skillWorkdir(home: string, agent: string, skill: string): string {
@@ -41,14 +38,14 @@ export class SkillRunner {
     private readonly resolveSecrets: ResolveSecrets,
   ) {}
 
+  /** What the sandbox around skills is on this machine. */
+  sandboxStatus(): Promise<SandboxStatus> {
+    return this.sandbox.status();
+  }
+
   async run(agent: string, { skill, code }: SkillRecord, args: SkillArgs, signal?: AbortSignal): Promise<SkillResult> {
     if (skill.language === 'builtin') throw new Error(`${skill.name} runs inside the server, not as a process`);
-    const status = await this.sandbox.status();
-    if (status.kind === 'none' && this.settings.requireSandbox) {
-      throw new AppError('SANDBOX_UNAVAILABLE', `Skills must run in a sandbox (skills.requireSandbox) and none is available: ${status.reason}`, {
-        reason: status.reason,
-      });
-    }
+    const status = await this.sandbox.check({ network: skill.needs_network });
     const interpreter = interpreterFor(skill.language);
     if (!interpreter) {
       return { output: `${skill.run_command} is not installed on this server`, exit_code: 127, execution_time_ms: 0, truncated: false, timed_out: false, sandbox: status.kind };
@@ -65,52 +62,41 @@ export class SkillRunner {
     const granted = Object.fromEntries(skill.env_keys.filter((key) => key in secrets).map((key) => [key, secrets[key]!]));
     // Never the server's environment (MOXXY_*, *_API_KEY ...): only these, and the base variables win over secrets.
     const env = { ...granted, PATH: SYSTEM_PATH, HOME: workdir, LANG: 'C.UTF-8', TMPDIR: tmpdir, PYTHONDONTWRITEBYTECODE: '1' };
-    const command = [interpreter.path, join(workdir, skill.entrypoint), ...(Array.isArray(args) ? args : [])];
-    const sandboxed =
-      status.kind === 'bwrap'
-        ? this.sandbox.wrap(command, { ...skill, workdir, tmpdir, readOnly: interpreter.prefix ? [interpreter.prefix] : [] })
-        : command;
-    const outcome = await runProcess({
-      command: sandboxed,
-      cwd: workdir,
-      env,
+    const started = performance.now();
+    const running = await this.sandbox.spawn(
+      [interpreter.path, join(workdir, skill.entrypoint), ...(Array.isArray(args) ? args : [])],
+      {
+        network: skill.needs_network,
+        fsRead: skill.needs_fs_read,
+        fsWrite: skill.needs_fs_write,
+        workdir,
+        tmpdir,
+        readOnly: interpreter.prefix ? [interpreter.prefix] : [],
+      },
+      { cwd: workdir, env },
+    );
+    const outcome = await collectRun(running, {
       stdin: `${JSON.stringify(args)}\n`,
       timeoutMs: this.settings.timeoutMs,
       outputLimitBytes: this.settings.outputLimitBytes,
       signal,
     });
-    return { ...outcome, sandbox: status.kind };
+    return { ...outcome, execution_time_ms: Math.round(performance.now() - started), sandbox: running.kind };
   }
 }
 
-export interface ProcessSpec {
-  command: string[];
-  cwd: string;
-  env: Record<string, string>;
+interface RunSpec {
   stdin: string;
   timeoutMs: number;
   outputLimitBytes: number;
   signal?: AbortSignal;
 }
 
-export type ProcessOutcome = Omit<SkillResult, 'sandbox'>;
+type RunOutcome = Omit<SkillResult, 'sandbox' | 'execution_time_ms'>;
 
-/** After the main process exits, how long to wait for its pipes before giving up on a descendant that escaped the group. */
-const PIPE_GRACE_MS = 2000;
-
-export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
-  const started = performance.now();
-  const [file, ...argv] = spec.command;
-  // detached: the child leads a new process group, so one kill reaches everything it started.
-  const child = spawn(file!, argv, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
-  const killGroup = () => {
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-
+/** Feeds the process its input, keeps its output up to the limit, and kills it at the time limit or on abort. */
+async function collectRun(run: SandboxedProcess, spec: RunSpec): Promise<RunOutcome> {
+  const { child } = run;
   const kept: Buffer[] = [];
   let keptBytes = 0;
   let truncated = false;
@@ -131,40 +117,20 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    killGroup();
+    run.kill();
   }, spec.timeoutMs);
-  spec.signal?.addEventListener('abort', killGroup, { once: true });
-
-  return new Promise((resolve, reject) => {
-    let exitCode = 0;
-    let grace: NodeJS.Timeout | undefined;
-    child.once('exit', (code, signal) => {
-      exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
-      // Whatever it left running in the background dies with it.
-      killGroup();
-      grace = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-      }, PIPE_GRACE_MS);
-    });
-    const finish = () => {
-      clearTimeout(timer);
-      clearTimeout(grace);
-      spec.signal?.removeEventListener('abort', killGroup);
+  if (spec.signal?.aborted) run.kill();
+  spec.signal?.addEventListener('abort', run.kill, { once: true });
+  try {
+    const { code, signal } = await run.exit;
+    return {
+      output: Buffer.concat(kept).toString('utf8'),
+      exit_code: code ?? 128 + (signal ? constants.signals[signal] : 0),
+      truncated,
+      timed_out: timedOut,
     };
-    child.once('error', (error) => {
-      finish();
-      reject(error);
-    });
-    child.once('close', () => {
-      finish();
-      resolve({
-        output: Buffer.concat(kept).toString('utf8'),
-        exit_code: exitCode,
-        execution_time_ms: Math.round(performance.now() - started),
-        truncated,
-        timed_out: timedOut,
-      });
-    });
-  });
+  } finally {
+    clearTimeout(timer);
+    spec.signal?.removeEventListener('abort', run.kill);
+  }
 }

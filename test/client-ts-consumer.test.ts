@@ -25,6 +25,7 @@ const agent = (name: string): Schema<'Agent'> => ({
   model: { provider: 'echo', name: 'echo' },
   system_prompt: '',
   allowed_tools: [],
+  subagents: [],
   max_steps: 8,
   created_at: '2025-01-01T00:00:00.000Z',
   updated_at: '2025-01-01T00:00:00.000Z',

@@ -1,22 +1,33 @@
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpService } from '../src/services/mcp/index.ts';
-import { FIXTURE_SERVER_PATH, serveOverHttp, type HttpFixture } from './fixtures/mcp/server.ts';
-import { makeTempHome, startTestServer, startTestServerIn, type TestServer } from './helpers/server.ts';
+import { probeBwrap } from '../src/services/sandbox/bwrap-probe.ts';
+import { Sandbox, sandboxSettings, SYSTEM_PATH } from '../src/services/sandbox/index.ts';
+import { serveOverHttp, STDIO_FIXTURE, type HttpFixture } from './fixtures/mcp/server.ts';
+import { makeHomeOutsideTmp, makeTempHome, startTestServer, startTestServerIn, type TestServer } from './helpers/server.ts';
 
 /** Starting a stdio server means a node process loading tsx: slow on a loaded machine. */
 const SLOW = 90_000;
-const STDIO = { command: process.execPath, args: ['--import', 'tsx', FIXTURE_SERVER_PATH] };
-const CALC_TOOLS = ['add', 'echo', 'fail', 'env', 'crash'];
+const STDIO = STDIO_FIXTURE;
+const CALC_TOOLS = ['add', 'echo', 'fail', 'env', 'crash', 'read_file'];
 const SERVER_SECRET = 'moxxy-server-own-secret';
+/** The data-directory tests need a working bubblewrap; elsewhere stdio servers run unsandboxed. */
+const SANDBOX = (await probeBwrap('bwrap')).kind;
 
 let server: TestServer;
 let remote: HttpFixture;
+const NO_PRIVATE_NETWORK = { allowPrivateNetwork: false, allowHttpLoopback: false };
 
 beforeAll(async () => {
   // Something the moxxy process has in its environment that no MCP server may see.
   process.env.MOXXY_TEST_SERVER_SECRET = SERVER_SECRET;
-  [server, remote] = await Promise.all([startTestServer(), serveOverHttp()]);
+  remote = await serveOverHttp();
+  // The fixture listens on loopback over plain http: the operator lists it as a trusted MCP server.
+  server = await startTestServer({ mcp: { allowedUrls: [remote.url] } });
   expect((await server.api.post('/api/agents', { name: 'calc-agent' })).status).toBe(201);
 }, SLOW);
 
@@ -46,6 +57,7 @@ describe('MCP servers over stdio', () => {
         command: process.execPath,
         args: STDIO.args,
         env_keys: ['FIXTURE_GREETING'],
+        sandbox: { network: false, fs_read: true, fs_write: false },
         created_at: expect.any(String),
       },
     ]);
@@ -93,18 +105,17 @@ describe('MCP servers over stdio', () => {
   });
 
   it("gives the child a minimal environment plus its configured env, never the server's own", async () => {
-    const greeting = await invoke('calc-agent', { server: 'calc', tool: 'env', arguments: { name: 'FIXTURE_GREETING' } });
-    expect(greeting.body.data.content[0].text).toBe('hello-from-env');
-    const secret = await invoke('calc-agent', { server: 'calc', tool: 'env', arguments: { name: 'MOXXY_TEST_SERVER_SECRET' } });
-    expect(secret.body.data.content[0].text).toBe('(unset)');
-    const path = await invoke('calc-agent', { server: 'calc', tool: 'env', arguments: { name: 'PATH' } });
-    expect(path.body.data.content[0].text).toBe(process.env.PATH);
+    const envOf = async (name: string) => (await invoke('calc-agent', { server: 'calc', tool: 'env', arguments: { name } })).body.data.content[0].text;
+    expect(await envOf('FIXTURE_GREETING')).toBe('hello-from-env');
+    expect(await envOf('MOXXY_TEST_SERVER_SECRET')).toBe('(unset)');
+    expect(await envOf('PATH')).toBe(SYSTEM_PATH);
+    expect(await envOf('HOME')).toBe(join(server.home, 'mcp', 'calc-agent', 'calc'));
   });
 
   it('answers 502 MCP_ERROR when the server process dies mid-call, and reconnects on the next use', async () => {
     const crashed = await invoke('calc-agent', { server: 'calc', tool: 'crash' });
     expect(crashed.status).toBe(502);
-    expect(crashed.body.error).toMatchObject({ code: 'MCP_ERROR', details: { server: 'calc' } });
+    expect(crashed.body.error).toMatchObject({ code: 'MCP_ERROR', message: "MCP server 'calc' failed calling 'crash': exited with code 1", details: { server: 'calc' } });
     expect((await servers('calc-agent')).body.data.servers[0].status).toBe('disconnected');
 
     const again = await invoke('calc-agent', { server: 'calc', tool: 'add', arguments: { a: 20, b: 22 } });
@@ -142,6 +153,8 @@ describe('MCP servers over stdio', () => {
       { name: 'both', command: 'x', url: 'http://127.0.0.1:1/mcp' },
       { name: 'neither' },
       { name: 'mixed', url: 'http://127.0.0.1:1/mcp', env: { A: 'b' } },
+      { name: 'boxed_http', url: 'http://127.0.0.1:1/mcp', sandbox: { network: true } },
+      { name: 'bad_box', command: 'x', sandbox: { network: true, ports: [80] } },
       { name: 'Bad Name', command: 'x' },
       { name: 'ftp', url: 'ftp://127.0.0.1/mcp' },
     ];
@@ -156,11 +169,11 @@ describe('MCP servers over stdio', () => {
   it('keeps a server that fails to connect, with status error, leaves its tools out, and removes it', async () => {
     const added = await server.api.post('/api/agents/calc-agent/mcp/servers', { name: 'broken', command: 'moxxy-no-such-mcp-server' });
     expect(added.status).toBe(201);
-    expect(added.body.data).toMatchObject({ name: 'broken', status: 'error', tools_count: 0 });
-    expect(added.body.data.error).toContain('ENOENT');
+    const error = `failed to start: 'moxxy-no-such-mcp-server' is neither an absolute path to a program nor a program on ${SYSTEM_PATH}`;
+    expect(added.body.data).toEqual(expect.objectContaining({ name: 'broken', status: 'error', tools_count: 0, error }));
 
     const listed = (await servers('calc-agent')).body.data.servers;
-    expect(listed.find((s: any) => s.name === 'broken')).toMatchObject({ status: 'error', error: expect.stringContaining('ENOENT') });
+    expect(listed.find((s: any) => s.name === 'broken')).toMatchObject({ status: 'error', error });
     const tools = (await server.api.get('/api/agents/calc-agent/mcp/tools')).body.data.tools;
     expect(new Set(tools.map((t: any) => t.server))).toEqual(new Set(['calc']));
 
@@ -176,6 +189,13 @@ describe('MCP servers over stdio', () => {
 });
 
 describe('MCP servers over streamable HTTP', () => {
+  it('refuses a URL the operator did not allow (loopback, plain http) before storing or connecting', async () => {
+    const refused = await server.api.post('/api/agents/calc-agent/mcp/servers', { name: 'sneaky', url: remote.url.replace('127.0.0.1', 'localhost') });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe('URL_NOT_ALLOWED');
+    expect((await servers('calc-agent')).body.data.servers.map((s: any) => s.name)).not.toContain('sneaky');
+  });
+
   it('connects, calls tools with the configured headers, hides header values and removes the server', async () => {
     const added = await server.api.post('/api/agents/calc-agent/mcp/servers', {
       name: 'remote',
@@ -266,12 +286,17 @@ describe('MCP servers across restarts', () => {
 });
 
 describe('MCP secrets', () => {
-  it('resolves ${vault:KEY} in env at connect time, and stores only the reference', async () => {
-    const { database, agents } = server.services;
+  it('resolves ${vault:KEY} in env at connect time, and stores only the reference, encrypted', async () => {
+    const { database, agents, config, vault } = server.services;
+    const sandbox = new Sandbox(sandboxSettings(config));
     const mcp = new McpService({
       db: database.db,
+      guard: NO_PRIVATE_NETWORK,
       agents,
+      vault,
       resolveSecret: async (value, agent) => value.replace('${vault:GREETING}', `secret-of-${agent}`),
+      sandbox,
+      home: server.home,
     });
     try {
       await server.api.post('/api/agents', { name: 'vaulted' });
@@ -280,9 +305,163 @@ describe('MCP secrets', () => {
       const result = await mcp.invoke('vaulted', { server: 'calc', tool: 'env', arguments: { name: 'FIXTURE_GREETING' } });
       expect(result.content).toEqual([{ type: 'text', text: 'secret-of-vaulted' }]);
       const [row] = await database.client.execute("SELECT env FROM mcp_servers WHERE agent = 'vaulted'").then((r) => r.rows);
-      expect(JSON.parse(String(row?.env))).toEqual({ FIXTURE_GREETING: '${vault:GREETING}' });
+      const stored = JSON.parse(String(row?.env));
+      expect(Object.keys(stored)).toEqual(['FIXTURE_GREETING']);
+      expect(stored.FIXTURE_GREETING).not.toContain('vault');
+      expect(stored.FIXTURE_GREETING).not.toContain('secret-of');
     } finally {
       await mcp.close();
+      await sandbox.close();
     }
   }, SLOW);
+});
+
+/** Processes whose command line contains the marker. */
+function processesWith(marker: string): number {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+      } catch {
+        return false;
+      }
+    }).length;
+}
+
+describe('stdio MCP servers in the sandbox', () => {
+  it.runIf(SANDBOX === 'bwrap' || process.env.CI)(
+    'cannot read the data directory even with fs_read, yet reads the host (skipped only outside CI without bwrap)',
+    async () => {
+      const host = await startTestServerIn(makeHomeOutsideTmp());
+      try {
+        expect((await host.api.post('/api/agents/default/mcp/servers', { name: 'files', ...STDIO })).body.data.status).toBe('connected');
+        const read = async (path: string) =>
+          (await host.api.post('/api/agents/default/mcp/invoke', { server: 'files', tool: 'read_file', arguments: { path } })).body.data;
+
+        for (const file of ['vault.key', 'moxxy.db', 'moxxy.db-wal']) {
+          expect(existsSync(join(host.home, file)), file).toBe(true);
+          const hidden = await read(join(host.home, file));
+          expect(hidden, file).toMatchObject({ is_error: true, content: [{ type: 'text', text: expect.stringContaining('ENOENT') }] });
+        }
+        const checkout = await read(join(process.cwd(), 'package.json'));
+        expect(checkout.is_error).toBe(false);
+        expect(JSON.parse(checkout.content[0].text).name).toBe('moxxy-server');
+      } finally {
+        await host.close();
+        rmSync(host.home, { recursive: true, force: true });
+      }
+    },
+    SLOW,
+  );
+
+  it('works in <home>/mcp/<agent>/<server>, which goes when the server is removed', async () => {
+    await server.api.post('/api/agents', { name: 'worker' });
+    const workdir = join(server.home, 'mcp', 'worker', 'calc');
+    expect((await server.api.post('/api/agents/worker/mcp/servers', { name: 'calc', ...STDIO })).body.data.status).toBe('connected');
+    expect(existsSync(workdir)).toBe(true);
+    expect((await server.api.delete('/api/agents/worker/mcp/servers/calc')).status).toBe(200);
+    expect(existsSync(workdir)).toBe(false);
+  }, SLOW);
+
+  it('answers with how the server ended, never with what it wrote to stderr', async () => {
+    const added = await server.api.post('/api/agents/calc-agent/mcp/servers', {
+      name: 'leaky',
+      command: 'sh',
+      args: ['-c', 'echo LEAKED-SECRET-TEXT >&2; exit 3'],
+    });
+    expect(added.status).toBe(201);
+    expect(added.body.data).toMatchObject({ status: 'error', error: 'failed to start (exit code 3)' });
+    const call = await invoke('calc-agent', { server: 'leaky', tool: 'add' });
+    expect(call.status).toBe(502);
+    expect(call.body.error.message).toBe("MCP server 'leaky' failed to start (exit code 3)");
+    expect(JSON.stringify(call.body)).not.toContain('LEAKED');
+    expect((await servers('calc-agent')).body.data.servers.find((s: any) => s.name === 'leaky').error).toBe('failed to start (exit code 3)');
+    await server.api.delete('/api/agents/calc-agent/mcp/servers/leaky');
+  });
+
+  it('logs stderr and the exit instead, with the secrets it was given masked', async () => {
+    const { database, agents, config, vault } = server.services;
+    const sandbox = new Sandbox(sandboxSettings(config));
+    const logged: Array<{ message: string; details: Record<string, unknown> }> = [];
+    const mcp = new McpService({
+      db: database.db,
+      guard: NO_PRIVATE_NETWORK,
+      agents,
+      vault,
+      resolveSecret: async (value) => value.replace('${vault:TOKEN}', 'vault-token-value'),
+      sandbox,
+      home: server.home,
+      log: (message, details) => logged.push({ message, details }),
+      redact: (text) => text.replace('api-key-value', '[REDACTED]'),
+    });
+    try {
+      await server.api.post('/api/agents', { name: 'logged' });
+      const added = await mcp.add('logged', {
+        name: 'noisy',
+        command: 'sh',
+        args: ['-c', 'echo "token=$TOKEN key=api-key-value" >&2; printf "no newline" >&2; exit 4'],
+        env: { TOKEN: '${vault:TOKEN}' },
+      });
+      expect(added).toMatchObject({ status: 'error', error: 'failed to start (exit code 4)' });
+      expect(logged).toEqual([
+        { message: "MCP server 'noisy' wrote to stderr", details: { agent: 'logged', server: 'noisy', stderr: 'token=[REDACTED] key=[REDACTED]' } },
+        { message: "MCP server 'noisy' wrote to stderr", details: { agent: 'logged', server: 'noisy', stderr: 'no newline' } },
+        { message: "MCP server 'noisy' exited", details: { agent: 'logged', server: 'noisy', code: 4, signal: null } },
+      ]);
+    } finally {
+      await mcp.close();
+      await sandbox.close();
+    }
+  });
+
+  it('says when a server does not answer in time, and stops it', async () => {
+    const { database, agents, config, vault } = server.services;
+    const sandbox = new Sandbox(sandboxSettings(config));
+    const mcp = new McpService({ db: database.db, guard: NO_PRIVATE_NETWORK, agents, vault, resolveSecret: async (value) => value, sandbox, home: server.home, timeoutMs: 1000 });
+    const marker = `41${process.pid}.5`;
+    try {
+      await server.api.post('/api/agents', { name: 'silent' });
+      const added = await mcp.add('silent', { name: 'mute', command: 'sleep', args: [marker] });
+      expect(added).toMatchObject({ status: 'error', error: 'did not answer within 1000 ms' });
+      for (let i = 0; i < 50 && processesWith(marker) > 0; i++) await sleep(100);
+      expect(processesWith(marker)).toBe(0);
+    } finally {
+      await mcp.close();
+      await sandbox.close();
+    }
+  });
+
+  it('refuses stdio servers with 503 SANDBOX_UNAVAILABLE when skills.requireSandbox is set and bubblewrap is missing', async () => {
+    const strict = await startTestServer({ skills: { bwrap: '/nonexistent/bwrap', requireSandbox: true } });
+    try {
+      const res = await strict.api.post('/api/agents/default/mcp/servers', { name: 'calc', ...STDIO });
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('SANDBOX_UNAVAILABLE');
+      expect(res.body.error.message).toContain('/nonexistent/bwrap cannot run');
+      expect((await strict.api.get('/api/agents/default/mcp/servers')).body.data.servers).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
+describe('MCP servers over HTTP that fail', () => {
+  it('answers with the HTTP status, never the response body', async () => {
+    const upstream = createServer((_req, res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('LEAKED-BODY-TEXT'));
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
+      const trusting = await startTestServer({ mcp: { allowedUrls: [url] } });
+      try {
+        const added = await trusting.api.post('/api/agents/default/mcp/servers', { name: 'failing', url });
+        expect(added.body.data).toMatchObject({ status: 'error', error: 'answered HTTP 500' });
+        expect(JSON.stringify(added.body)).not.toContain('LEAKED');
+      } finally {
+        await trusting.close();
+      }
+    } finally {
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
 });

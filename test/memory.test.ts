@@ -325,6 +325,7 @@ describe('memory tools and recall for the runtime', () => {
     sessionId: 'ses_test',
     userId,
     signal: new AbortController().signal,
+    allowLists: [],
   });
 
   beforeAll(async () => {

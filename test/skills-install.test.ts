@@ -96,7 +96,11 @@ describe('install from a URL', () => {
       ),
       http.get('https://skills.example.com/pkg/greeter/main.py', () => text('import sys\nprint("hello", *sys.argv[1:])\n')),
     );
-    const res = await install({ url: 'https://skills.example.com/pkg/greeter/' });
+    const refused = await install({ url: 'https://skills.example.com/pkg/greeter/' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'SKILL_CONSENT_REQUIRED', details: { requested: ['needs_fs_write'], missing: ['needs_fs_write'] } });
+    expect((await server.api.get('/api/agents/installer/skills/greeter')).status).toBe(404);
+    const res = await install({ url: 'https://skills.example.com/pkg/greeter/', approve: ['needs_fs_write'] });
     expect(res.status).toBe(201);
     expect(res.body.data).toMatchObject({ name: 'greeter', language: 'python', run_command: 'python3', entrypoint: 'main.py', needs_fs_write: true, version: '1.0.0' });
     expect((await server.api.post('/api/agents/installer/skills/greeter/invoke', { args: ['you'] })).body.data.output).toBe('hello you\n');

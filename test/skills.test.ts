@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../src/services/skills/sandbox.ts';
+import { probeBwrap } from '../src/services/sandbox/bwrap-probe.ts';
 import { makeTempHome, startTestServer, type TestServer } from './helpers/server.ts';
 
 /** bubblewrap here, unless this machine cannot create namespaces (then skills run unsandboxed; see skills-sandbox.test.ts). */
-const SANDBOX = (await new Sandbox('bwrap').status()).kind;
+const SANDBOX = (await probeBwrap('bwrap')).kind;
 let server: TestServer;
 
 beforeAll(async () => {
@@ -236,7 +236,7 @@ describe('skills as agent tools', () => {
 
     const denied = await server.api.post('/api/agents/tool-user/chat', { message: '<invoke name="other_skill">[]</invoke>' });
     const deniedRun = (await server.api.get(`/api/runs/${denied.body.data.run_id}`)).body.data;
-    expect(deniedRun.steps[1]).toMatchObject({ name: 'other_skill', is_error: true, output: "Tool 'other_skill' is not allowed for this agent" });
+    expect(deniedRun.steps[1]).toMatchObject({ name: 'other_skill', is_error: true, output: "Tool 'other_skill' is not allowed: the agent 'tool-user' allow-list does not include it" });
   });
 
   it('hands a failed skill back to the model as an error with its output', async () => {

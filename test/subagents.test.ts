@@ -33,7 +33,7 @@ async function subagentEvents(server: TestServer, type: string, parentRunId: str
 beforeAll(async () => {
   msw.listen({ onUnhandledRequest: 'bypass' });
   server = await startTestServer({ providers: { openai: { baseUrl: OPENAI, apiKey: 'test-key' }, maxRetries: 0, retryBaseDelayMs: 1 } });
-  await server.api.post('/api/agents', { name: 'boss', allowed_tools: ['subagent.spawn'] });
+  await server.api.post('/api/agents', { name: 'boss', allowed_tools: ['subagent.spawn'], subagents: ['helper', 'sloth', 'ghost'] });
   await server.api.post('/api/agents', { name: 'helper', system_prompt: 'You help.' });
 });
 afterAll(async () => {
@@ -82,6 +82,19 @@ describe('subagent.spawn', () => {
     expect(await subagentEvents(server, 'subagent.spawned', ghost.body.data.run_id)).toEqual([]);
   });
 
+  it('hands tasks only to itself and the agents its subagents list names', async () => {
+    await server.api.post('/api/agents', { name: 'stranger', allowed_tools: ['*'] });
+    const reply = await server.api.post('/api/agents/boss/chat', { message: spawnTag('Do my bidding', 'stranger') });
+    expect(reply.body.data.content).toBe(
+      "subagent.spawn: Error: agent 'boss' may not hand tasks to 'stranger': only to itself and the agents in its subagents list (helper, sloth, ghost)",
+    );
+    expect(await subagentEvents(server, 'subagent.spawned', reply.body.data.run_id)).toEqual([]);
+    const violations = (await server.api.get(`/api/audit?event_type=security.violation&limit=1000`)).body.data.events;
+    expect(violations.find((event: any) => event.run_id === reply.body.data.run_id)?.payload).toEqual({
+      reason: 'subagent_not_allowed', agent: 'stranger', tool: 'subagent.spawn',
+    });
+  });
+
   it('refuses a third level below the top-level run (depth limit 2) without failing any run', async () => {
     const reply = await server.api.post('/api/agents/boss/chat', { message: spawnTag(spawnTag(spawnTag('Too deep'))) });
     expect(reply.status).toBe(200);
@@ -103,7 +116,7 @@ describe('subagent.spawn', () => {
 
   it('is offered only to agents that allow it', async () => {
     const reply = await server.api.post('/api/agents/helper/chat', { message: spawnTag('Not for me') });
-    expect(reply.body.data.content).toBe("subagent.spawn: Tool 'subagent.spawn' is not allowed for this agent");
+    expect(reply.body.data.content).toBe("subagent.spawn: Tool 'subagent.spawn' is not allowed: the agent 'helper' allow-list does not include it");
   });
 
   it('cancels the child when the parent is cancelled', async () => {

@@ -34,7 +34,10 @@ export const Agent = z
     description: z.string(),
     model: ModelSettings,
     system_prompt: z.string(),
-    allowed_tools: z.array(ToolName).describe('Tools (skills, MCP tools, primitives) the agent may call; "*" allows all.'),
+    allowed_tools: z
+      .array(ToolName)
+      .describe('Tools (skills, MCP tools, primitives) the agent may call; "*" allows all but host tools, which must be named (`host_shell`).'),
+    subagents: z.array(Slug).describe('Other agents this one may hand tasks to with subagent.spawn; it may always spawn itself.'),
     max_steps: z.number().int().describe('Most model calls in one run before it stops.'),
     created_at: z.date(),
     updated_at: z.date(),
@@ -49,6 +52,7 @@ export const AgentCreate = z
     model: ModelSettings.optional().describe('Defaults to the offline echo provider.'),
     system_prompt: z.string().max(32_000).default(''),
     allowed_tools: z.array(ToolName).max(200).default([]),
+    subagents: z.array(Slug).max(50).default([]),
     max_steps: z.number().int().min(1).max(100).default(DEFAULT_MAX_STEPS),
   })
   .meta({ id: 'AgentCreate' });
@@ -66,6 +70,7 @@ export const AgentPatch = z
       .optional(),
     system_prompt: z.string().max(32_000).optional(),
     allowed_tools: z.array(ToolName).max(200).optional(),
+    subagents: z.array(Slug).max(50).optional(),
     max_steps: z.number().int().min(1).max(100).optional(),
   })
   .meta({ id: 'AgentPatch' });
@@ -90,6 +95,7 @@ export function applyAgentPatch(agent: Agent, patch: AgentPatch, now: Date): Age
     description: patch.description ?? agent.description,
     system_prompt: patch.system_prompt ?? agent.system_prompt,
     allowed_tools: patch.allowed_tools ?? agent.allowed_tools,
+    subagents: patch.subagents ?? agent.subagents,
     max_steps: patch.max_steps ?? agent.max_steps,
     model: {
       provider: patch.model?.provider ?? agent.model.provider,

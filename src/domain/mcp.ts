@@ -12,9 +12,25 @@ export const McpServerStatus = z
   .meta({ id: 'McpServerStatus' });
 export type McpServerStatus = z.infer<typeof McpServerStatus>;
 
-const EnvKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name');
-const HeaderName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 'must be an HTTP header name');
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/;
+const EnvKey = z.string().regex(ENV_KEY, 'must be an environment variable name');
+const HeaderName = z.string().regex(HEADER_NAME, 'must be an HTTP header name');
+/** The key rule of a record, in openapi.json too (zod-to-openapi does not emit propertyNames from a record's key schema). */
+const keysMatching = (pattern: RegExp) => ({ propertyNames: { pattern: pattern.source } });
 const ConfigValue = z.string().max(16_384);
+
+const sandboxFlags = {
+  network: z.boolean().describe("May open network connections, through a user-mode stack that cannot reach the host's loopback; otherwise it has no network."),
+  fs_read: z
+    .boolean()
+    .describe("May read the host filesystem (read-only), never the server's data directory; otherwise it sees system directories and its working directory only."),
+  fs_write: z.boolean().describe('May write its working directory (`<home>/mcp/<agent>/<server>`, also its HOME); otherwise that is read-only.'),
+};
+
+/** What the sandbox lets a stdio server do (it always runs in its own PID namespace, with resource limits). */
+export const McpSandbox = z.object(sandboxFlags).meta({ id: 'McpSandbox' });
+export type McpSandbox = z.infer<typeof McpSandbox>;
 
 /** A server as the API shows it: values of env and headers never leave the server, only their keys. */
 export const McpServer = z
@@ -27,6 +43,7 @@ export const McpServer = z
     command: z.string().optional(),
     args: z.array(z.string()).optional(),
     env_keys: z.array(z.string()).optional().describe('Names of the configured environment variables (values are never returned).'),
+    sandbox: McpSandbox.optional(),
     url: z.string().optional(),
     header_keys: z.array(z.string()).optional().describe('Names of the configured headers (values are never returned).'),
     created_at: z.date(),
@@ -43,11 +60,17 @@ export const McpServerCreate = z
     args: z.array(z.string().max(8192)).max(64).optional().describe('stdio: its arguments; `${vault:KEY}` allowed.'),
     env: z
       .record(EnvKey, ConfigValue)
+      .meta(keysMatching(ENV_KEY))
       .optional()
-      .describe('stdio: environment added to a minimal one (PATH, HOME); `${vault:KEY}` allowed. Never returned.'),
+      .describe('stdio: environment added to a minimal one (PATH, HOME, LANG, TMPDIR, which it cannot replace); `${vault:KEY}` allowed. Never returned.'),
+    sandbox: z
+      .strictObject({ network: sandboxFlags.network.optional(), fs_read: sandboxFlags.fs_read.optional(), fs_write: sandboxFlags.fs_write.optional() })
+      .optional()
+      .describe('stdio: what the sandbox lets the server do; each defaults to false.'),
     url: z.url({ protocol: /^https?$/ }).max(2048).optional().describe('Streamable HTTP: the endpoint URL.'),
     headers: z
       .record(HeaderName, ConfigValue)
+      .meta(keysMatching(HEADER_NAME))
       .optional()
       .describe('Streamable HTTP: headers sent with every request; `${vault:KEY}` allowed. Never returned.'),
   });
@@ -55,8 +78,13 @@ export type McpServerCreate = z.infer<typeof McpServerCreate>;
 
 /** What a connection is made from, as stored. */
 export type McpServerConfig =
-  | { transport: 'stdio'; command: string; args: string[]; env: Record<string, string> }
+  | { transport: 'stdio'; command: string; args: string[]; env: Record<string, string>; sandbox: McpSandbox }
   | { transport: 'http'; url: string; headers: Record<string, string> };
+
+/** The sandbox of a stdio server: what it was given, nothing more (a server stored before there were flags has none). */
+export function mcpSandbox(given: Partial<McpSandbox> | null | undefined): McpSandbox {
+  return { network: given?.network ?? false, fs_read: given?.fs_read ?? false, fs_write: given?.fs_write ?? false };
+}
 
 /**
  * The transport a create asks for. Checked here rather than in the schema because zod cannot `.omit()` the
@@ -72,14 +100,14 @@ export function mcpServerConfig(input: McpServerCreate): McpServerConfig {
   } else if (input.command !== undefined) {
     misplaced(['headers'], 'stdio');
   } else {
-    misplaced(['args', 'env'], 'streamable HTTP');
+    misplaced(['args', 'env', 'sandbox'], 'streamable HTTP');
   }
   if (issues.length) {
     const summary = issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ');
     throw new AppError('VALIDATION_ERROR', `Invalid request: ${summary}`, { issues });
   }
   return input.command !== undefined
-    ? { transport: 'stdio', command: input.command, args: input.args ?? [], env: input.env ?? {} }
+    ? { transport: 'stdio', command: input.command, args: input.args ?? [], env: input.env ?? {}, sandbox: mcpSandbox(input.sandbox) }
     : { transport: 'http', url: input.url!, headers: input.headers ?? {} };
 }
 

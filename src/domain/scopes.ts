@@ -1,4 +1,7 @@
-/** Token scopes: what a bearer token may do. `*` allows everything. */
+/**
+ * Token scopes: what a bearer token may do. `*` allows every operation except host powers; `admin` allows
+ * everything, host powers included (src/domain/host-powers.ts).
+ */
 import { z } from 'zod';
 
 export const SCOPES = [
@@ -19,7 +22,17 @@ export const SCOPES = [
   'events:read',
   'tokens:admin',
   '*',
+  'admin',
 ] as const;
 
-export const Scope = z.enum(SCOPES).meta({ id: 'Scope' });
+export const Scope = z
+  .enum(SCOPES)
+  .describe('`*` allows every operation but host powers; `admin` allows everything, host powers included.')
+  .meta({ id: 'Scope' });
 export type Scope = z.infer<typeof Scope>;
+
+/** Whether a token holding `held` may do what needs `needed`. */
+export function scopesGrant(held: readonly Scope[], needed: Scope): boolean {
+  if (held.includes('admin') || held.includes(needed)) return true;
+  return needed !== 'admin' && held.includes('*');
+}

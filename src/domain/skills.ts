@@ -26,6 +26,15 @@ const flags = {
   needs_env: z.boolean().describe('Receives the vault secrets named in env_keys as environment variables.'),
 };
 
+export const SKILL_CAPABILITIES = ['needs_network', 'needs_fs_read', 'needs_fs_write', 'needs_env'] as const;
+export const SkillCapability = z.enum(SKILL_CAPABILITIES).meta({ id: 'SkillCapability' });
+export type SkillCapability = z.infer<typeof SkillCapability>;
+
+/** The capabilities a skill's flags ask for. */
+export function requestedCapabilities(flags: Record<SkillCapability, boolean>): SkillCapability[] {
+  return SKILL_CAPABILITIES.filter((capability) => flags[capability]);
+}
+
 export const Skill = z
   .object({
     name: Slug,
@@ -88,6 +97,14 @@ export const SkillInstall = z
           'https only; private, loopback and link-local addresses are refused.',
       ),
     name: Slug.optional().describe("Installs under this name instead of the manifest's."),
+    approve: z
+      .array(SkillCapability)
+      .max(4)
+      .default([])
+      .describe(
+        'The capabilities you consent to: every needs_* flag the manifest sets must be listed, or nothing is installed and the answer is ' +
+          '409 SKILL_CONSENT_REQUIRED with the requested capabilities (and env_keys) in details.',
+      ),
   })
   .meta({ id: 'SkillInstall' });
 export type SkillInstall = z.infer<typeof SkillInstall>;

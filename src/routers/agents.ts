@@ -1,7 +1,16 @@
 /** Agents router: list, create, get, update, delete. */
 import { Agent, AgentCreate, AgentDeleted, AgentList, AgentPatch, AgentRef } from '../domain/agents.ts';
 import { PaginationInput } from '../domain/common.ts';
-import { procedure, router } from './trpc.ts';
+import { hostToolsIn } from '../domain/tool-access.ts';
+import { procedure, requireHostPower, router, type Context } from './trpc.ts';
+
+const GRANTING_HOST_TOOLS = 'Naming a host tool (`host_shell`) in `allowed_tools` is a host power: it needs the `admin` scope or the internal token.';
+
+/** Granting a host tool the agent did not have yet needs host powers; keeping or removing one does not. */
+async function checkHostToolGrants(ctx: Context, granted: readonly string[], current: readonly string[] = []): Promise<void> {
+  const added = hostToolsIn(granted).filter((tool) => !current.includes(tool));
+  if (added.length) await requireHostPower(ctx, `Granting ${added.join(', ')}`);
+}
 
 const tags: ['agents'] = ['agents'];
 
@@ -23,11 +32,15 @@ export const agentsRouter = router({
         errors: ['AGENT_EXISTS'],
         scope: 'agents:write',
         rateLimit: 'write',
+        hostPower: GRANTING_HOST_TOOLS,
       },
     })
     .input(AgentCreate)
     .output(Agent)
-    .mutation(({ ctx, input }) => ctx.services.agents.create(input)),
+    .mutation(async ({ ctx, input }) => {
+      await checkHostToolGrants(ctx, input.allowed_tools);
+      return ctx.services.agents.create(input);
+    }),
 
   get: procedure
     .meta({
@@ -56,11 +69,15 @@ export const agentsRouter = router({
         errors: ['AGENT_NOT_FOUND'],
         scope: 'agents:write',
         rateLimit: 'write',
+        hostPower: `${GRANTING_HOST_TOOLS} Keeping or removing one does not.`,
       },
     })
     .input(AgentPatch.extend(AgentRef.shape))
     .output(Agent)
-    .mutation(({ ctx, input: { name, ...patch } }) => ctx.services.agents.update(name, patch)),
+    .mutation(async ({ ctx, input: { name, ...patch } }) => {
+      if (patch.allowed_tools) await checkHostToolGrants(ctx, patch.allowed_tools, (await ctx.services.agents.get(name)).allowed_tools);
+      return ctx.services.agents.update(name, patch);
+    }),
 
   delete: procedure
     .meta({

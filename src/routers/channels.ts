@@ -14,7 +14,8 @@ import {
   PairedChatList,
   PairingCode,
 } from '../domain/channels.ts';
-import { procedure, router } from './trpc.ts';
+import { hostToolsIn } from '../domain/tool-access.ts';
+import { procedure, requireHostPower, router } from './trpc.ts';
 
 const tags: ['channels'] = ['channels'];
 const path = '/api/agents/{name}/channels' as const;
@@ -56,11 +57,16 @@ export const channelsRouter = router({
         errors: ['AGENT_NOT_FOUND'],
         scope: 'channels:write',
         rateLimit: 'write',
+        hostPower: 'Naming a host tool (`host_shell`) in `config.allowedTools` is a host power: it needs the `admin` scope or the internal token.',
       },
     })
     .input(ChannelConfigure.extend(AgentRef.shape))
     .output(ChannelConfigured)
-    .mutation(({ ctx, input: { name, ...channel } }) => ctx.services.channels.configure(name, channel)),
+    .mutation(async ({ ctx, input: { name, ...channel } }) => {
+      const hostTools = hostToolsIn(channel.config.allowedTools ?? []);
+      if (hostTools.length) await requireHostPower(ctx, `Granting ${hostTools.join(', ')} to a channel`);
+      return ctx.services.channels.configure(name, channel);
+    }),
 
   get: procedure
     .meta({

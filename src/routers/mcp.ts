@@ -13,7 +13,7 @@ import {
   McpServerRef,
   McpToolList,
 } from '../domain/mcp.ts';
-import { procedure, router } from './trpc.ts';
+import { procedure, requireHostPower, router } from './trpc.ts';
 
 const tags: ['mcp'] = ['mcp'];
 const path = '/api/agents/{agent}/mcp' as const;
@@ -44,17 +44,23 @@ export const mcpRouter = router({
         tags,
         summary: 'Add an MCP server',
         description:
-          'stdio (`command`, `args`, `env`) or streamable HTTP (`url`, `headers`). Connects at once; a server that fails ' +
-          'to connect is still saved, with status `error` and the reason, to be retried (by using it) or removed.',
+          'stdio (`command`, `args`, `env`, `sandbox`) or streamable HTTP (`url`, `headers`). Connects at once; a server that fails ' +
+          'to connect is still saved, with status `error` and the reason, to be retried (by using it) or removed. A stdio server runs ' +
+          'in the sandbox skills run in, working in `<home>/mcp/<agent>/<server>`; 503 SANDBOX_UNAVAILABLE when skills.requireSandbox ' +
+          'is set and bubblewrap cannot run, or when it asks for the network and no user-mode network stack is installed.',
         successStatus: 201,
-        errors: ['AGENT_NOT_FOUND', 'MCP_SERVER_EXISTS'],
+        errors: ['AGENT_NOT_FOUND', 'MCP_SERVER_EXISTS', 'URL_NOT_ALLOWED', 'SANDBOX_UNAVAILABLE'],
         scope: 'skills:write',
         rateLimit: 'write',
+        hostPower: 'A stdio server (`command`) runs a command on the host: it needs the `admin` scope or the internal token.',
       },
     })
     .input(McpServerCreate.extend(McpAgentRef.shape))
     .output(McpServer)
-    .mutation(({ ctx, input: { agent, ...server } }) => ctx.services.mcp.add(agent, server)),
+    .mutation(async ({ ctx, input: { agent, ...server } }) => {
+      if (server.command !== undefined) await requireHostPower(ctx, 'Adding a stdio MCP server (`command`)');
+      return ctx.services.mcp.add(agent, server);
+    }),
 
   removeServer: procedure
     .meta({
@@ -101,7 +107,7 @@ export const mcpRouter = router({
         tags,
         summary: 'Call a tool of an MCP server',
         description: 'A failure the tool reports is a result with `is_error: true`; an unreachable server or a timeout is MCP_ERROR.',
-        errors: ['AGENT_NOT_FOUND', 'MCP_SERVER_NOT_FOUND', 'MCP_ERROR'],
+        errors: ['AGENT_NOT_FOUND', 'MCP_SERVER_NOT_FOUND', 'MCP_ERROR', 'SANDBOX_UNAVAILABLE'],
         scope: 'skills:invoke',
         rateLimit: 'write',
       },

@@ -16,7 +16,8 @@ import {
   SkillAgentRef,
   SkillUpdate,
 } from '../domain/skills.ts';
-import { procedure, router } from './trpc.ts';
+import { isHostTool } from '../domain/tool-access.ts';
+import { procedure, requireHostPower, router } from './trpc.ts';
 
 const tags: ['skills'] = ['skills'];
 const path = '/api/agents/{agent}/skills' as const;
@@ -67,9 +68,11 @@ export const skillsRouter = router({
         description:
           'Fetches manifest.toml (or skill.json) and the entrypoint it names from a GitHub tree URL or a base URL. ' +
           'https only; hosts resolving to private, loopback, link-local or metadata addresses are refused (400 URL_NOT_ALLOWED), ' +
-          'also after redirects. 502 SKILL_INSTALL_FAILED when the files cannot be fetched (missing, over 64 KB / 1 MB, too slow) or the manifest is invalid.',
+          'also after redirects. 502 SKILL_INSTALL_FAILED when the files cannot be fetched (missing, over 64 KB / 1 MB, too slow) or the manifest is invalid. ' +
+          'Consent: every capability the manifest asks for (needs_network, needs_fs_read, needs_fs_write, needs_env with its env_keys) must be in ' +
+          '`approve`; otherwise 409 SKILL_CONSENT_REQUIRED lists them in details and nothing is installed.',
         successStatus: 201,
-        errors: ['URL_NOT_ALLOWED', 'AGENT_NOT_FOUND', 'SKILL_EXISTS', 'SKILL_INSTALL_FAILED'],
+        errors: ['URL_NOT_ALLOWED', 'AGENT_NOT_FOUND', 'SKILL_EXISTS', 'SKILL_CONSENT_REQUIRED', 'SKILL_INSTALL_FAILED'],
         scope: 'skills:write',
         rateLimit: 'write',
       },
@@ -158,13 +161,17 @@ export const skillsRouter = router({
           'Array args are passed as argv and as one JSON line on stdin; object args as JSON on stdin. The skill runs in a bubblewrap ' +
           'sandbox enforcing its needs_* flags when one is available (`sandbox` says which ran it), with a scrubbed environment, ' +
           'a time limit and an output cap. A non-zero exit or a timeout is 422 SKILL_FAILED with the result in details. ' +
-          '403 FORBIDDEN for host_shell unless the agent allows it; 503 SANDBOX_UNAVAILABLE when skills.requireSandbox is set and bubblewrap cannot run.',
+          '403 FORBIDDEN for host_shell unless the agent names it in allowed_tools; 503 SANDBOX_UNAVAILABLE when skills.requireSandbox is set and bubblewrap cannot run.',
         errors: ['FORBIDDEN', 'AGENT_NOT_FOUND', 'SKILL_NOT_FOUND', 'SKILL_FAILED', 'SANDBOX_UNAVAILABLE'],
         scope: 'skills:invoke',
         rateLimit: 'write',
+        hostPower: 'Running host_shell runs a command on the host: it needs the `admin` scope or the internal token.',
       },
     })
     .input(SkillInvoke.extend(SkillRef.shape))
     .output(SkillResult)
-    .mutation(({ ctx, input }) => ctx.services.skills.invoke(input.agent, input.skill, input.args)),
+    .mutation(async ({ ctx, input }) => {
+      if (isHostTool(input.skill)) await requireHostPower(ctx, `Running ${input.skill}`);
+      return ctx.services.skills.invoke(input.agent, input.skill, input.args);
+    }),
 });

@@ -1,6 +1,6 @@
 /** Tokens router: create (the token is shown once), list and revoke API tokens. */
 import { PaginationInput, TokenCreate, TokenCreated, TokenList, TokenRef, TokenRevoked } from '../domain/tokens.ts';
-import { procedure, router } from './trpc.ts';
+import { procedure, requireScopes, router } from './trpc.ts';
 
 const tags: ['tokens'] = ['tokens'];
 
@@ -16,11 +16,15 @@ export const tokensRouter = router({
         successStatus: 201,
         scope: 'tokens:admin',
         rateLimit: 'write',
+        hostPower: 'A token can hand out only scopes it holds itself (403 otherwise); an `admin` token needs the `admin` scope or the internal token.',
       },
     })
     .input(TokenCreate)
     .output(TokenCreated)
-    .mutation(({ ctx, input }) => ctx.services.tokens.create(input)),
+    .mutation(async ({ ctx, input }) => {
+      await requireScopes(ctx, input.scopes);
+      return ctx.services.tokens.create(input);
+    }),
 
   list: procedure
     .meta({

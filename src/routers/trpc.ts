@@ -39,6 +39,11 @@ export interface OpenApiMeta {
   scope: Scope | null;
   /** Rate-limit class; false exempts the operation. */
   rateLimit?: RateLimitClass | false;
+  /**
+   * When the operation needs host powers besides its scope (depending on its input), in words: shown in
+   * openapi.json and enforced in the procedure with requireHostPower, the same on REST and tRPC.
+   */
+  hostPower?: string;
 }
 
 export interface Meta {
@@ -54,13 +59,15 @@ const t = initTRPC
   .meta<Meta>()
   .create({
     transformer: superjson,
-    errorFormatter({ shape, error }) {
+    errorFormatter({ shape, error, ctx }) {
       const app = toAppError(error);
       const { stack: _stack, ...data } = shape.data;
+      // The last gate before error text leaves the process, as for REST (src/http/errors.ts).
+      const redact = <T>(value: T): T => (ctx ? ctx.services.redactor.redact(value).value : value);
       return {
         ...shape,
-        message: app.message,
-        data: { ...data, code: app.code, httpStatus: app.status, details: app.details },
+        message: redact(app.message),
+        data: { ...data, code: app.code, httpStatus: app.status, details: redact(app.details) },
       };
     },
   });
@@ -100,6 +107,25 @@ const limitRate = t.middleware(async ({ ctx, meta, next }) => {
   return next();
 });
 for (const fn of limitRate._middlewares) Object.assign(fn, { [REST_SAFE_MIDDLEWARE]: true });
+
+/**
+ * Refuses (403) a caller without host powers: the internal token, an `admin` token, or no credentials in open
+ * loopback mode. For requirements that depend on the input (src/domain/tool-access.ts), checked inside the
+ * procedure after the operation's own scope. In-process callers (the CLI) have no `caller` and are trusted.
+ */
+export async function requireHostPower(ctx: Context, what: string): Promise<void> {
+  if (ctx.caller) ctx.services.auth.authorizeHostPower(await ctx.caller(), what);
+}
+
+/** Refuses (403) a caller that does not itself hold every scope in `scopes`: no one hands out more than they have. */
+export async function requireScopes(ctx: Context, scopes: readonly Scope[]): Promise<void> {
+  if (!ctx.caller) return;
+  const caller = await ctx.caller();
+  for (const scope of scopes) {
+    if (scope === 'admin') ctx.services.auth.authorizeHostPower(caller, "Creating an 'admin' token");
+    else ctx.services.auth.authorize(caller, scope);
+  }
+}
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;

@@ -6,12 +6,14 @@
  *   credentials is allowed, as seed 000's "no authentication by default". Credentials that are sent are
  *   still checked, so a wrong token is 401 and a token lacking the scope is 403 in every mode.
  * - Internal token configured: every secured operation needs X-Moxxy-Internal-Token (full access) or a
- *   bearer API token holding the operation's scope (or `*`).
+ *   bearer API token holding the operation's scope (or `*`, or `admin`).
+ * - Host powers (running a command on the host, granting a host tool) need the internal token or `admin`,
+ *   whatever the operation's own scope; `*` does not include them.
  * - 401 UNAUTHORIZED: no credentials where they are required, a wrong internal token, an unknown,
  *   expired or revoked API token. 403 FORBIDDEN: a valid API token without the scope.
  */
 import { AppError } from '../../domain/errors.ts';
-import type { Scope } from '../../domain/scopes.ts';
+import { scopesGrant, type Scope } from '../../domain/scopes.ts';
 import { sameSecret } from './same-secret.ts';
 import type { TokenService } from './tokens.ts';
 
@@ -26,7 +28,7 @@ export type Caller =
   | { kind: 'internal' }
   | { kind: 'token'; id: string; scopes: Scope[] };
 
-const ANONYMOUS: Caller = Object.freeze({ kind: 'anonymous' });
+export const ANONYMOUS: Caller = Object.freeze({ kind: 'anonymous' });
 const INTERNAL: Caller = Object.freeze({ kind: 'internal' });
 
 
@@ -66,9 +68,23 @@ export class Authenticator {
         if (this.open) return;
         throw unauthorized('Authentication required: send X-Moxxy-Internal-Token or Authorization: Bearer mox_...');
       case 'token':
-        if (caller.scopes.includes(scope) || caller.scopes.includes('*')) return;
+        if (scopesGrant(caller.scopes, scope)) return;
         throw new AppError('FORBIDDEN', `This token lacks the '${scope}' scope`, { required_scope: scope });
     }
+  }
+
+  /**
+   * Throws 403 unless the caller holds host powers (src/domain/host-powers.ts): the internal token, an `admin`
+   * token, or, in open loopback mode, a caller without credentials. `what` names the power asked for.
+   */
+  authorizeHostPower(caller: Caller, what: string): void {
+    if (caller.kind === 'token' && !scopesGrant(caller.scopes, 'admin')) {
+      throw new AppError('FORBIDDEN', `${what} is a host power: it needs the 'admin' scope or the internal token`, {
+        required_scope: 'admin',
+        host_power: what,
+      });
+    }
+    this.authorize(caller, 'admin');
   }
 
   /**

@@ -179,7 +179,7 @@ export class TelegramBot {
       source: SOURCE,
       session_id: `telegram:${host.channel}:${chatId}`,
       user_id: `telegram:${message.from?.id ?? chatId}`,
-      ...(host.allowedTools ? { allowedTools: host.allowedTools } : {}),
+      ...(host.allowedTools ? { restrictions: [{ source: 'channel' as const, name: host.channel, patterns: host.allowedTools }] } : {}),
     });
     this.activeRun = handle.run.id;
     const { run } = await handle.done.finally(() => (this.activeRun = undefined));

@@ -1,31 +1,40 @@
 /** One MCP client for one configured server: connects on first use, and again on the next use after its transport closed. */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '../../domain/errors.ts';
 import type { McpServerConfig, McpServerStatus } from '../../domain/mcp.ts';
+import { vaultReferences } from '../../domain/vault.ts';
+import { guardedFetch, isTrustedUrl, type NetGuardOptions } from '../net-guard.ts';
+import { resolveCommand, SYSTEM_PATH, type ProcessExit, type Sandbox } from '../sandbox/index.ts';
 import { VERSION } from '../system.ts';
+import { failureReason, McpFailure } from './failures.ts';
+import { maskSecrets, stderrLog } from './stderr-log.ts';
+import { SandboxedStdioTransport } from './stdio-transport.ts';
 
 export interface ConnectionOptions {
   /** Resolves `${vault:KEY}` references in args, env and header values; called at every connect. */
   resolveSecret(value: string): Promise<string>;
   /** For connecting, listing tools and each call. */
   timeoutMs: number;
+  /** The SSRF guard every request of a server over HTTP goes through (each hop, and at connect time). */
+  guard: NetGuardOptions;
+  /** Starts stdio servers. */
+  sandbox: Sandbox;
+  /** A stdio server's working directory and HOME. */
+  workdir: string;
+  /** Where a stdio server's stderr and exit go, redacted; without it they are dropped. */
+  log?(message: string, details: Record<string, unknown>): void;
+  /** Masks the secrets the server knows of (vault values, API keys) in what is logged. */
+  redact?(text: string): string;
 }
 
-const STDERR_TAIL_CHARS = 600;
 const MAX_TOOL_PAGES = 20;
+/** A stderr line longer than this is logged in pieces. */
+const STDERR_LINE_CHARS = 4096;
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-/** The child gets PATH and HOME, never the server's own environment (its secrets); the SDK adds a few more harmless ones (USER, SHELL, TERM). */
-function minimalEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const key of ['PATH', 'HOME']) if (process.env[key] !== undefined) env[key] = process.env[key];
-  return env;
-}
 
 async function resolveValues(values: Record<string, string>, resolve: (value: string) => Promise<string>): Promise<Record<string, string>> {
   return Object.fromEntries(await Promise.all(Object.entries(values).map(async ([key, value]) => [key, await resolve(value)] as const)));
@@ -43,6 +52,12 @@ async function listAllTools(client: Client, timeout: number): Promise<Tool[]> {
   return tools;
 }
 
+interface Opened {
+  transport: Transport;
+  /** How a stdio server's process ended, once it has. */
+  exit(): ProcessExit | undefined;
+}
+
 export class McpConnection {
   status: McpServerStatus = 'disconnected';
   /** Why the last attempt to connect failed. */
@@ -52,6 +67,8 @@ export class McpConnection {
   tools: Tool[] = [];
   /** The client being connected or connected. */
   private client: Client | undefined;
+  /** How the connected client's stdio process ended, once it has. */
+  private exitOf: () => ProcessExit | undefined = () => undefined;
   private pending: Promise<Client> | undefined;
   private closed = false;
 
@@ -71,6 +88,7 @@ export class McpConnection {
 
   async callTool(name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult> {
     const client = await this.ready();
+    const exitOf = this.exitOf;
     try {
       return (await client.callTool({ name, arguments: args }, undefined, { timeout: this.options.timeoutMs, signal })) as CallToolResult;
     } catch (error) {
@@ -83,7 +101,8 @@ export class McpConnection {
       // A slow tool says nothing about the transport; anything else does, so the next use reconnects. Tools
       // may have side effects, so the call itself is not repeated.
       if (code !== ErrorCode.RequestTimeout) await this.drop(client);
-      throw this.failure(`failed calling '${name}': ${messageOf(error)}`);
+      const reason = failureReason(error, { timeoutMs: this.options.timeoutMs, exit: exitOf(), connected: true });
+      throw this.failure(`failed calling '${name}': ${reason}`);
     }
   }
 
@@ -107,49 +126,82 @@ export class McpConnection {
       if (this.status === 'connected') this.status = 'disconnected';
     };
     this.client = client;
-    let stderr = '';
-    let secrets: string[] = [];
+    let opened: Opened | undefined;
     try {
-      const made = await this.transport((chunk) => (stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS)));
-      secrets = made.secrets;
-      await client.connect(made.transport, { timeout: this.options.timeoutMs });
+      opened = await this.transport();
+      this.exitOf = opened.exit;
+      await client.connect(opened.transport, { timeout: this.options.timeoutMs });
       const tools = await listAllTools(client, this.options.timeoutMs);
-      if (this.client !== client) throw new Error('the connection was closed');
+      if (this.client !== client) throw new McpFailure('was closed while connecting');
       this.tools = tools;
       this.status = 'connected';
       this.error = undefined;
       return client;
     } catch (error) {
       if (this.client === client) this.client = undefined;
+      // Closing waits for a stdio process to end, so how it ended by itself is known below.
       await client.close().catch(() => undefined);
-      // What the server printed is the best clue to why it failed; values of its env and headers are masked.
-      const output = stderr.trim() ? `${messageOf(error)} (stderr: ${stderr.trim()})` : messageOf(error);
-      this.error = secrets.reduce((text, secret) => (secret.length >= 4 ? text.replaceAll(secret, '[REDACTED]') : text), output);
+      // Never what the server printed or answered (it may carry anything it could read): that goes to the log.
+      this.error =
+        error instanceof AppError ? error.message : failureReason(error, { timeoutMs: this.options.timeoutMs, exit: opened?.exit(), connected: false });
       this.status = 'error';
       this.failedAt = Date.now();
-      throw this.failure(`could not connect: ${this.error}`);
+      // 503, as it is for skills: the server cannot run here, which retrying will not change.
+      if (error instanceof AppError && error.code === 'SANDBOX_UNAVAILABLE') throw error;
+      throw this.failure(this.error);
     }
   }
 
-  private async transport(onStderr: (chunk: string) => void): Promise<{ transport: Transport; secrets: string[] }> {
+  private async transport(): Promise<Opened> {
     const resolve = (value: string) => this.options.resolveSecret(value);
     if (this.config.transport === 'http') {
+      const url = new URL(this.config.url);
+      const { guard } = this.options;
+      // A secret goes only where the operator said it may: never to a URL a caller just typed.
+      if (!isTrustedUrl(url, guard.trustedUrls) && Object.values(this.config.headers).some((value) => vaultReferences(value).length)) {
+        throw new McpFailure('failed to connect: ${vault:...} in headers is resolved only for URLs in mcp.allowedUrls');
+      }
       const headers = await resolveValues(this.config.headers, resolve);
-      return {
-        transport: new StreamableHTTPClientTransport(new URL(this.config.url), { requestInit: { headers } }),
-        secrets: Object.values(headers),
-      };
+      const transport = new StreamableHTTPClientTransport(url, {
+        requestInit: { headers },
+        fetch: (target, init) => guardedFetch(target, init ?? {}, guard),
+      });
+      return { transport, exit: () => undefined };
     }
+    const { command, sandbox } = this.config;
+    const program = resolveCommand(command);
+    if (!program) throw new McpFailure(`failed to start: '${command}' is neither an absolute path to a program nor a program on ${SYSTEM_PATH}`);
+    const templates = this.config.args;
+    const args = await Promise.all(templates.map(resolve));
     const env = await resolveValues(this.config.env, resolve);
-    const transport = new StdioClientTransport({
-      command: this.config.command,
-      args: await Promise.all(this.config.args.map(resolve)),
-      env: { ...minimalEnv(), ...env },
-      // Piped (and always drained) rather than inherited, so a failed start can say why.
-      stderr: 'pipe',
+    // The values `${vault:KEY}` references resolved to, masked in what is logged.
+    const secrets = [...Object.values(env), ...args.filter((arg, index) => arg !== templates[index])];
+    const log = (message: string, details: Record<string, unknown>) => this.options.log?.(message, { server: this.server, ...details });
+    const redact = (text: string) => {
+      const masked = maskSecrets(text, secrets);
+      return this.options.redact ? this.options.redact(masked) : masked;
+    };
+    const stderr = stderrLog((line) => log(`MCP server '${this.server}' wrote to stderr`, { stderr: redact(line) }), STDERR_LINE_CHARS);
+    const { workdir } = this.options;
+    const transport = new SandboxedStdioTransport({
+      sandbox: this.options.sandbox,
+      command: [program.path, ...args],
+      profile: {
+        network: sandbox.network,
+        fsRead: sandbox.fs_read,
+        fsWrite: sandbox.fs_write,
+        workdir,
+        readOnly: program.prefix ? [program.prefix] : [],
+      },
+      // Never the server's own environment (its secrets): the configured values, then base variables they cannot replace.
+      env: { ...env, PATH: SYSTEM_PATH, HOME: workdir, LANG: 'C.UTF-8', TMPDIR: '/tmp' },
+      onStderr: stderr.write,
+      onExit: ({ code, signal }) => {
+        stderr.flush();
+        log(`MCP server '${this.server}' exited`, { code, signal });
+      },
     });
-    transport.stderr?.on('data', (chunk: Buffer) => onStderr(chunk.toString()));
-    return { transport, secrets: Object.values(env) };
+    return { transport, exit: () => transport.exited };
   }
 
   private drop(client: Client): Promise<void> {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { MoxxyConfig } from '../../config/schema.ts';
 import { AppError } from '../../domain/errors.ts';
+import { isLoopbackHost } from '../../domain/hosts.ts';
 import { streamFromProvider } from './http.ts';
 import { parseEventData, type SseEvent } from './sse.ts';
 import { parseToolArguments, toolNameResolver, wireToolName } from './tool-calls.ts';
@@ -67,8 +68,7 @@ export function createOpenAiProvider(
 
 /** Local servers such as Ollama need no key. */
 function isLoopback(baseUrl: string): boolean {
-  const host = new URL(baseUrl).hostname;
-  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return isLoopbackHost(new URL(baseUrl).hostname);
 }
 
 function requestBody(request: ModelRequest): Record<string, unknown> {

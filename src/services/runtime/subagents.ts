@@ -1,12 +1,15 @@
 /**
  * Sub-agents: the `subagent.spawn` tool hands a task to a child run (of the same agent or another one), waits
- * for its answer and gives it back to the model. Children are bounded in depth below the top-level run and in
- * number alive at once; past either limit the tool answers with an error the model can read, and the parent
- * run goes on. Cancelling the parent cancels its children.
+ * for its answer and gives it back to the model. An agent may spawn itself, and other agents only when it names
+ * them in `subagents`; the child's run obeys its own agent's allow-list and every list of its parent's run, so a
+ * sub-agent never holds a tool its parent could not call. Children are bounded in depth below the top-level run
+ * and in number alive at once; past either limit the tool answers with an error the model can read, and the
+ * parent run goes on. Cancelling the parent cancels its children.
  */
 import { z } from 'zod';
 import { Slug } from '../../domain/common.ts';
 import { isAppError } from '../../domain/errors.ts';
+import { inheritedLists } from '../../domain/tool-access.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { ToolContext, ToolDefinition, ToolResult } from '../tools/types.ts';
 import type { RunHandle, Runtime } from './runtime.ts';
@@ -70,13 +73,23 @@ export class Subagents {
     if (context.signal.aborted) return refuse('the run was cancelled');
 
     const agent = parsed.data.agent ?? context.agent.name;
+    if (agent !== context.agent.name && !context.agent.subagents.includes(agent)) {
+      await this.emit(context, 'security.violation', { reason: 'subagent_not_allowed', agent, tool: 'subagent.spawn' });
+      return refuse(`agent '${context.agent.name}' may not hand tasks to '${agent}': only to itself and the agents in its subagents list (${context.agent.subagents.join(', ') || 'none'})`);
+    }
     // Counted before the first await, so concurrent spawns cannot all slip under the limit.
     this.live++;
     try {
       let handle: RunHandle;
       try {
         handle = await this.deps.runtime.start({
-          agent, message: parsed.data.prompt, source: 'subagent', parentRunId: parent.id, depth, user_id: context.userId ?? undefined,
+          agent,
+          message: parsed.data.prompt,
+          source: 'subagent',
+          parentRunId: parent.id,
+          depth,
+          user_id: context.userId ?? undefined,
+          restrictions: inheritedLists(context.allowLists),
         });
       } catch (error) {
         return refuse(isAppError(error) ? error.message : 'the sub-agent could not be started');
@@ -100,7 +113,7 @@ export class Subagents {
     }
   }
 
-  private emit(context: ToolContext, type: 'subagent.spawned' | 'subagent.completed', payload: Record<string, unknown>) {
+  private emit(context: ToolContext, type: 'subagent.spawned' | 'subagent.completed' | 'security.violation', payload: Record<string, unknown>) {
     return this.deps.events.emit({ agent_id: context.agent.name, run_id: context.runId, event_type: type, payload });
   }
 }

@@ -1,6 +1,7 @@
 /** The skills every agent has: host_shell (a shell, sandboxed per its manifest, only for agents that allow it) and web_crawler. */
 import type { Agent } from '../../domain/agents.ts';
 import type { Skill } from '../../domain/skills.ts';
+import { HOST_SHELL, listAllows } from '../../domain/tool-access.ts';
 
 /** A skill with what it runs, and the manifest text it was installed with (null when made through the API). */
 export interface SkillRecord {
@@ -9,7 +10,7 @@ export interface SkillRecord {
   manifest: string | null;
 }
 
-export const HOST_SHELL = 'host_shell';
+export { HOST_SHELL };
 export const WEB_CRAWLER = 'web_crawler';
 
 const HOST_SHELL_CODE = `#!/bin/sh
@@ -22,9 +23,9 @@ const WEB_CRAWLER_CODE = `// web_crawler runs inside the server: it fetches the 
 // size and time capped) and returns its text without tags, scripts or styles.
 `;
 
-/** host_shell is a shell on the host: an agent gets it only by naming it (or '*') in allowed_tools, prefix patterns do not count. */
+/** host_shell is a shell on the host: an agent gets it only by naming it in allowed_tools; no pattern (not even `*`) counts. */
 export function allowsHostShell(agent: Agent): boolean {
-  return agent.allowed_tools.some((tool) => tool === HOST_SHELL || tool === '*');
+  return listAllows(agent.allowed_tools, HOST_SHELL);
 }
 
 export function builtinSkills(agent: Agent): SkillRecord[] {

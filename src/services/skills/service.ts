@@ -5,19 +5,19 @@ import type { MoxxyConfig } from '../../config/schema.ts';
 import type { Agent } from '../../domain/agents.ts';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { Skill, SkillArgs, SkillCreate, SkillInstall, SkillList, SkillResult, SkillSource, SkillUpdate } from '../../domain/skills.ts';
+import { requestedCapabilities, type Skill, type SkillArgs, type SkillCreate, type SkillInstall, type SkillList, type SkillResult, type SkillSource, type SkillUpdate } from '../../domain/skills.ts';
 import type { Db } from '../../db/client.ts';
 import { skills } from '../../db/schema.ts';
 import type { AgentService } from '../agents.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { HostLookup, NetGuardOptions } from '../net-guard.ts';
 import type { Redactor } from '../redaction.ts';
+import type { Sandbox } from '../sandbox/index.ts';
 import { allowsHostShell, builtinSkills, HOST_SHELL, isBuiltinName, WEB_CRAWLER, type SkillRecord } from './builtins.ts';
 import { fetchSkill } from './install.ts';
 import { LANGUAGES } from './languages.ts';
 import { renderManifestToml } from './manifest.ts';
 import { skillWorkdir, SkillRunner, type ResolveSecrets } from './runner.ts';
-import { Sandbox } from './sandbox.ts';
 import { crawl } from './web-crawler.ts';
 
 type SkillRow = typeof skills.$inferSelect;
@@ -61,6 +61,8 @@ export interface SkillServiceDeps {
   redactor?: Redactor;
   /** DNS for the SSRF guard (tests replace it). */
   lookup?: HostLookup;
+  /** The one sandbox skills and stdio MCP servers run in. */
+  sandbox: Sandbox;
 }
 
 export class SkillService {
@@ -71,8 +73,8 @@ export class SkillService {
   constructor(private readonly deps: SkillServiceDeps) {
     this.db = deps.db;
     this.runner = new SkillRunner(
-      { home: deps.home, timeoutMs: deps.config.timeoutMs, outputLimitBytes: deps.config.outputLimitBytes, requireSandbox: deps.config.requireSandbox },
-      new Sandbox(deps.config.bwrap),
+      { home: deps.home, timeoutMs: deps.config.timeoutMs, outputLimitBytes: deps.config.outputLimitBytes },
+      deps.sandbox,
       deps.resolveSecrets ?? (async () => ({})),
     );
     this.guard = {
@@ -80,6 +82,11 @@ export class SkillService {
       allowHttpLoopback: deps.config.allowHttpLoopbackInstall,
       ...(deps.lookup ? { lookup: deps.lookup } : {}),
     };
+  }
+
+  /** What the sandbox around skills is on this machine. */
+  sandboxStatus() {
+    return this.runner.sandboxStatus();
   }
 
   /** Every skill of the agent, built-ins first, then by name. */
@@ -130,6 +137,15 @@ export class SkillService {
   async install(agentName: string, input: SkillInstall): Promise<Skill> {
     const agent = await this.deps.agents.get(agentName);
     const { manifest, manifestText, code } = await fetchSkill(input.url, { guard: this.guard, timeoutMs: this.deps.config.fetchTimeoutMs });
+    const requested = requestedCapabilities(manifest);
+    const missing = requested.filter((capability) => !input.approve.includes(capability));
+    if (missing.length) {
+      throw new AppError(
+        'SKILL_CONSENT_REQUIRED',
+        `The skill at ${input.url} asks for ${missing.join(', ')}: approve them in the request ("approve": ${JSON.stringify(requested)}) to install it`,
+        { url: input.url, requested, missing, env_keys: manifest.needs_env ? manifest.env_keys : [], name: manifest.name ?? null, version: manifest.version },
+      );
+    }
     const name = input.name ?? manifest.name;
     if (!name) {
       throw new AppError('SKILL_INSTALL_FAILED', `The manifest at ${input.url} has no name; give one in the request`, { url: input.url, reason: 'no name' });

@@ -1,5 +1,6 @@
 /** The tool registry's contract: primitives, skills and MCP tools all plug in as ToolDefinitions. */
 import type { Agent } from '../../domain/agents.ts';
+import type { AllowList } from '../../domain/tool-access.ts';
 
 export type ToolKind = 'primitive' | 'skill' | 'mcp';
 
@@ -10,6 +11,8 @@ export interface ToolContext {
   sessionId: string | null;
   userId: string | null;
   signal: AbortSignal;
+  /** The run's effective allow-list (every list must allow a tool); a sub-agent's run inherits it. */
+  allowLists: readonly AllowList[];
 }
 
 export interface ToolResult {

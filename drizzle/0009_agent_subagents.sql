@@ -1,0 +1,1 @@
+ALTER TABLE `agents` ADD `subagents` text DEFAULT '[]' NOT NULL;

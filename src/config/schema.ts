@@ -1,7 +1,72 @@
 /** The configuration schema: moxxy.config.{json,ts,js}, then environment variables, validated here. */
 import { z } from 'zod';
+import { isLoopbackHost } from '../domain/hosts.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const MiB = 1024 * 1024;
+const SANDBOX_LIMIT_DEFAULTS = { processes: 64, memoryBytes: 1024 * MiB, cpuSeconds: 60, openFiles: 256, fileSizeBytes: 64 * MiB, tmpBytes: 64 * MiB };
+
+const HTTP_DEFAULTS = {
+  allowedHosts: [],
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  shutdownGraceMs: 5_000,
+  // A 32,000-character message in a query string, each character percent-encoded UTF-8 (9 bytes), and then some.
+  maxHeaderBytes: 320 * 1024,
+  authFailureLimit: 10,
+  authFailureWindowMs: 60_000,
+};
+
+/** Transport rules of both HTTP servers (src/http/pipeline.ts). */
+const HttpSettings = z
+  .strictObject({
+    allowedHosts: z
+      .array(z.string().min(1).toLowerCase())
+      .default(HTTP_DEFAULTS.allowedHosts)
+      .describe(
+        'Host names (any port) an open loopback server answers besides loopback ones, e.g. a reverse proxy\'s name; pages from them may also write. ' +
+          'Other Host values get 421 HOST_NOT_ALLOWED (DNS rebinding).',
+      ),
+    headersTimeoutMs: z.number().int().min(100).max(600_000).default(HTTP_DEFAULTS.headersTimeoutMs).describe('Time a client has to send its request line and headers; then 408 REQUEST_TIMEOUT.'),
+    requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(HTTP_DEFAULTS.requestTimeoutMs).describe('Time a client has to send its whole request, body included; then 408 REQUEST_TIMEOUT.'),
+    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(HTTP_DEFAULTS.keepAliveTimeoutMs).describe('An idle keep-alive connection is closed after this long.'),
+    shutdownGraceMs: z.number().int().min(0).max(600_000).default(HTTP_DEFAULTS.shutdownGraceMs).describe('On SIGTERM or SIGINT, requests in flight get this long to finish before their connections are cut.'),
+    maxHeaderBytes: z
+      .number()
+      .int()
+      .min(16 * 1024)
+      .max(1024 * 1024)
+      .default(HTTP_DEFAULTS.maxHeaderBytes)
+      .describe('Request line (with the query string) plus headers; more answers 431 HEADERS_TOO_LARGE.'),
+    authFailureLimit: z.number().int().min(1).default(HTTP_DEFAULTS.authFailureLimit).describe('Failed credentials per client address and window; more answers 429 RATE_LIMITED (with rateLimits.enabled).'),
+    authFailureWindowMs: z.number().int().min(1000).default(HTTP_DEFAULTS.authFailureWindowMs).describe('The window of authFailureLimit.'),
+  })
+  .refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, { message: 'must not exceed requestTimeoutMs', path: ['headersTimeoutMs'] });
+
+/** Per sandboxed process (a skill run or a stdio MCP server), applied with or without bubblewrap. */
+const SandboxLimits = z.strictObject({
+  processes: z
+    .number()
+    .int()
+    .min(8)
+    .max(65_536)
+    .default(SANDBOX_LIMIT_DEFAULTS.processes)
+    .describe("Processes and threads at once: a pids cgroup when the server runs as root, else RLIMIT_NPROC in the sandbox's user namespace."),
+  memoryBytes: z
+    .number()
+    .int()
+    .min(64 * MiB)
+    .default(SANDBOX_LIMIT_DEFAULTS.memoryBytes)
+    .describe(
+      'Private writable memory per process (RLIMIT_DATA: heap and anonymous maps, not reserved address space, so node and WebAssembly start under it).',
+    ),
+  cpuSeconds: z.number().int().min(1).default(SANDBOX_LIMIT_DEFAULTS.cpuSeconds).describe('CPU time per process (RLIMIT_CPU); long-running MCP servers count it too.'),
+  openFiles: z.number().int().min(16).default(SANDBOX_LIMIT_DEFAULTS.openFiles).describe('Open file descriptors per process (RLIMIT_NOFILE).'),
+  fileSizeBytes: z.number().int().min(MiB).default(SANDBOX_LIMIT_DEFAULTS.fileSizeBytes).describe('Largest file a process may write (RLIMIT_FSIZE).'),
+  tmpBytes: z.number().int().min(MiB).default(SANDBOX_LIMIT_DEFAULTS.tmpBytes).describe('Size of the private /tmp (and of TMPDIR when the working directory is read-only).'),
+});
 
 export const ConfigSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
@@ -90,6 +155,7 @@ export const ConfigSchema = z.strictObject({
     })
     .default({ enabled: true, chat: 10, read: 100, write: 50 })
     .describe('Per caller: API token, else internal token, else client IP.'),
+  http: HttpSettings.default(HTTP_DEFAULTS),
   limits: z
     .strictObject({
       bodyBytes: z.number().int().min(1024).max(50 * 1024 * 1024).default(64 * 1024),
@@ -119,12 +185,45 @@ export const ConfigSchema = z.strictObject({
         .default({ maxDepth: 2, maxTotal: 10 }),
     })
     .default({ subagents: { maxDepth: 2, maxTotal: 10 } }),
+  mcp: z
+    .strictObject({
+      allowPrivateNetwork: z
+        .boolean()
+        .default(false)
+        .describe('Let MCP servers over HTTP reach private, loopback, link-local and special-purpose addresses.'),
+      allowedUrls: z
+        .array(z.url({ protocol: /^https?$/ }))
+        .default([])
+        .describe(
+          'URL prefixes of MCP servers you trust: they may be on a private network or plain http, and only they get `${vault:KEY}` values in their headers.',
+        ),
+      timeoutMs: z.number().int().min(100).max(600_000).default(30_000).describe('Connect, list and call timeout of MCP servers.'),
+    })
+    .default({ allowPrivateNetwork: false, allowedUrls: [], timeoutMs: 30_000 }),
   skills: z
     .strictObject({
       timeoutMs: z.number().int().min(100).max(3_600_000).default(30_000).describe('A skill run is killed (with its child processes) after this long.'),
       outputLimitBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024).describe('stdout+stderr kept per run; the rest is dropped and the result says truncated.'),
-      bwrap: z.string().min(1).default('bwrap').describe('The bubblewrap binary that sandboxes skills; when it is missing or cannot create namespaces, skills run unsandboxed.'),
-      requireSandbox: z.boolean().default(false).describe('Refuse to run skills (503 SANDBOX_UNAVAILABLE) when bubblewrap cannot sandbox them.'),
+      bwrap: z
+        .string()
+        .min(1)
+        .default('bwrap')
+        .describe('The bubblewrap binary that sandboxes skills and stdio MCP servers; when it is missing or cannot create namespaces, they run unsandboxed.'),
+      slirp4netns: z
+        .string()
+        .min(1)
+        .default('slirp4netns')
+        .describe(
+          "The user-mode network stack of sandboxes that need the network (pasta is used when it is missing): they reach the network, never the host's loopback. " +
+            'With neither, those skills and MCP servers are refused.',
+        ),
+      limits: SandboxLimits.default(SANDBOX_LIMIT_DEFAULTS),
+      requireSandbox: z
+        .boolean()
+        .optional()
+        .describe(
+          'Refuse to run skills and stdio MCP servers (503 SANDBOX_UNAVAILABLE) when bubblewrap cannot sandbox them. Default: false on a loopback bind, true on any other.',
+        ),
       allowPrivateNetworkInstall: z.boolean().default(false).describe('Let skill installs and web_crawler reach private, loopback and link-local addresses.'),
       allowHttpLoopbackInstall: z.boolean().default(false).describe('Allow plain http:// to loopback addresses (local development).'),
       fetchTimeoutMs: z.number().int().min(100).max(300_000).default(15_000).describe('Timeout of each HTTP request made by skill installs and web_crawler.'),
@@ -133,12 +232,17 @@ export const ConfigSchema = z.strictObject({
       timeoutMs: 30_000,
       outputLimitBytes: 64 * 1024,
       bwrap: 'bwrap',
-      requireSandbox: false,
+      slirp4netns: 'slirp4netns',
+      limits: SANDBOX_LIMIT_DEFAULTS,
       allowPrivateNetworkInstall: false,
       allowHttpLoopbackInstall: false,
       fetchTimeoutMs: 15_000,
     }),
-});
+}).transform((config) => ({
+  ...config,
+  // A server others can reach never runs their skills unsandboxed unless told to.
+  skills: { ...config.skills, requireSandbox: config.skills.requireSandbox ?? !isLoopbackHost(config.host) },
+}));
 
 export type MoxxyConfig = z.infer<typeof ConfigSchema>;
 /** What a config file may contain: everything optional. */

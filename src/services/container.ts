@@ -9,8 +9,10 @@ import { Authenticator } from './auth/authenticator.ts';
 import { TokenService } from './auth/tokens.ts';
 import { EventBus } from './events/bus.ts';
 import { Redactor } from './redaction.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { MemoryService, memoryTools } from './memory/index.ts';
 import { McpService, mcpTools } from './mcp/index.ts';
+import { Sandbox, sandboxSettings } from './sandbox/index.ts';
 import { SkillService } from './skills/service.ts';
 import { skillTools } from './skills/tools.ts';
 import { agentSkillsDir } from './skills/runner.ts';
@@ -19,6 +21,7 @@ import { memoryContext } from './runtime/memory-context.ts';
 import { Runtime } from './runtime/runtime.ts';
 import { ConversationStore } from './runtime/store.ts';
 import { ToolRegistry } from './runtime/tool-registry.ts';
+import { serverSecrets } from './server-secrets.ts';
 import { SystemService } from './system.ts';
 import { createTranscriber } from './transcription.ts';
 import { loadMasterKey } from './vault/master-key.ts';
@@ -31,6 +34,8 @@ import { WebhookService } from './webhooks/service.ts';
 
 export interface Services {
   config: MoxxyConfig;
+  /** What the services log (failures of what they run: MCP servers' stderr and exits), JSON lines. */
+  logger: Logger;
   database: Database;
   agents: AgentService;
   memory: MemoryService;
@@ -59,29 +64,47 @@ export interface Services {
 export interface ServiceOptions {
   /** The heartbeat scheduler's clock (tests move time instead of waiting). */
   clock?: Clock;
+  /** Where the services' log goes instead of stdout (tests read it). */
+  logStream?: NodeJS.WritableStream;
 }
 
 export async function createServices(config: MoxxyConfig, options: ServiceOptions = {}): Promise<Services> {
   // Before the database: a bad MOXXY_VAULT_KEY or key file stops start-up with nothing opened.
   const masterKey = loadMasterKey({ masterKey: config.vault.masterKey, home: config.home });
+  // The server's own secrets are known before anything can log or emit them; stored ones as each service opens.
+  const redactor = new Redactor();
+  for (const secret of serverSecrets(config, masterKey.key)) redactor.register(secret);
+  const logger = createLogger(config.logLevel, redactor, options.logStream);
   const database = await openDatabase(databaseUrl(config), config.database.authToken);
   const agents = new AgentService(database.db);
   await agents.ensureDefault();
-  const redactor = new Redactor();
   const events = await EventBus.open(database.db, redactor);
   const memory = new MemoryService(database.db, agents, { config: config.memory, emit: (event) => events.emit(event) });
   await memory.init();
 
   const vault = new VaultService({ db: database.db, agents, events, redactor, masterKey: masterKey.key });
   await vault.init();
-  if (config.vault.masterKey) redactor.register(config.vault.masterKey);
   agents.onDelete((agent) => vault.deleteAgent(agent));
   const resolveSecret = (value: string, agent?: string) => vault.resolve(value, agent);
   const conversations = new ConversationStore(database.db);
   await conversations.failInterruptedRuns();
   const tools = new ToolRegistry();
   tools.register(memoryTools(memory));
-  const mcp = new McpService({ db: database.db, agents, resolveSecret });
+  // One sandbox for skills and stdio MCP servers.
+  const sandbox = new Sandbox(sandboxSettings(config));
+  const mcp = new McpService({
+    db: database.db,
+    agents,
+    resolveSecret,
+    sandbox,
+    home: config.home,
+    timeoutMs: config.mcp.timeoutMs,
+    guard: { allowPrivateNetwork: config.mcp.allowPrivateNetwork, allowHttpLoopback: false, trustedUrls: config.mcp.allowedUrls },
+    log: (message, details) => logger.warn(details, message),
+    redact: (text) => redactor.redact(text).value,
+    vault,
+  });
+  await mcp.init();
   tools.register(mcpTools(mcp));
   agents.onDelete(async (agent) => {
     for (const server of await mcp.list(agent)) await mcp.remove(agent, server.name);
@@ -94,6 +117,7 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     home: config.home,
     resolveSecrets: (agent, keys, skill) => vault.secretsFor(agent, keys, skill),
     redactor,
+    sandbox,
   });
   tools.register(skillTools(skills));
   agents.onDelete((agent) => rm(agentSkillsDir(config.home, agent), { recursive: true, force: true }));
@@ -104,6 +128,7 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     tools,
     provider: (name, agent) => createProvider(name, config.providers, (value) => resolveSecret(value, agent)),
     contextProviders: [memoryContext(memory)],
+    redactor,
   });
   const channels = new ChannelService({
     db: database.db,
@@ -111,6 +136,7 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     runtime,
     events,
     redactor,
+    vault,
     resolveSecret: (value, agent) => resolveSecret(value, agent),
     transcriber: () => createTranscriber(config.transcription, (value) => resolveSecret(value), config.providers.timeoutMs),
     telegram: {
@@ -139,12 +165,13 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
   const tokens = new TokenService(database.db);
   return {
     config,
+    logger,
     database,
     agents,
     memory,
     mcp,
     skills,
-    system: new SystemService(database),
+    system: new SystemService(database, () => sandbox.status()),
     redactor,
     events,
     conversations,
@@ -163,8 +190,9 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
       await channels.stop();
       await runtime.stopAll();
       await mcp.close();
+      await sandbox.close();
       await events.close();
-      database.close();
+      await database.close();
     },
   };
 }

@@ -77,7 +77,7 @@ export function registerVaultCommand(program: Command): void {
   vault
     .command('rotate-key')
     .description(
-      'Generate a new master key and re-encrypt every secret (vault values and webhook signing secrets) with it in one transaction. Stop the server first. ' +
+      'Generate a new master key and re-encrypt every secret (vault values, webhook signing secrets, channel tokens, MCP env and header values) with it in one transaction. Stop the server first. ' +
         'With MOXXY_VAULT_KEY set, the new key is printed and must replace the variable; otherwise <home>/vault.key is replaced.',
     )
     .action(async () => {

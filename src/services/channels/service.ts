@@ -1,11 +1,12 @@
 /**
  * Channels per agent: stored in `channels` (config as written, `${vault:...}` resolved at the point of use), their
  * status, the Telegram pollers of this process, pairing, and which agent an HTTP channel token reaches.
- * Literal secrets in a config are masked in every answer and registered with the redactor.
+ * A config's secret (authToken, botToken) is encrypted with the vault's master key and rotated with it; literal
+ * secrets are masked in every answer and registered with the redactor.
  */
 import { randomInt } from 'node:crypto';
 import { sameSecret } from '../auth/same-secret.ts';
-import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, isNotNull, isNull, sql } from 'drizzle-orm';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
 import {
   channelConfigIssues,
@@ -32,6 +33,8 @@ import type { EventBus } from '../events/bus.ts';
 import type { Redactor } from '../redaction.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Transcriber } from '../transcription.ts';
+import type { SecretAddress } from '../vault/crypto.ts';
+import type { VaultService } from '../vault/service.ts';
 import { TelegramBot, type TelegramSettings } from './telegram.ts';
 
 type ChannelRow = typeof channels.$inferSelect;
@@ -43,6 +46,8 @@ export interface ChannelServiceDeps {
   runtime: Runtime;
   events: EventBus;
   redactor: Redactor;
+  /** Encrypts the channels' secrets with the master key. */
+  vault: VaultService;
   /** Resolves `${vault:KEY}` with the secrets of `agent`. */
   resolveSecret(value: string, agent: string): Promise<string>;
   /** The configured transcriber, or undefined (voice notes then get a polite refusal). */
@@ -67,6 +72,15 @@ function newPairingCode(): string {
 
 const keyOf = (agent: string, name: string) => `${agent}\0${name}`;
 
+/** The config field that holds each type's secret. */
+const SECRET_FIELD = { http: 'authToken', telegram: 'botToken' } as const satisfies Record<ChannelType, string>;
+
+// Agent and channel names are slugs, which never contain ':', so no agent's secret has this address.
+const secretAddress = (row: { agent: string; name: string; type: ChannelType }): SecretAddress => ({
+  agent: `channel:${row.agent}/${row.name}`,
+  key: SECRET_FIELD[row.type],
+});
+
 function channelNotFound(agent: string, name: string): AppError {
   return new AppError('CHANNEL_NOT_FOUND', `Channel '${name}' not found for agent '${agent}'`, { agent, name });
 }
@@ -89,11 +103,35 @@ export class ChannelService {
 
   constructor(private readonly deps: ChannelServiceDeps) {
     this.db = deps.db;
+    deps.vault.onRotate(async (tx, reseal) => {
+      const rows = await tx.select().from(channels).where(isNotNull(channels.secretCiphertext));
+      for (const row of rows) {
+        const sealed = reseal(secretAddress(row), row.secretCiphertext!);
+        await tx
+          .update(channels)
+          .set({ secretCiphertext: sealed.ciphertext, secretKeyId: sealed.keyId })
+          .where(and(eq(channels.agent, row.agent), eq(channels.name, row.name)));
+      }
+      return rows.length;
+    });
   }
 
-  /** Registers every literal secret with the redactor, so it never shows in events even before the channel is used. */
+  /**
+   * Encrypts the secrets of channels stored before secrets were (once: such a row has no ciphertext), and registers
+   * every literal secret with the redactor, so it never shows in events even before the channel is used. Like the
+   * vault, fails start-up when the master key is not the one the secrets were encrypted with.
+   */
   async init(): Promise<void> {
-    for (const row of await this.db.select().from(channels)) this.remember(row);
+    for (const row of await this.db.select().from(channels)) {
+      const config = this.configOf(row);
+      if (row.secretCiphertext === null) {
+        await this.db
+          .update(channels)
+          .set(this.sealed(row, config))
+          .where(and(eq(channels.agent, row.agent), eq(channels.name, row.name), isNull(channels.secretCiphertext)));
+      }
+      this.remember(row.agent, row.name, config);
+    }
   }
 
   /** Starts every enabled telegram channel (server start-up). */
@@ -142,11 +180,11 @@ export class ChannelService {
     const problem = input.enabled ? await this.secretProblem(agent, input.type, config) : undefined;
     const status: ChannelStatus = problem ? 'error' : input.enabled && (input.type === 'http' || this.running) ? 'running' : 'stopped';
     // A new bot starts from its own first update: another bot's offset would skip or replay messages.
-    const sameBot = existing?.type === 'telegram' && input.type === 'telegram' && secretOf(existing) === secretOf(config);
+    const sameBot = existing?.type === 'telegram' && input.type === 'telegram' && secretOf(this.configOf(existing)) === secretOf(config);
     const now = new Date();
     const values = {
       type: input.type,
-      config: config as Record<string, unknown>,
+      ...this.sealed({ agent, name, type: input.type }, config),
       enabled: input.enabled,
       status,
       lastError: problem ?? null,
@@ -158,7 +196,7 @@ export class ChannelService {
       .values({ agent, name, ...values, createdAt: now })
       .onConflictDoUpdate({ target: [channels.agent, channels.name], set: values })
       .returning();
-    this.remember(row!);
+    this.remember(agent, name, config);
     if (status === 'running' && input.type === 'telegram') await this.startBot(row!);
     return { ...this.toChannel(row!, await this.pairedCount(row!)), created: !existing };
   }
@@ -166,7 +204,7 @@ export class ChannelService {
   async setEnabled(agentName: string, name: string, enabled: boolean): Promise<Channel> {
     const current = await this.row(agentName, name);
     await this.stopBot(current.agent, name);
-    const problem = enabled ? await this.secretProblem(current.agent, current.type, current.config as ChannelConfig) : undefined;
+    const problem = enabled ? await this.secretProblem(current.agent, current.type, this.configOf(current)) : undefined;
     const status: ChannelStatus = problem ? 'error' : enabled && (current.type === 'http' || this.running) ? 'running' : 'stopped';
     const [row] = await this.db
       .update(channels)
@@ -242,7 +280,7 @@ export class ChannelService {
   async matchHttpToken(given: string): Promise<HttpBinding | undefined> {
     let found: HttpBinding | undefined;
     for (const row of await this.enabledHttpRows()) {
-      const config = row.config as HttpChannelConfig;
+      const config = this.configOf(row) as HttpChannelConfig;
       const expected = await this.deps.resolveSecret(config.authToken, row.agent).catch(() => '');
       if (expected && sameSecret(given, expected) && !found) found = { agent: row.agent, channel: row.name, allowedTools: config.allowedTools };
     }
@@ -260,7 +298,7 @@ export class ChannelService {
   private async startBot(row: ChannelRow): Promise<void> {
     const key = keyOf(row.agent, row.name);
     if (!this.running || this.bots.has(key)) return;
-    const config = row.config as TelegramChannelConfig;
+    const config = this.configOf(row) as TelegramChannelConfig;
     const where = and(eq(channels.agent, row.agent), eq(channels.name, row.name));
     const bot = new TelegramBot({
       agent: row.agent,
@@ -349,7 +387,7 @@ export class ChannelService {
       enabled: row.enabled,
       status: asStatus(row.status),
       last_error: row.lastError,
-      config: maskChannelConfig(row.config as ChannelConfig),
+      config: maskChannelConfig(this.configOf(row)),
       paired_chats: pairedChats,
       created_at: row.createdAt,
       updated_at: row.updatedAt,
@@ -377,11 +415,25 @@ export class ChannelService {
     return row;
   }
 
-  private remember(row: ChannelRow): void {
-    this.forget(row.agent, row.name);
-    const values = channelSecrets(row.config as ChannelConfig);
+  /** The config as configured: the secret decrypted back into its field (a row from before encryption holds it still). */
+  private configOf(row: ChannelRow): ChannelConfig {
+    if (row.secretCiphertext === null) return row.config as ChannelConfig;
+    const secret = this.deps.vault.unseal(secretAddress(row), { ciphertext: row.secretCiphertext, keyId: row.secretKeyId ?? '' });
+    return { ...row.config, [SECRET_FIELD[row.type]]: secret } as ChannelConfig;
+  }
+
+  /** The columns that store a config: the secret encrypted, the rest as written. */
+  private sealed(channel: { agent: string; name: string; type: ChannelType }, config: ChannelConfig) {
+    const { [SECRET_FIELD[channel.type]]: secret, ...rest } = config as Record<string, unknown>;
+    const sealed = this.deps.vault.seal(secretAddress(channel), String(secret));
+    return { config: rest, secretCiphertext: sealed.ciphertext, secretKeyId: sealed.keyId };
+  }
+
+  private remember(agent: string, name: string, config: ChannelConfig): void {
+    this.forget(agent, name);
+    const values = channelSecrets(config);
     for (const value of values) this.deps.redactor.register(value);
-    this.registered.set(keyOf(row.agent, row.name), values);
+    this.registered.set(keyOf(agent, name), values);
   }
 
   private forget(agent: string, name: string): void {

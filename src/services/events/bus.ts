@@ -71,8 +71,10 @@ export class EventBus implements SubscriptionSource {
   /**
    * Redacts, stores, then delivers one event; resolves with the stored envelope. When redaction
    * replaced anything, a security.redacted event (its id and the count, never the value) follows it.
+   * `redactedBefore` counts what was replaced in the payload before it got here (model text is redacted as it
+   * streams, a secret split across chunks included), so those replacements are reported too.
    */
-  async emit(input: EmitEvent): Promise<EventEnvelope> {
+  async emit(input: EmitEvent, redactedBefore = 0): Promise<EventEnvelope> {
     if (this.closed) throw new Error('The event bus is closed');
     // A JSON round trip makes the live payload what the log stores and what readers get back.
     const payload = JSON.parse(JSON.stringify(input.payload ?? {})) as Record<string, unknown>;
@@ -87,12 +89,13 @@ export class EventBus implements SubscriptionSource {
       payload: redacted.value,
     };
     const stored = this.enqueue(event);
-    if (redacted.count > 0) {
+    const count = redacted.count + redactedBefore;
+    if (count > 0) {
       this.enqueue({
         ...event,
         event_id: newId('evt'),
         event_type: 'security.redacted',
-        payload: { event_id: event.event_id, count: redacted.count },
+        payload: { event_id: event.event_id, count },
       }).catch(() => undefined); // the same failure already rejects `stored`
     }
     return stored;

@@ -1,8 +1,14 @@
-/** MCP servers per agent: stored in mcp_servers, one lazily connected client each, their tools and tool calls. */
-import { and, asc, eq } from 'drizzle-orm';
+/**
+ * MCP servers per agent: stored in mcp_servers (the values of env and headers encrypted with the vault's master key
+ * and rotated with it), one lazily connected client each, their tools and tool calls.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { and, asc, eq, isNotNull, isNull } from 'drizzle-orm';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '../../domain/errors.ts';
 import {
+  mcpSandbox,
   mcpServerConfig,
   type McpInvoke,
   type McpInvokeResult,
@@ -14,9 +20,17 @@ import {
 import type { Db } from '../../db/client.ts';
 import { mcpServers } from '../../db/schema.ts';
 import type { AgentService } from '../agents.ts';
+import { vaultReferences } from '../../domain/vault.ts';
+import { assertUrlAllowed, isTrustedUrl, OutboundFetchError, type NetGuardOptions } from '../net-guard.ts';
+import type { Sandbox } from '../sandbox/index.ts';
+import type { SecretAddress } from '../vault/crypto.ts';
+import type { SealedValue, VaultService } from '../vault/service.ts';
 import { McpConnection } from './connection.ts';
 
 type McpServerRow = typeof mcpServers.$inferSelect;
+/** What is encrypted of a server: the values of these maps (their names stay readable, for env_keys and header_keys). */
+type SecretValues = Pick<McpServerRow, 'env' | 'headers'>;
+const SECRET_FIELDS = ['env', 'headers'] as const;
 
 export interface McpServiceDeps {
   db: Db;
@@ -27,13 +41,51 @@ export interface McpServiceDeps {
   timeoutMs?: number;
   /** How long listings leave a server that failed to connect alone before trying again (default 30 s); calls always try. */
   retryAfterMs?: number;
+  /** Runs stdio servers, as it runs skills. */
+  sandbox: Sandbox;
+  /** The SSRF guard for servers over HTTP: the operator's mcp.allowPrivateNetwork and mcp.allowedUrls. */
+  guard: NetGuardOptions;
+  /** The data directory: stdio servers work in `<home>/mcp/<agent>/<server>`. */
+  home: string;
+  /** Where stdio servers' stderr and exits go; without it they are dropped. */
+  log?(message: string, details: Record<string, unknown>): void;
+  /** Masks the server's known secrets in what is logged. */
+  redact?(text: string): string;
+  /** Encrypts the values of env and headers with the master key. */
+  vault: VaultService;
 }
 
-function configOf(row: McpServerRow): McpServerConfig {
-  return row.transport === 'stdio'
-    ? { transport: 'stdio', command: row.command ?? '', args: row.args, env: row.env }
-    : { transport: 'http', url: row.url ?? '', headers: row.headers };
+/** A stdio server's working directory and HOME. Both names are slugs, so they cannot climb out of <home>/mcp. */
+function mcpWorkdir(home: string, agent: string, server: string): string {
+  return join(home, 'mcp', agent, server);
 }
+
+// Agent and server names are slugs, which never contain ':', so no agent's secret has this address.
+const secretAddress = (row: { agent: string; name: string }, field: keyof SecretValues, key: string): SecretAddress => ({
+  agent: `mcp:${row.agent}/${row.name}`,
+  key: `${field}:${key}`,
+});
+
+/** Every value of env and headers through `change` (seal, reseal or open), with the master key id it reports. */
+function mapSecretValues<T extends string | SealedValue>(
+  row: SecretValues & { agent: string; name: string },
+  change: (address: SecretAddress, value: string) => T,
+): SecretValues & { secretsKeyId: string | null } {
+  let secretsKeyId: string | null = null;
+  const [env, headers] = SECRET_FIELDS.map((field) =>
+    Object.fromEntries(
+      Object.entries(row[field]).map(([key, value]) => {
+        const changed = change(secretAddress(row, field, key), value);
+        if (typeof changed === 'string') return [key, changed];
+        secretsKeyId = changed.keyId;
+        return [key, changed.ciphertext];
+      }),
+    ),
+  );
+  return { env: env!, headers: headers!, secretsKeyId };
+}
+
+const countSecretValues = (row: SecretValues) => Object.keys(row.env).length + Object.keys(row.headers).length;
 
 function toServer(row: McpServerRow, connection: McpConnection | undefined): McpServer {
   const status = connection?.status ?? 'disconnected';
@@ -44,7 +96,7 @@ function toServer(row: McpServerRow, connection: McpConnection | undefined): Mcp
     tools_count: connection?.tools.length ?? 0,
     ...(status === 'error' && connection?.error ? { error: connection.error } : {}),
     ...(row.transport === 'stdio'
-      ? { command: row.command ?? '', args: row.args, env_keys: Object.keys(row.env) }
+      ? { command: row.command ?? '', args: row.args, env_keys: Object.keys(row.env), sandbox: mcpSandbox(row.sandbox) }
       : { url: row.url ?? '', header_keys: Object.keys(row.headers) }),
     created_at: row.createdAt,
   };
@@ -62,6 +114,28 @@ export class McpService {
   constructor(private readonly deps: McpServiceDeps) {
     this.timeoutMs = deps.timeoutMs ?? 30_000;
     this.retryAfterMs = deps.retryAfterMs ?? 30_000;
+    deps.vault.onRotate(async (tx, reseal) => {
+      const rows = await tx.select().from(mcpServers).where(isNotNull(mcpServers.secretsKeyId));
+      for (const row of rows) {
+        await tx.update(mcpServers).set(mapSecretValues(row, reseal)).where(and(eq(mcpServers.agent, row.agent), eq(mcpServers.name, row.name)));
+      }
+      return rows.reduce((total, row) => total + countSecretValues(row), 0);
+    });
+  }
+
+  /**
+   * Encrypts the env and header values of servers stored before they were (once: such a row has values and no key
+   * id), and opens the others, so a master key that is not theirs stops start-up as it does for the vault.
+   */
+  async init(): Promise<void> {
+    for (const row of await this.deps.db.select().from(mcpServers)) {
+      const values = this.openValues(row);
+      if (row.secretsKeyId !== null || countSecretValues(values) === 0) continue;
+      await this.deps.db
+        .update(mcpServers)
+        .set(this.sealValues({ ...row, ...values }))
+        .where(and(eq(mcpServers.agent, row.agent), eq(mcpServers.name, row.name), isNull(mcpServers.secretsKeyId)));
+    }
   }
 
   async list(agent: string): Promise<McpServer[]> {
@@ -73,15 +147,18 @@ export class McpService {
   async add(agent: string, input: McpServerCreate): Promise<McpServer> {
     await this.deps.agents.get(agent);
     const config = mcpServerConfig(input);
+    // Refused before it is stored, as a skill is refused before it runs.
+    if (config.transport === 'stdio') await this.deps.sandbox.check({ network: config.sandbox.network });
+    else await this.assertReachable(config.url, config.headers);
     const row: McpServerRow = {
       agent,
       name: input.name,
       transport: config.transport,
       command: config.transport === 'stdio' ? config.command : null,
       args: config.transport === 'stdio' ? config.args : [],
-      env: config.transport === 'stdio' ? config.env : {},
+      sandbox: config.transport === 'stdio' ? config.sandbox : null,
       url: config.transport === 'http' ? config.url : null,
-      headers: config.transport === 'http' ? config.headers : {},
+      ...this.sealValues({ agent, name: input.name, env: config.transport === 'stdio' ? config.env : {}, headers: config.transport === 'http' ? config.headers : {} }),
       createdAt: new Date(),
     };
     const inserted = await this.deps.db.insert(mcpServers).values(row).onConflictDoNothing().returning({ name: mcpServers.name });
@@ -91,6 +168,28 @@ export class McpService {
     const connection = this.connection(row);
     await connection.ready().catch(() => undefined);
     return toServer(row, connection);
+  }
+
+  /**
+   * A URL the guard lets through, and `${vault:...}` in headers only for a URL the operator trusts
+   * (mcp.allowedUrls): a caller must not be able to send the agent's secrets to a server of its choosing.
+   */
+  private async assertReachable(url: string, headers: Record<string, string>): Promise<void> {
+    const target = new URL(url);
+    const referencing = Object.keys(headers).filter((name) => vaultReferences(headers[name]!).length > 0);
+    if (referencing.length && !isTrustedUrl(target, this.deps.guard.trustedUrls)) {
+      throw new AppError(
+        'FORBIDDEN',
+        `\${vault:...} in headers (${referencing.join(', ')}) is resolved only for MCP servers whose URL the operator lists in mcp.allowedUrls`,
+        { headers: referencing, url: target.href },
+      );
+    }
+    try {
+      await assertUrlAllowed(target, this.deps.guard);
+    } catch (error) {
+      // A name that does not resolve now is the connection's to report (status `error`), not a refusal.
+      if (!(error instanceof OutboundFetchError)) throw error;
+    }
   }
 
   async remove(agent: string, name: string): Promise<void> {
@@ -104,6 +203,7 @@ export class McpService {
     const connection = this.connections.get(key);
     this.connections.delete(key);
     await connection?.close();
+    await rm(mcpWorkdir(this.deps.home, agent, name), { recursive: true, force: true });
   }
 
   async listTools(agent: string): Promise<McpTool[]> {
@@ -164,13 +264,37 @@ export class McpService {
     return this.deps.db.select().from(mcpServers).where(eq(mcpServers.agent, agent)).orderBy(asc(mcpServers.createdAt), asc(mcpServers.name));
   }
 
+  private configOf(row: McpServerRow): McpServerConfig {
+    const { env, headers } = this.openValues(row);
+    return row.transport === 'stdio'
+      ? { transport: 'stdio', command: row.command ?? '', args: row.args, env, sandbox: mcpSandbox(row.sandbox) }
+      : { transport: 'http', url: row.url ?? '', headers };
+  }
+
+  private sealValues(row: SecretValues & { agent: string; name: string }): SecretValues & { secretsKeyId: string | null } {
+    return mapSecretValues(row, (address, value) => this.deps.vault.seal(address, value));
+  }
+
+  /** env and headers as configured; a row with no key id holds them in plain text (written before they were encrypted). */
+  private openValues(row: McpServerRow): SecretValues {
+    const keyId = row.secretsKeyId;
+    if (keyId === null) return { env: row.env, headers: row.headers };
+    return mapSecretValues(row, (address, ciphertext) => this.deps.vault.unseal(address, { ciphertext, keyId }));
+  }
+
   private connection(row: McpServerRow): McpConnection {
     const key = keyOf(row);
     let connection = this.connections.get(key);
     if (!connection) {
-      connection = new McpConnection(row.name, configOf(row), {
+      const { sandbox, home, log, redact } = this.deps;
+      connection = new McpConnection(row.name, this.configOf(row), {
         resolveSecret: (value) => this.deps.resolveSecret(value, row.agent),
         timeoutMs: this.timeoutMs,
+        guard: this.deps.guard,
+        sandbox,
+        workdir: mcpWorkdir(home, row.agent, row.name),
+        ...(log ? { log: (message: string, details: Record<string, unknown>) => log(message, { agent: row.agent, ...details }) } : {}),
+        ...(redact ? { redact } : {}),
       });
       this.connections.set(key, connection);
     }

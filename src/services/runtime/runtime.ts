@@ -8,13 +8,15 @@ import type { ChatInput, ChatReply, Run, RunStep, Usage } from '../../domain/cha
 import { AppError } from '../../domain/errors.ts';
 import type { EventType } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
+import { refusingList, type AllowList } from '../../domain/tool-access.ts';
 import type { AgentService } from '../agents.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { ChatMessage, ModelProvider, ProviderName, ToolCall } from '../providers/types.ts';
+import type { Redactor } from '../redaction.ts';
 import type { ToolDefinition } from '../tools/types.ts';
 import { UpdateChannel } from './channel.ts';
 import type { ConversationStore } from './store.ts';
-import { isToolAllowed, type ToolRegistry } from './tool-registry.ts';
+import type { ToolRegistry } from './tool-registry.ts';
 
 /** What a caller streaming a run sees, in order. */
 export type RunUpdate =
@@ -33,8 +35,11 @@ export interface RunHandle {
 export interface StartRunInput extends ChatInput {
   agent: string;
   source: string;
-  /** Overrides the agent's allow-list (e.g. the HTTP channel's allowedTools). */
-  allowedTools?: string[];
+  /**
+   * Allow-lists besides the agent's own that this run must obey (a channel's allowedTools, a parent run's
+   * lists): they can narrow what the agent allows, never widen it.
+   */
+  restrictions?: AllowList[];
   /** Set for a sub-agent's run: the run that spawned it, and its depth below the top-level run. */
   parentRunId?: string;
   depth?: number;
@@ -51,11 +56,23 @@ export interface RuntimeDeps {
   /** The agent's name, so `${vault:KEY}` in the provider's settings resolves with that agent's secrets. */
   provider(name: ProviderName, agent: string): ModelProvider;
   contextProviders?: ContextProvider[];
+  /**
+   * Secrets leave a run only as [REDACTED]: model text is redacted as it streams (so every reader of the run's
+   * updates, events and records gets safe text), tool calls and outputs and errors before they are recorded.
+   */
+  redactor: Redactor;
 }
 
 const TOOL_OUTPUT_EVENT_CHARS = 4000;
 
-type Recorder = (type: EventType, payload: Record<string, unknown>) => void;
+/** `redactedBefore`: secrets already replaced in the payload (see EventBus.emit). */
+type Recorder = (type: EventType, payload: Record<string, unknown>, redactedBefore?: number) => void;
+
+/** The tools a run may call, and the lists that decided it. */
+interface RunTools {
+  tools: ToolDefinition[];
+  allowLists: AllowList[];
+}
 
 const addUsage = (a: Usage, b: Usage): Usage => ({ input_tokens: a.input_tokens + b.input_tokens, output_tokens: a.output_tokens + b.output_tokens });
 
@@ -159,8 +176,13 @@ export class Runtime {
     await Promise.allSettled([...this.active.values()].map((entry) => entry.done));
   }
 
-  private emit(run: Run, event_type: EventType, payload: Record<string, unknown>) {
-    return this.deps.events.emit({ agent_id: run.agent_id, run_id: run.id, event_type, payload });
+  private emit(run: Run, event_type: EventType, payload: Record<string, unknown>, redactedBefore?: number) {
+    return this.deps.events.emit({ agent_id: run.agent_id, run_id: run.id, event_type, payload }, redactedBefore);
+  }
+
+  /** What may be recorded or shown of a value: registered secrets replaced. */
+  private safe<T>(value: T): T {
+    return this.deps.redactor.redact(value).value;
   }
 
   private async systemPrompt(agent: Agent, input: StartRunInput, run: Run): Promise<string> {
@@ -178,7 +200,7 @@ export class Runtime {
     // Events are queued in order without waiting for each write; the run awaits them all before it ends,
     // so whoever sees the run finished finds all its events in the audit log.
     const pending: Promise<unknown>[] = [];
-    const record: Recorder = (type, payload) => void pending.push(this.emit(run, type, payload));
+    const record: Recorder = (type, payload, redactedBefore) => void pending.push(this.emit(run, type, payload, redactedBefore));
     try {
       record('run.started', { session_id: run.session_id, user_id: run.user_id, source: run.source, input: run.input });
 
@@ -190,8 +212,10 @@ export class Runtime {
 
       const system = await this.systemPrompt(agent, input, run);
       const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: input.message }];
-      const allowed = input.allowedTools ?? agent.allowed_tools;
-      const tools = allowed.length ? (await this.deps.tools.all(agent)).filter((tool) => isToolAllowed(allowed, tool.name)) : [];
+      const allowLists: AllowList[] = [{ source: 'agent', name: agent.name, patterns: agent.allowed_tools }, ...(input.restrictions ?? [])];
+      const tools = allowLists.some((list) => list.patterns.length === 0)
+        ? []
+        : (await this.deps.tools.all(agent)).filter((tool) => !refusingList(allowLists, tool.name));
       const provider = this.deps.provider(agent.model.provider, agent.name);
 
       let finalText = '';
@@ -205,32 +229,44 @@ export class Runtime {
         const calls: ToolCall[] = [];
         let usage: Usage = { input_tokens: 0, output_tokens: 0 };
         let finishReason = 'stop';
-        for await (const event of provider.stream({
-          model: agent.model.name,
-          messages,
-          tools: tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema })),
-          parameters: agent.model.parameters,
-          signal,
-        })) {
-          if (event.type === 'text') {
-            text += event.delta;
-            channel.push({ type: 'text', delta: event.delta });
-            record('model.stream', { step, delta: event.delta });
-          } else if (event.type === 'tool_call') {
-            calls.push(event.call);
-          } else if (event.type === 'usage') {
-            usage = addUsage(usage, event.usage);
-          } else {
-            finishReason = event.finish_reason;
+        const redacting = this.deps.redactor.stream();
+        const streamText = (release: () => string) => {
+          const before = redacting.count;
+          const delta = release();
+          if (!delta) return;
+          text += delta;
+          channel.push({ type: 'text', delta });
+          record('model.stream', { step, delta }, redacting.count - before);
+        };
+        try {
+          for await (const event of provider.stream({
+            model: agent.model.name,
+            messages,
+            tools: tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema })),
+            parameters: agent.model.parameters,
+            signal,
+          })) {
+            if (event.type === 'text') {
+              streamText(() => redacting.push(event.delta));
+            } else if (event.type === 'tool_call') {
+              calls.push(event.call);
+            } else if (event.type === 'usage') {
+              usage = addUsage(usage, event.usage);
+            } else {
+              finishReason = event.finish_reason;
+            }
           }
+        } finally {
+          // What was held back waiting for the next chunk is released, even when the stream broke off.
+          streamText(() => redacting.flush());
         }
         run.usage = addUsage(run.usage, usage);
         const modelStep: RunStep = {
-          type: 'model', index: run.steps.length, content: text, tool_calls: calls, finish_reason: finishReason, usage,
+          type: 'model', index: run.steps.length, content: text, tool_calls: this.safe(calls), finish_reason: finishReason, usage,
           duration_ms: Math.round(performance.now() - started),
         };
         run.steps.push(modelStep);
-        record('model.response', { step, content: text, tool_calls: calls, usage, finish_reason: finishReason });
+        record('model.response', { step, content: text, tool_calls: calls, usage, finish_reason: finishReason }, redacting.count);
         if (signal.aborted) break;
 
         if (calls.length === 0) {
@@ -240,12 +276,12 @@ export class Runtime {
         }
         messages.push({ role: 'assistant', content: text, tool_calls: calls });
         await this.deps.store.appendMessage({
-          sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'assistant', content: text, toolCalls: calls,
+          sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'assistant', content: text, toolCalls: modelStep.tool_calls,
         });
         for (const call of calls) {
           if (signal.aborted) break;
-          channel.push({ type: 'tool_call', call });
-          const result = await this.callTool(run, agent, tools, call, signal, record);
+          channel.push({ type: 'tool_call', call: this.safe(call) });
+          const result = await this.callTool(run, agent, { tools, allowLists }, call, signal, record);
           channel.push({ type: 'tool_result', id: call.id, name: call.name, output: result.output, is_error: result.is_error });
           messages.push({ role: 'tool', content: result.output, tool_call_id: call.id, name: call.name });
           await this.deps.store.appendMessage({
@@ -276,7 +312,8 @@ export class Runtime {
       await Promise.allSettled(pending);
       const app = error instanceof AppError ? error : new AppError('INTERNAL_ERROR', 'The run failed unexpectedly');
       run.status = 'failed';
-      run.error = { code: app.code, message: app.message };
+      // A provider may echo what it was sent (its API key) in its error, and the error is shown to the caller.
+      run.error = { code: app.code, message: this.safe(app.message) };
       run.completed_at = new Date();
       await this.deps.store.updateRun(run).catch(() => undefined);
       await this.emit(run, 'run.failed', { error: run.error }).catch(() => undefined);
@@ -286,22 +323,32 @@ export class Runtime {
     return { run: ended, messageId };
   }
 
-  private async callTool(run: Run, agent: Agent, tools: ToolDefinition[], call: ToolCall, signal: AbortSignal, record: Recorder) {
+  private async callTool(run: Run, agent: Agent, access: RunTools, call: ToolCall, signal: AbortSignal, record: Recorder) {
     const started = performance.now();
-    const tool = tools.find((t) => t.name === call.name);
+    const tool = access.tools.find((t) => t.name === call.name);
     let output: string;
     let isError = false;
     let kind = tool?.kind ?? 'primitive';
     if (!tool) {
       const exists = (await this.deps.tools.all(agent)).find((t) => t.name === call.name);
       kind = exists?.kind ?? 'primitive';
-      output = exists ? `Tool '${call.name}' is not allowed for this agent` : `Tool '${call.name}' does not exist`;
+      const refusedBy = exists ? refusingList(access.allowLists, call.name) : undefined;
+      output = refusedBy
+        ? `Tool '${call.name}' is not allowed: the ${refusedBy.source} '${refusedBy.name}' allow-list does not include it`
+        : `Tool '${call.name}' does not exist`;
       isError = true;
-      record('security.violation', { reason: exists ? 'tool_not_allowed' : 'unknown_tool', tool: call.name, tool_call_id: call.id });
+      record('security.violation', {
+        reason: exists ? 'tool_not_allowed' : 'unknown_tool',
+        tool: call.name,
+        tool_call_id: call.id,
+        ...(refusedBy ? { refused_by: { list: refusedBy.source, name: refusedBy.name } } : {}),
+      });
     } else {
       record(kind === 'skill' ? 'skill.invoked' : 'primitive.called', { tool_call_id: call.id, name: call.name, kind, arguments: call.arguments });
       try {
-        const result = await tool.execute(call.arguments, { agent, runId: run.id, sessionId: run.session_id, userId: run.user_id, signal });
+        const result = await tool.execute(call.arguments, {
+          agent, runId: run.id, sessionId: run.session_id, userId: run.user_id, signal, allowLists: access.allowLists,
+        });
         output = result.output;
         isError = result.isError ?? false;
       } catch (error) {
@@ -309,8 +356,12 @@ export class Runtime {
         isError = true;
       }
     }
+    // It reaches the model, the caller and the records: an MCP server's output or a tool's error may hold a secret.
+    output = this.safe(output);
     const durationMs = Math.round(performance.now() - started);
-    run.steps.push({ type: 'tool', index: run.steps.length, tool_call_id: call.id, name: call.name, arguments: call.arguments, output, is_error: isError, duration_ms: durationMs });
+    run.steps.push({
+      type: 'tool', index: run.steps.length, tool_call_id: call.id, name: call.name, arguments: this.safe(call.arguments), output, is_error: isError, duration_ms: durationMs,
+    });
     if (tool) {
       record(kind === 'skill' ? 'skill.completed' : 'primitive.result', {
         tool_call_id: call.id, name: call.name, kind, output: output.slice(0, TOOL_OUTPUT_EVENT_CHARS), is_error: isError, duration_ms: durationMs,

@@ -7,7 +7,8 @@ import { assertMatchesOpenApi, openApiDocument } from './helpers/openapi.ts';
 import { runCli } from './helpers/process.ts';
 import { makeTempHome, startTestServer, type TestServer } from './helpers/server.ts';
 
-const INTERNAL_TOKEN = 'internal-token-for-tests';
+// Long enough to bind a non-loopback address (32 characters at least).
+const INTERNAL_TOKEN = 'internal-token-for-the-auth-tests-0123456789';
 const internal = { 'x-moxxy-internal-token': INTERNAL_TOKEN };
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 

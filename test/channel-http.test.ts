@@ -7,6 +7,7 @@ import { MoxxyEvent } from '../src/domain/channel-http.ts';
 import { startChannelServer } from '../src/http/channel-server.ts';
 import type { RunningServer } from '../src/http/server.ts';
 import { createServices } from '../src/services/container.ts';
+import { rawRequest } from './helpers/raw-http.ts';
 import { readSse } from './helpers/sse.ts';
 import { createApi, makeTempHome, startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -271,6 +272,8 @@ describe('HTTP channel (seed 001)', () => {
 describe('the standalone channel host', () => {
   let host: RunningServer;
   let home: string;
+  /** The rate limiter's clock, so a test starts a fresh window. */
+  let clock = 1_700_000_000_000;
 
   beforeAll(async () => {
     home = makeTempHome();
@@ -279,7 +282,10 @@ describe('the standalone channel host', () => {
       env: { MOXXY_HOME: home, MOXXY_HTTP_TOKEN: TOKEN },
       overrides: { logLevel: 'silent', channels: { http: { authToken: TOKEN, allowedTools: ['memory.*'] } } },
     });
-    host = await startChannelServer(await createServices(config), { host: '127.0.0.1', port: 0 });
+    const services = await createServices(config);
+    // The channel's list narrows the agent's own; the agent must allow memory tools too.
+    await services.agents.update('default', { allowed_tools: ['memory.*'] });
+    host = await startChannelServer(services, { host: '127.0.0.1', port: 0 }, { now: () => clock });
   });
   afterAll(async () => {
     await host?.close();
@@ -294,6 +300,43 @@ describe('the standalone channel host', () => {
     expect(turn.status).toBe(200);
     expect(events(turn.body).find((e) => e.type === 'tool_result')).toMatchObject({ name: 'memory.store', is_error: false });
     expect((await fetch(`${host.url}/api/agents`)).status).toBe(404);
+  });
+
+  it('rate-limits turns like the API: 429 RATE_LIMITED with Retry-After after 10 in a second', async () => {
+    clock += 1000;
+    const api = createApi(host.url);
+    for (let i = 0; i < 10; i++) expect((await api.post('/v1/turn', {}, { headers: AUTH })).status).toBe(400);
+    const limited = await api.post('/v1/turn', {}, { headers: AUTH });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('RATE_LIMITED');
+    expect(limited.headers.get('retry-after')).toBe('1');
+  });
+
+  it('answers bad input with the envelope: a wrong method, deep JSON, a stray content type, malformed HTTP', async () => {
+    clock += 1000;
+    const api = createApi(host.url);
+    const query = await api.request('QUERY', '/v1/turn', { headers: AUTH });
+    expect(query.status).toBe(405);
+    expect(query.headers.get('allow')).toBe('POST');
+    expect(query.body.error.code).toBe('METHOD_NOT_ALLOWED');
+    const deep = await api.request('POST', '/v1/turn', { rawBody: `{"prompt":${'['.repeat(5_000)}${']'.repeat(5_000)}}`, headers: { ...AUTH, 'content-type': 'application/json' } });
+    expect(deep.status).toBe(400);
+    expect(deep.body.error).toMatchObject({ code: 'VALIDATION_ERROR', details: { max_depth: 64 } });
+    const text = await api.request('POST', '/v1/turn', { rawBody: 'hello', headers: { ...AUTH, 'content-type': 'text/plain' } });
+    expect(text.status).toBe(415);
+    const malformed = await rawRequest(host.url, { path: '/v1/turn', method: 'POST', headers: { ...AUTH, 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'content-length': '5' } });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('VALIDATION_ERROR');
+  });
+
+  it('throttles wrong bearer tokens per client address, as the API does', async () => {
+    const from = '127.0.0.5';
+    const turn = (token: string) =>
+      rawRequest(host.url, { method: 'POST', path: '/v1/turn', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"prompt":"hi"}', localAddress: from });
+    for (let i = 0; i < 10; i++) expect((await turn(`guess-${i}`)).status).toBe(401);
+    const throttled = await turn(TOKEN);
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers['retry-after']).toBe('60');
   });
 
   it('refuses to start without allowedTools or without a token', async () => {

@@ -1,8 +1,8 @@
 /**
  * Contract fuzzing: for every operation in openapi.json, fast-check draws requests from the document's own
  * schemas (valid ones, and invalid variants: wrong types, missing fields, junk, malformed JSON, wrong content
- * type, oversized bodies, weird path segments and query strings) and sends them over real HTTP to a live
- * server. Every response must match the document (server.api checks), no response may be a 500, and every
+ * type, oversized bodies, deeply nested JSON, weird path segments and query strings, long query strings, unusual
+ * methods) and sends them over real HTTP to a live server. Every response must match the document (server.api checks), no response may be a 500, and every
  * error must be the envelope with a code the document lists for that operation and status.
  *
  * 5xx policy: 500 always fails. 502/503 pass only when the document lists them for the operation with an
@@ -18,6 +18,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { arbitraryFor, resolveRef, weirdString, wrongTypeFor, type ArbitraryContext, type JsonSchema } from './helpers/arbitrary.ts';
 import { assertMatchesOpenApi, findOperation, openApiDocument } from './helpers/openapi.ts';
+import { rawRequest } from './helpers/raw-http.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 // No name resolves: skill installs and web_crawler fail fast instead of asking a DNS server on the internet.
@@ -121,10 +122,14 @@ const known: Record<string, string[]> = { name: ['default', 'fuzzer'], agent: ['
 
 interface FuzzRequest {
   variant: string;
+  /** Another method than the operation's (sent over node:http, which sends any). */
+  method?: string;
   path: string;
   query: Array<[string, string]>;
   headers: Record<string, string>;
   body?: string | Uint8Array;
+  /** What the answer must be besides documented, when the variant says more. */
+  expected?: { status: (status: number) => boolean; code?: string };
 }
 
 /** RFC 3986 percent-encoding of UTF-8 bytes (encodeURIComponent throws on lone surrogates, which we want to send). */
@@ -275,6 +280,45 @@ const mutations: Record<string, Mutation> = {
         query: [...request.query.filter(([k]) => k !== name), [name, value], ...(repeat ? [[name, '1'] as [string, string]] : [])],
       }));
   },
+  'deeply nested JSON': (operation, request) => {
+    if (operation.body?.contentType !== 'application/json') return undefined;
+    return fc.tuple(fc.integer({ min: 65, max: 10_000 }), fc.constantFrom('[', '{"a":')).map(([depth, open]) => ({
+      ...request,
+      variant: `JSON nested ${depth} levels`,
+      headers: { ...request.headers, 'content-type': 'application/json' },
+      body: `{"nested":${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}}`,
+      expected: { status: (status: number) => status === 400, code: 'VALIDATION_ERROR' },
+    }));
+  },
+  'long query string': (operation, request) => {
+    const longest = operation.parameters.filter((p) => p.in === 'query' && p.schema.type === 'string' && (p.schema.maxLength ?? 0) >= 1000);
+    const atMaximum = longest.map((parameter) =>
+      fc.constant<FuzzRequest>({
+        ...request,
+        // Each character 3 bytes of UTF-8, 9 percent-encoded: the documented maximum as long as a URL gets.
+        variant: `${parameter.name} of ${parameter.schema.maxLength} characters`,
+        query: [...request.query.filter(([k]) => k !== parameter.name), [parameter.name, '語'.repeat(parameter.schema.maxLength)] as [string, string]],
+        expected: { status: (status: number) => status !== 431 },
+      }),
+    );
+    const pastTheLimit = fc.integer({ min: 330 * 1024, max: 420 * 1024 }).map((size): FuzzRequest => ({
+      ...request,
+      variant: `${size}-character query string`,
+      query: [...request.query, ['pad', 'x'.repeat(size)] as [string, string]],
+      expected: { status: (status: number) => status === 431, code: 'HEADERS_TOO_LARGE' },
+    }));
+    return fc.oneof(pastTheLimit, ...atMaximum);
+  },
+  'unusual method': (operation, request) => {
+    const served = Object.keys(doc.paths[operation.path]).map((method) => method.toUpperCase());
+    const others = ['QUERY', 'OPTIONS', 'TRACE', 'PROPFIND', 'PURGE', 'PUT', 'PATCH', 'DELETE', 'POST', 'GET'].filter((method) => !served.includes(method));
+    return fc.constantFrom(...others).map((method) => ({
+      ...request,
+      method,
+      variant: `method ${method}`,
+      expected: { status: (status: number) => status === 405, code: 'METHOD_NOT_ALLOWED' },
+    }));
+  },
   'bad credentials': (operation, request) =>
     fc
       .constantFrom<[string, string]>(['authorization', 'Bearer mox_not-a-real-token'], ['authorization', 'Basic Zm9vOmJhcg=='], ['authorization', 'Bearer'], ['x-moxxy-internal-token', 'wrong'])
@@ -331,6 +375,10 @@ const network = setupServer(
 async function send(operation: FuzzOperation, request: FuzzRequest): Promise<{ status: number; body: any }> {
   const search = request.query.length ? `?${request.query.map(([k, v]) => `${encodeSegment(k)}=${encodeSegment(v)}`).join('&')}` : '';
   const url = `${request.path}${search}`;
+  if (request.method) {
+    const response = await rawRequest(server.url, { method: request.method, path: url, headers: request.headers, ...(request.body !== undefined ? { body: request.body } : {}) });
+    return { status: response.status, body: response.body };
+  }
   if (!operation.sse) {
     const response = await server.api.request(operation.method, url, { headers: request.headers, ...(request.body !== undefined ? { rawBody: request.body } : {}) });
     return { status: response.status, body: response.body };
@@ -351,7 +399,8 @@ async function send(operation: FuzzOperation, request: FuzzRequest): Promise<{ s
 
 function describeRequest(operation: FuzzOperation, request: FuzzRequest): string {
   const body = request.body === undefined ? '' : ` body=${typeof request.body === 'string' ? request.body.slice(0, 300) : `<${request.body.length} bytes>`}`;
-  return `${operation.id} [${request.variant}] ${operation.method} ${request.path}?${new URLSearchParams(request.query)} headers=${JSON.stringify(request.headers)}${body}`;
+  const query = new URLSearchParams(request.query).toString();
+  return `${operation.id} [${request.variant}] ${request.method ?? operation.method} ${request.path}?${query.length > 300 ? `${query.slice(0, 300)}...` : query} headers=${JSON.stringify(request.headers)}${body}`;
 }
 
 async function checkOne(operation: FuzzOperation, request: FuzzRequest): Promise<void> {
@@ -365,9 +414,13 @@ async function checkOne(operation: FuzzOperation, request: FuzzRequest): Promise
   const where = `${describeRequest(operation, request)}\n=> ${status} ${JSON.stringify(body)?.slice(0, 500)}`;
   // FUZZ_DEBUG=1 shows why schema-valid requests were refused (a hint that the document and the server disagree).
   if (process.env.FUZZ_DEBUG && request.variant === 'valid' && status >= 400) console.log(where);
+  if (request.expected) {
+    expect(request.expected.status(status), `${where}\nnot the answer this variant must get`).toBe(true);
+    if (request.expected.code) expect(body?.error?.code, where).toBe(request.expected.code);
+  }
   if (status >= 400 && typeof body === 'object' && body !== null && 'success' in body) {
     expect(body.success, where).toBe(false);
-    const codes = documentedCodes(operation.method, request.path, status);
+    const codes = documentedCodes(request.method ?? operation.method, request.path, status);
     if (codes !== 'any') expect(codes, where).toContain(body.error.code);
     if (status >= 500) expect(UPSTREAM_CODES.has(body.error.code), `${where}\n5xx other than a documented upstream failure`).toBe(true);
     count(operation, status, body.error.code);
@@ -421,7 +474,8 @@ beforeAll(async () => {
       timeoutMs: 2000,
       maxRetries: 0,
     },
-    channels: { http: { authToken: CHANNEL_TOKEN, allowedTools: [] } },
+    // Telegram channels the fuzzer configures poll a Bot API that is not there, never the real one.
+    channels: { http: { authToken: CHANNEL_TOKEN, allowedTools: [] }, telegram: { apiBaseUrl: 'http://127.0.0.1:9', retryDelayMs: 60_000 } },
     skills: { timeoutMs: 5000, fetchTimeoutMs: 1000 },
   });
   await seedResources();

@@ -33,10 +33,11 @@ describe('the error envelope', () => {
     expect(tooLongName.body.error.details.issues[0].path).toBe('name');
   });
 
-  it('answers a wrong method on a known path with ROUTE_NOT_FOUND', async () => {
+  it('answers a wrong method on a known path with 405 METHOD_NOT_ALLOWED and the methods it has in Allow', async () => {
     const res = await server.api.request('PUT', '/api/agents/default', { body: {} });
-    expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe('ROUTE_NOT_FOUND');
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH');
+    expect(res.body.error).toMatchObject({ code: 'METHOD_NOT_ALLOWED', details: { method: 'PUT', path: '/api/agents/default', allowed: ['DELETE', 'GET', 'HEAD', 'PATCH'] } });
   });
 
   it('answers malformed JSON with 400 INVALID_JSON and creates nothing', async () => {

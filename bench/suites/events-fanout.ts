@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.ts';
 import { startServer } from '../../src/http/server.ts';
-import { closeSseStreams } from '../../src/http/sse.ts';
 import { createServices } from '../../src/services/container.ts';
 import { fmt, type BenchSection } from '../lib.ts';
 
@@ -210,7 +209,6 @@ export default async function eventsFanout(): Promise<BenchSection> {
   } finally {
     for (const client of clients) client.child.kill();
     await Promise.all(clients.map((c) => c.report.catch(() => undefined)));
-    closeSseStreams(server.app.server);
     await server.close();
     rmSync(home, { recursive: true, force: true });
   }

@@ -10,6 +10,7 @@ import { renderOpenApiFile } from '../http/openapi-document.ts';
 import { startServer } from '../http/server.ts';
 import { createServices } from '../services/container.ts';
 import { VERSION } from '../services/system.ts';
+import { registerBackupCommand } from './commands/backup.ts';
 import { registerChannelsCommand } from './commands/channels.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerServiceCommand } from './commands/service.ts';
@@ -17,6 +18,7 @@ import { registerTokensCommand } from './commands/tokens.ts';
 import { registerVaultCommand } from './commands/vault.ts';
 import { fail } from './fail.ts';
 import { parsePort } from './options.ts';
+import { exitOnSignals } from './shutdown.ts';
 
 const OPENAPI_FILE = fileURLToPath(new URL('../../openapi/openapi.json', import.meta.url));
 
@@ -36,12 +38,7 @@ program
     assertSafeBind(config);
     const server = await startServer(await createServices(config));
     process.stdout.write(`Moxxy server ${VERSION} listening on ${server.url}\n`);
-    const stop = async () => {
-      await server.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    exitOnSignals(server);
   });
 
 program
@@ -74,6 +71,7 @@ registerChannelsCommand(program);
 registerTokensCommand(program);
 registerVaultCommand(program);
 registerServiceCommand(program);
+registerBackupCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof AppError) fail(error.message);

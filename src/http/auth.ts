@@ -4,12 +4,12 @@
  * checked by the procedures' own middleware (src/routers/trpc.ts), as its routes carry no operation.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { isIP } from 'node:net';
 import type { AnyRouter } from '@trpc/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '../config/load.ts';
 import type { MoxxyConfig } from '../config/schema.ts';
 import { isAppError } from '../domain/errors.ts';
+import { isLoopbackHost } from '../domain/hosts.ts';
 import type { Meta } from '../routers/trpc.ts';
 import type { Authenticator, Caller, Credentials } from '../services/auth/authenticator.ts';
 import { addRouteHook, methodsOf, routePolicyOf } from './route-hooks.ts';
@@ -81,25 +81,37 @@ export function installTrpcSubscriptionAuth(app: FastifyInstance, router: AnyRou
       const def = procedures[(request.params as { path?: string }).path ?? '']?._def;
       if (def?.type !== 'subscription' || def.meta?.scope === null) return done();
       auth.check(credentialsOf(request.headers), def.meta?.scope ?? '*').then(
-        () => done(),
+        (caller) => {
+          // Known to the stream registry (src/http/open-streams.ts), which ends the stream with its token.
+          if (caller.kind !== 'anonymous') callers.set(request, caller);
+          done();
+        },
         (error: unknown) => done(refusal(error, reply)),
       );
     };
   });
 }
 
-function isLoopback(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (bare === 'localhost') return true;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  return bare === '::1' || bare.startsWith('::ffff:127.');
-}
+/** Shortest internal token accepted on an address others can reach: guessing it must be hopeless, not merely slow. */
+const MIN_EXPOSED_TOKEN_LENGTH = 32;
 
-/** Without an internal token the API is open, which is only acceptable when nothing but this machine can reach it. */
+/**
+ * Without an internal token the API is open, which is only acceptable when nothing but this machine can reach it;
+ * with one, an address others can reach needs a token they cannot guess.
+ */
 export function assertSafeBind(config: Pick<MoxxyConfig, 'host' | 'auth'>): void {
-  if (config.auth.internalToken || isLoopback(config.host)) return;
-  throw new ConfigError(
-    `Refusing to listen on ${config.host} without authentication: set MOXXY_INTERNAL_TOKEN (auth.internalToken), ` +
-      'or bind a loopback address (HOST=127.0.0.1)',
-  );
+  if (isLoopbackHost(config.host)) return;
+  const token = config.auth.internalToken;
+  if (!token) {
+    throw new ConfigError(
+      `Refusing to listen on ${config.host} without authentication: set MOXXY_INTERNAL_TOKEN (auth.internalToken), ` +
+        'or bind a loopback address (HOST=127.0.0.1)',
+    );
+  }
+  if (token.length < MIN_EXPOSED_TOKEN_LENGTH) {
+    throw new ConfigError(
+      `Refusing to listen on ${config.host} with an internal token of ${token.length} characters: MOXXY_INTERNAL_TOKEN (auth.internalToken) ` +
+        `must have at least ${MIN_EXPOSED_TOKEN_LENGTH} (e.g. openssl rand -hex 32)`,
+    );
+  }
 }

@@ -1,10 +1,26 @@
-/** The one error handler: fastify's own failures and anything a route throws, as the error envelope. */
+/**
+ * The one error handler: fastify's own failures, node's HTTP parser's, and anything a route throws, as the error
+ * envelope. A request no route answers gets 404, or 405 with Allow when its path has routes for other methods.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../domain/errors.ts';
+import { AppError, type ErrorCode } from '../domain/errors.ts';
 import { toAppError } from '../routers/errors.ts';
-import { sendError } from './envelope.ts';
+import { recordAllowedMethods } from './allowed-methods.ts';
+import { errorBody, sendError } from './envelope.ts';
 import { logOf } from './logger.ts';
-import { declaredBodyTypeOf } from './route-hooks.ts';
+
+/** Fastify's failures without a case below keep their 4xx status, under the catalogue's code for it. */
+const CODE_OF_FRAMEWORK_STATUS: Partial<Record<number, ErrorCode>> = {
+  400: 'VALIDATION_ERROR',
+  404: 'ROUTE_NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
+};
 
 function fromFastifyError(error: FastifyError, bodyLimit: number): AppError | undefined {
   switch (error.code) {
@@ -16,9 +32,10 @@ function fromFastifyError(error: FastifyError, bodyLimit: number): AppError | un
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new AppError('INVALID_JSON', 'Request body is not valid JSON');
-    default:
-      return undefined;
   }
+  const code = error.code?.startsWith('FST_') && error.statusCode !== undefined ? CODE_OF_FRAMEWORK_STATUS[error.statusCode] : undefined;
+  if (!code) return undefined;
+  return new AppError(code, error.message, code === 'VALIDATION_ERROR' ? { issues: [] } : undefined);
 }
 
 /**
@@ -37,33 +54,61 @@ export function frameworkErrorHandler(maxParamLength: number) {
   };
 }
 
-export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+/**
+ * Failures before there is a request (fastify's `clientErrorHandler`, node's 'clientError'): malformed HTTP, a request
+ * line and headers over the limit, a client too slow to send its request. Answered on the socket, which is then closed.
+ */
+export function clientErrorHandler(maxHeaderBytes: number) {
+  return function (this: FastifyInstance, error: NodeJS.ErrnoException, socket: Duplex): void {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const app =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new AppError('REQUEST_TIMEOUT', 'The request was not received in time')
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? new AppError('HEADERS_TOO_LARGE', `The request line and headers are larger than ${maxHeaderBytes} bytes`, { limit: maxHeaderBytes })
+          : new AppError('VALIDATION_ERROR', 'The request is not valid HTTP/1.1', { issues: [] });
+    this.logger.debug({ err: error }, 'client error');
+    // A response already under way on this connection (node's own check) cannot be followed by another.
+    const answering = (socket as Duplex & { _httpMessage?: { headersSent: boolean } })._httpMessage;
+    if (socket.writable && !answering?.headersSent) {
+      const body = JSON.stringify(errorBody(app));
+      socket.write(
+        `HTTP/1.1 ${app.status} ${STATUS_CODES[app.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  };
+}
+
+const listOf = (items: string[]) => (items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items.at(-1)}` : items[0]);
+
+/**
+ * `redact` replaces the server's secrets in what an error says: services redact what they record, and this is the
+ * last gate before any error text leaves the process.
+ */
+export function installErrorHandling(app: FastifyInstance, bodyLimit: number, redact: <T>(value: T) => T): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const app = fromFastifyError(error, bodyLimit) ?? toAppError(error);
     if (app.code === 'INTERNAL_ERROR') logOf(request).error({ err: error, url: request.url }, 'request failed');
-    return sendError(reply, app);
+    return sendError(reply, new AppError(app.code, redact(app.message), redact(app.details)));
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
-    return sendError(reply, new AppError('ROUTE_NOT_FOUND', `Route ${request.method} ${path} not found`, { method: request.method, path }));
-  });
-}
-
-/** JSON bodies: an empty body reads as no body; a malformed one is INVALID_JSON with where it broke. */
-export function installJsonParser(app: FastifyInstance): void {
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const declared = declaredBodyTypeOf(request.routeOptions.config);
-    if (declared && declared !== 'application/json') {
-      return done(new AppError('UNSUPPORTED_MEDIA_TYPE', `Unsupported Content-Type: send ${declared}`), undefined);
-    }
-    const text = body as string;
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (error) {
-      done(new AppError('INVALID_JSON', `Request body is not valid JSON: ${(error as Error).message}`), undefined);
-    }
+  const allowedOn = recordAllowedMethods(app);
+  const answerUnrouted = (request: FastifyRequest, reply: FastifyReply) => {
+    const { method } = request;
+    const path = request.url.split('?')[0]!;
+    const allowed = allowedOn(path);
+    if (allowed.length === 0) return sendError(reply, new AppError('ROUTE_NOT_FOUND', `Route ${method} ${path} not found`, { method, path }));
+    reply.header('allow', allowed.join(', '));
+    return sendError(reply, new AppError('METHOD_NOT_ALLOWED', `Method ${method} is not allowed on ${path}: use ${listOf(allowed)}`, { method, path, allowed }));
+  };
+  app.setNotFoundHandler(answerUnrouted);
+  // Before the body is read: what a request sends to no route (a QUERY without Content-Type, malformed JSON) does not
+  // change that there is no such route.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404) return done();
+    // Answered here, so the hooks and body reading after this one never run.
+    void answerUnrouted(request, reply);
   });
 }

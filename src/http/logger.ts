@@ -3,9 +3,8 @@
  * listens for its response's end to log the request (which this server does not do), ~2 µs a request. The
  * servers log failures only, through this pino logger, bound to the request id where there is one.
  */
-import { pino, type Logger } from 'pino';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { MoxxyConfig } from '../config/schema.ts';
+import type { Logger } from '../services/logger.ts';
 
 export type { Logger };
 
@@ -17,12 +16,11 @@ declare module 'fastify' {
 }
 
 /**
- * Creates the logger and makes it the app's `logger`; stdout unless a stream is given (tests read theirs).
- * At debug level and below every request is logged when it completes (method, path, status, time); above,
- * no hook is installed, so requests pay nothing for it.
+ * Makes the server's logger (src/services/logger.ts: redacted JSON lines) the app's `logger`. At debug level and
+ * below every request is logged when it completes (method, path, status, time); above, no hook is installed, so
+ * requests pay nothing for it.
  */
-export function installLogger(app: FastifyInstance, level: MoxxyConfig['logLevel'], stream?: NodeJS.WritableStream): Logger {
-  const logger = stream ? pino({ level }, stream) : pino({ level });
+export function installLogger(app: FastifyInstance, logger: Logger): Logger {
   app.decorate('logger', logger);
   if (logger.isLevelEnabled('debug')) {
     app.addHook('onResponse', (request, reply, done) => {

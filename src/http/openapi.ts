@@ -72,16 +72,23 @@ interface ErrorSources {
   hasBody: boolean;
   scope: Scope | null;
   rateLimit?: RateLimitClass | false | undefined;
+  /** Refused cross-site (src/http/origin-guard.ts): every method but GET, and GETs that start runs. */
+  changesState: boolean;
 }
 
+/** What any request may be answered before it reaches an operation (src/http/origin-guard.ts, src/http/errors.ts). */
+const TRANSPORT_ERRORS: ErrorCode[] = ['REQUEST_TIMEOUT', 'HOST_NOT_ALLOWED', 'HEADERS_TOO_LARGE'];
+
 /** Every error code an operation can answer with, in catalogue order. */
-export function operationErrorCodes({ errors, hasInput, hasBody, scope, rateLimit }: ErrorSources): ErrorCode[] {
-  const codes = new Set<ErrorCode>(errors ?? []);
+export function operationErrorCodes({ errors, hasInput, hasBody, scope, rateLimit, changesState }: ErrorSources): ErrorCode[] {
+  const codes = new Set<ErrorCode>([...(errors ?? []), ...TRANSPORT_ERRORS]);
   if (scope !== null) {
     codes.add('UNAUTHORIZED');
     codes.add('FORBIDDEN');
   }
-  if (rateLimit) codes.add('RATE_LIMITED');
+  if (changesState) codes.add('CROSS_SITE_REQUEST');
+  // Failed credentials are throttled wherever credentials are read (src/http/auth-throttle.ts).
+  if (rateLimit || scope !== null) codes.add('RATE_LIMITED');
   if (hasInput) codes.add('VALIDATION_ERROR');
   if (hasBody) {
     codes.add('INVALID_JSON');
@@ -177,7 +184,8 @@ function routeConfig(operation: Operation, registry: OpenAPIRegistry, schemaOf: 
     operationId: operation.id,
     tags: meta.tags,
     summary: meta.summary,
-    ...(meta.description ? { description: meta.description } : {}),
+    ...(meta.description || meta.hostPower ? { description: [meta.description, meta.hostPower && `**Host power:** ${meta.hostPower}`].filter(Boolean).join('\n\n') } : {}),
+    ...(meta.hostPower ? { 'x-moxxy-host-power': meta.hostPower } : {}),
     security: securityOf(meta.scope),
     request: requestOf(operation, registry),
     responses: {
@@ -188,6 +196,7 @@ function routeConfig(operation: Operation, registry: OpenAPIRegistry, schemaOf: 
         hasBody: operation.hasBody,
         scope: meta.scope,
         rateLimit: meta.rateLimit,
+        changesState: meta.method !== 'GET',
       }, schemaOf),
     },
   };
@@ -221,6 +230,7 @@ function rawRouteConfig(route: RawRouteSpec, schemaOf: ErrorSchemas): RouteConfi
     hasBody,
     scope: route.scope ?? route.optionalScope ?? null,
     rateLimit: route.rateLimit,
+    changesState: route.method !== 'GET' || Boolean(route.startsRun),
   }, schemaOf);
   for (const [status, response] of Object.entries(envelopeErrors)) responses[status] ??= response;
   return {
@@ -253,7 +263,7 @@ export function buildOpenApiDocument(router: AnyRouter, rawRoutes: RawRouteSpec[
   for (const route of rawRoutes) registry.registerPath(rawRouteConfig(route, schemaOf));
 
   const generator = new OpenApiGeneratorV31(registry.definitions);
-  return generator.generateDocument({
+  return boundIntegers(generator.generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'Moxxy server API',
@@ -266,5 +276,23 @@ export function buildOpenApiDocument(router: AnyRouter, rawRoutes: RawRouteSpec[
     },
     servers: [{ url: options.serverUrl ?? 'http://127.0.0.1:17890' }],
     tags: TAGS,
-  });
+  }));
+}
+
+/**
+ * zod's `.int()` accepts safe integers only (|n| <= 2^53 - 1); the generator leaves that rule out, so a schema-valid
+ * `offset=1e300` would be refused for a reason the document does not show. Every integer states the bounds it lacks.
+ */
+function boundIntegers<T>(node: T): T {
+  if (Array.isArray(node)) {
+    for (const item of node) boundIntegers(item);
+  } else if (typeof node === 'object' && node !== null) {
+    const schema = node as Record<string, unknown>;
+    if (schema.type === 'integer' || (Array.isArray(schema.type) && schema.type.includes('integer'))) {
+      schema.minimum ??= Number.MIN_SAFE_INTEGER;
+      schema.maximum ??= Number.MAX_SAFE_INTEGER;
+    }
+    for (const value of Object.values(schema)) boundIntegers(value);
+  }
+  return node;
 }

@@ -41,6 +41,8 @@ export interface RawRouteSpec<P = any, Q = any, B = any> {
    */
   optionalScope?: Scope;
   rateLimit?: RateLimitClass | false;
+  /** A GET that starts a run: refused cross-site like a write (src/http/origin-guard.ts), documented with CROSS_SITE_REQUEST. */
+  startsRun?: boolean;
   /** The handler gets the body's exact bytes (a Buffer; undefined without a body) whatever its Content-Type, e.g. to check a signature. */
   rawBody?: boolean;
   request?: {

@@ -1,9 +1,9 @@
 /**
- * Route-level hooks, attached when a route is registered. Auth, rate limits and body handling depend only on
+ * Route-level hooks, attached when a route is registered. Auth, rate limits, cross-site refusal and body handling depend only on
  * what a route declares, so each route gets exactly the hooks its policy needs, decided once: a route
  * without a scope runs no auth hook at all, rather than a global hook that looks the policy up per request.
  */
-import type { FastifyInstance, RouteOptions, onRequestHookHandler, preParsingHookHandler } from 'fastify';
+import type { FastifyInstance, RouteOptions, onRequestHookHandler, preParsingHookHandler, preValidationHookHandler } from 'fastify';
 import type { RateLimitClass } from '../routers/trpc.ts';
 import type { Scope } from '../domain/scopes.ts';
 import type { Operation } from './operations.ts';
@@ -12,6 +12,8 @@ import type { RawRouteSpec } from './raw-routes.ts';
 export interface RoutePolicy {
   scope: Scope | null;
   rateLimit: RateLimitClass | false;
+  /** Whether a request can change state or start a run: every method but GET, and GETs that say so (the chat stream). */
+  changesState: boolean;
 }
 
 interface RouteConfig {
@@ -19,11 +21,13 @@ interface RouteConfig {
   rawRoute?: RawRouteSpec;
 }
 
-/** The scope and rate-limit class a REST or raw route declares; undefined for other routes (/trpc). */
-export function routePolicyOf(route: Pick<RouteOptions, 'config'>): RoutePolicy | undefined {
+/** What a REST or raw route declares about its callers; undefined for other routes (/trpc). */
+export function routePolicyOf(route: Pick<RouteOptions, 'config' | 'method'>): RoutePolicy | undefined {
   const config = (route.config ?? {}) as RouteConfig;
   const declared = config.operation?.meta ?? config.rawRoute;
-  return declared ? { scope: declared.scope, rateLimit: declared.rateLimit ?? false } : undefined;
+  if (!declared) return undefined;
+  const changesState = Boolean(config.rawRoute?.startsRun) || methodsOf(route).some((method) => method !== 'GET' && method !== 'HEAD');
+  return { scope: declared.scope, rateLimit: declared.rateLimit ?? false, changesState };
 }
 
 /** The body content type a route declares: undefined when it takes none, null when the route declares nothing (/trpc). */
@@ -39,8 +43,8 @@ export function methodsOf(route: Pick<RouteOptions, 'method'>): string[] {
   return Array.isArray(route.method) ? route.method : [route.method];
 }
 
-type HookName = 'onRequest' | 'preParsing';
-type HookOf<N extends HookName> = N extends 'onRequest' ? onRequestHookHandler : preParsingHookHandler;
+type HookName = 'onRequest' | 'preParsing' | 'preValidation';
+type HookOf<N extends HookName> = N extends 'onRequest' ? onRequestHookHandler : N extends 'preParsing' ? preParsingHookHandler : preValidationHookHandler;
 
 /** Calls `attach` for every route registered from now on; the hook it returns (if any) runs after the route's others. */
 export function addRouteHook<N extends HookName>(app: FastifyInstance, name: N, attach: (route: RouteOptions) => HookOf<N> | undefined): void {

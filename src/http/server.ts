@@ -1,61 +1,42 @@
 /** The HTTP host: one fastify instance serving /trpc, the REST routes under /api, and openapi.json. */
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { appRouter, type AppRouter } from '../routers/app.ts';
+import { toAppError } from '../routers/errors.ts';
 import type { Context, RateLimitClass } from '../routers/trpc.ts';
 import type { Services } from '../services/container.ts';
-import { assertSafeBind, credentialsOf, installAuth, installTrpcSubscriptionAuth, WWW_AUTHENTICATE } from './auth.ts';
-import { frameworkErrorHandler, installErrorHandling, installJsonParser } from './errors.ts';
-import { installRateLimits, trpcCallerKey } from './rate-limit.ts';
+import { ANONYMOUS } from '../services/auth/authenticator.ts';
+import { assertSafeBind, callerOf, credentialsOf, installTrpcSubscriptionAuth, WWW_AUTHENTICATE } from './auth.ts';
+import { limitTrpcJsonDepth } from './json-body.ts';
+import { trackStream } from './open-streams.ts';
+import { createPipeline } from './pipeline.ts';
+import { trpcCallerKey } from './rate-limit.ts';
 import { registerRawRoutes } from './raw-routes.ts';
-import { ignoreUndeclaredBodies } from './request-body.ts';
-import { closeSseStreams } from './sse.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
 import { installResponseSchemas } from './serializers.ts';
-import { installLogger } from './logger.ts';
 import { openApiJson } from './openapi-document.ts';
 import { rawRoutes } from './routes/index.ts';
 
 export interface ServerOptions {
-  /** The rate limiter's clock (tests). */
+  /** The clock of the rate limits and the credential throttle (tests). */
   now?: () => number;
   /** Where the log goes instead of stdout (tests read it to check no secret is logged). */
   logStream?: NodeJS.WritableStream;
 }
 
-const MAX_PARAM_LENGTH = 4096;
-
 export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
-  const { config } = services;
-  const bodyLimit = config.limits.bodyBytes;
-  const app = Fastify({
-    // Failures are logged through installLogger's logger; see src/http/logger.ts.
-    logger: false,
-    bodyLimit,
-    // tRPC batches name every procedure in one path segment (`/trpc/a.get,b.list,...`).
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
-    frameworkErrors: frameworkErrorHandler(MAX_PARAM_LENGTH),
-  });
+  const { app, logger, takeRateLimit, authFailures } = createPipeline(services, { ...options, open: services.auth.open });
 
-  const logger = installLogger(app, config.logLevel, options.logStream);
-  installErrorHandling(app, bodyLimit);
-  // Open event streams would otherwise keep close() waiting forever.
-  app.addHook('preClose', async () => closeSseStreams(app.server));
-  installJsonParser(app);
-  ignoreUndeclaredBodies(app);
-  app.removeContentTypeParser('text/plain');
-
-  // Cross-cutting concerns of the REST and raw routes, in order: who is calling, then how often.
-  installAuth(app, services.auth);
   installTrpcSubscriptionAuth(app, appRouter, services.auth);
-  const takeRateLimit = installRateLimits(app, { limits: config.rateLimits, now: options.now });
-
+  limitTrpcJsonDepth(app);
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
       // Authenticated on first use by the scope middleware, so public procedures never touch credentials.
-      createContext: ({ req, res }): Context => {
+      createContext: ({ req, res, info }): Context => {
+        // A subscription is an SSE stream like the REST ones: ended on shutdown and with its token.
+        if (info.type === 'subscription') trackStream(req, res.raw, () => res.raw.destroy());
         let caller: ReturnType<NonNullable<Context['caller']>> | undefined;
         const callerOf = () => (caller ??= services.auth.authenticate(credentialsOf(req.headers)));
         if (!takeRateLimit) return { services, caller: callerOf };
@@ -66,7 +47,8 @@ export async function buildServer(services: Services, options: ServerOptions = {
       },
       responseMeta: ({ errors }) =>
         errors.some((error) => error.code === 'UNAUTHORIZED') ? { headers: { 'www-authenticate': WWW_AUTHENTICATE } } : {},
-      onError({ error, path }) {
+      onError({ error, path, req }) {
+        authFailures?.noteFailure(req, toAppError(error));
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'tRPC call failed');
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
@@ -75,8 +57,9 @@ export async function buildServer(services: Services, options: ServerOptions = {
   registerRestRoutes(app, {
     router: appRouter,
     responseSchema: installResponseSchemas(app, JSON.parse(openApiJson())),
-    // No caller: the auth hook has already checked the request against the operation's scope.
-    createContext: (): Context => ({ services }),
+    // The auth hook has already checked the request against the operation's scope; the caller it found is
+    // there for what depends on the input (host powers).
+    createContext: (request): Context => ({ services, caller: () => Promise.resolve(callerOf(request) ?? ANONYMOUS) }),
   });
 
   registerRawRoutes(app, rawRoutes, services);
@@ -105,6 +88,7 @@ export async function startServer(services: Services, options: ServerOptions = {
 /** Starts listening; the result knows its URL (the real port when 0 was asked) and closes the app, then the services. */
 export async function listen(app: FastifyInstance, services: Services, at: { host: string; port: number }): Promise<RunningServer> {
   await app.listen(at);
+  for (const warning of await services.system.warnings()) app.logger.warn(warning);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : at.port;
   const host = at.host.includes(':') ? `[${at.host}]` : at.host;
@@ -113,7 +97,14 @@ export async function listen(app: FastifyInstance, services: Services, at: { hos
     services,
     url: `http://${host}:${port}`,
     async close() {
-      await app.close();
+      // Requests still in flight after the grace period (a client that never finishes its request, a long turn)
+      // lose their connection, so closing ends whatever clients do; then the services stop the runs still going.
+      const cut = setTimeout(() => app.server.closeAllConnections(), services.config.http.shutdownGraceMs);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(cut);
+      }
       await services.close();
     },
   };

@@ -13,12 +13,13 @@
  *   false when the stream is closed.
  * - A `: keep-alive` comment goes out every `keepAliveMs` while nothing else was written.
  * - `signal` aborts when the client disconnects or the stream is closed; `close()` ends the response.
- * - `closeSseStreams(server)` ends every open stream of an HTTP server: call it from fastify's
- *   preClose hook, as open streams otherwise keep `app.close()` waiting.
+ * - Every stream is tracked (src/http/open-streams.ts): it is closed when the server closes, and when the
+ *   API token that opened it is revoked or expires.
  */
-import type { OutgoingHttpHeaders, Server } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { logOf } from './logger.ts';
+import { trackStream } from './open-streams.ts';
 
 export interface SseMessage {
   id?: string;
@@ -45,13 +46,6 @@ export interface SseStream {
 
 export const DEFAULT_KEEP_ALIVE_MS = 15_000;
 
-const openStreams = new WeakMap<Server, Set<SseStream>>();
-
-/** Ends every open SSE stream served by this HTTP server. */
-export function closeSseStreams(server: Server): void {
-  for (const stream of openStreams.get(server) ?? []) stream.close();
-}
-
 const oneLine = (text: string) => text.replace(/[\r\n]/g, ' ');
 
 /** One SSE message as text: `id:`, `event:`, one `data:` line per line of data, then a blank line. */
@@ -68,9 +62,6 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
   reply.hijack();
   const res = reply.raw;
   const controller = new AbortController();
-  const server = reply.server.server;
-  const registry = openStreams.get(server) ?? new Set<SseStream>();
-  openStreams.set(server, registry);
 
   res.writeHead(200, {
     ...(reply.getHeaders() as OutgoingHttpHeaders),
@@ -121,12 +112,11 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      registry.delete(stream);
       controller.abort();
       if (!res.writableEnded) res.end();
     },
   };
-  registry.add(stream);
+  trackStream(request, res, () => stream.close());
   res.once('close', () => stream.close());
   res.on('error', (error) => logOf(request).debug({ err: error }, 'SSE client connection failed'));
   return stream;

@@ -7,6 +7,7 @@ import { createServices } from '../../services/container.ts';
 import { withServices } from '../services.ts';
 import { VERSION } from '../../services/system.ts';
 import { parsePort } from '../options.ts';
+import { exitOnSignals } from '../shutdown.ts';
 
 export function registerChannelsCommand(program: Command): void {
   const channels = program.command('channels').description("Serve the HTTP channel on its own; list an agent's channels; pair Telegram chats");
@@ -53,11 +54,6 @@ export function registerChannelsCommand(program: Command): void {
       });
       const tools = channel?.allowedTools?.length ? channel.allowedTools.join(', ') : 'none';
       process.stdout.write(`Moxxy ${VERSION} HTTP channel (agent ${channel?.agent}, tools: ${tools}) listening on ${server.url}\n`);
-      const stop = async () => {
-        await server.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      exitOnSignals(server);
     });
 }

@@ -34,8 +34,8 @@ const SOURCE = 'channel:http';
 const AUTH_NOTE =
   'Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured ' +
   'for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel\'s allowedTools, or the server-wide ' +
-  'channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. Every tool ' +
-  'outside the allow-list is denied, whatever the agent allows. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully ' +
+  'channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The channel\'s ' +
+  'list narrows the agent\'s own, never widens it: a tool must be allowed by both. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully ' +
   'configured. Each turn runs in a new session.';
 
 /** Which agent and tools each authorized request runs with, set before the body is read. */
@@ -90,7 +90,6 @@ const asErrorCode = (code: string): ErrorCode => (code in ERROR_STATUS ? (code a
  * `systemPrompt` reaches the model as context for this turn, after the agent's own prompt.
  */
 async function* runTurn(services: Services, binding: HttpBinding, turn: TurnRequest): AsyncGenerator<MoxxyEvent> {
-  const { allowedTools } = binding;
   const agent = await services.agents.get(binding.agent);
   const channel = { channel: binding.channel, type: 'http' };
   await services.events.emit({
@@ -100,7 +99,7 @@ async function* runTurn(services: Services, binding: HttpBinding, turn: TurnRequ
     agent: agent.name,
     message: turn.prompt,
     source: SOURCE,
-    allowedTools,
+    restrictions: [{ source: 'channel', name: binding.channel, patterns: binding.allowedTools }],
     ...(turn.systemPrompt ? { context: { instructions: turn.systemPrompt } } : {}),
   });
   const { run } = handle;

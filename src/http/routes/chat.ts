@@ -43,6 +43,7 @@ export const chatStreamGetRoute = defineRawRoute({
   description: CHAT_STREAM_DESCRIPTION,
   scope: 'chat',
   rateLimit: 'chat',
+  startsRun: true,
   request: { params: AgentRef, query: ChatInput.omit({ context: true }) },
   responses: streamResponses,
   errors: streamErrors,

@@ -9,6 +9,7 @@ import { WEBHOOK_BODY_MAX_BYTES, WebhookPayload, WebhookRef, WebhookTriggered } 
 import type { Services } from '../../services/container.ts';
 import { credentialsOf, WWW_AUTHENTICATE } from '../auth.ts';
 import { successEnvelope } from '../envelope.ts';
+import { refuseDeepJson } from '../json-body.ts';
 import { defineRawRoute, type RawRouteSpec } from '../raw-routes.ts';
 
 /** Runs before the body is read: no credentials needed when the webhook has a secret, else webhooks:write. */
@@ -23,6 +24,20 @@ async function authorizeTrigger(request: FastifyRequest, services: Services, rep
     if (isAppError(error) && error.code === 'UNAUTHORIZED') reply.header('www-authenticate', WWW_AUTHENTICATE);
     if (webhook && isAppError(error)) await services.webhooks.recordRefusal(webhook.name, error);
     throw error;
+  }
+}
+
+/**
+ * The JSON a delivery carries, as the webhook service will parse it (src/services/webhooks/payload.ts: a JSON body,
+ * or a form whose one field is GitHub's `payload`), is held to the server's nesting limit before anything is recorded.
+ */
+function refuseDeepPayload(body: Buffer | undefined, contentType: string | undefined): void {
+  if (!body) return;
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json' || type.endsWith('+json')) refuseDeepJson(body.toString('utf8'));
+  if (type === 'application/x-www-form-urlencoded') {
+    const payload = new URLSearchParams(body.toString('utf8')).get('payload');
+    if (payload !== null) refuseDeepJson(payload);
   }
 }
 
@@ -59,6 +74,7 @@ export const webhookTriggerRoute = defineRawRoute({
   errors: ['INVALID_SIGNATURE', 'WEBHOOK_NOT_FOUND', 'WEBHOOK_REPLAYED', 'WEBHOOK_DISABLED', 'AGENT_NOT_FOUND'],
   async handler({ params, body }, request, reply, services) {
     if (body !== undefined && !Buffer.isBuffer(body)) throw new AppError('INTERNAL_ERROR', 'The trigger did not receive the raw body');
+    refuseDeepPayload(body, request.headers['content-type']);
     const triggered = await services.webhooks.trigger(params.name, {
       body,
       contentType: request.headers['content-type'],

@@ -1,6 +1,6 @@
 /** API tokens: made here, stored as SHA-256 hex (the token itself is shown once), looked up by hash. */
 import { createHash, randomBytes } from 'node:crypto';
-import { count, desc, eq } from 'drizzle-orm';
+import { and, count, desc, eq, gt, inArray, isNull, or } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { apiTokens } from '../../db/schema.ts';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
@@ -73,7 +73,7 @@ export class TokenService {
     return { tokens: rows.map(toApiToken), pagination: paginate(total?.value ?? 0, page) };
   }
 
-  /** Revoking is immediate for every server on this database: each request looks the token up. */
+  /** Revoking is immediate for every server on this database: each request looks the token up, and open streams re-check theirs with `usable`. */
   async revoke(id: string): Promise<{ id: string; status: 'revoked' }> {
     const [row] = await this.db.select().from(apiTokens).where(eq(apiTokens.id, id));
     if (!row) throw new AppError('TOKEN_NOT_FOUND', `Token '${id}' not found`, { id });
@@ -89,6 +89,16 @@ export class TokenService {
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now)) return undefined;
     this.touch(row, now);
     return { id: row.id, scopes: row.scopes as Scope[] };
+  }
+
+  /** Which of these tokens may still be used (neither revoked nor expired), in one query: streams they opened re-check it. */
+  async usable(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db
+      .select({ id: apiTokens.id })
+      .from(apiTokens)
+      .where(and(inArray(apiTokens.id, [...ids]), isNull(apiTokens.revokedAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, new Date(this.now())))));
+    return new Set(rows.map((row) => row.id));
   }
 
   private touch(row: TokenRow, now: number): void {

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchGuarded, type NetGuardOptions } from '../src/services/net-guard.ts';
+import { fetchGuarded, isPublicAddress, type NetGuardOptions } from '../src/services/net-guard.ts';
 
 let server: Server;
 let port: number;
@@ -48,5 +48,73 @@ describe('guarded fetches connect to the address the guard checked', () => {
     const page = await fetchGuarded(`http://dev.test:${port}/page`, { guard, timeoutMs: 3000, maxBytes: 1024 });
     expect(page.body).toBe(`hello from dev.test:${port}`);
     expect(connections).toEqual(['127.0.0.1']);
+  });
+});
+
+/**
+ * The classifier against the IANA special-purpose address registries (IPv4 and IPv6): one row per registry entry (an
+ * address inside it), plus public addresses on either side of the edges, and the IPv6 forms that embed an IPv4 one.
+ */
+const CLASSIFIED: Array<[address: string, isPublic: boolean, why: string]> = [
+  ['0.0.0.0', false, 'this host on this network'],
+  ['0.1.2.3', false, '"this network" 0.0.0.0/8'],
+  ['10.0.0.1', false, 'private 10/8'],
+  ['100.64.0.1', false, 'shared address space 100.64/10'],
+  ['100.127.255.254', false, 'shared address space, last address'],
+  ['100.128.0.1', true, 'just past 100.64/10'],
+  ['127.0.0.1', false, 'loopback'],
+  ['127.255.255.254', false, 'loopback /8'],
+  ['169.254.169.254', false, 'link-local (cloud metadata)'],
+  ['172.16.0.1', false, 'private 172.16/12'],
+  ['172.31.255.254', false, 'private 172.16/12, last block'],
+  ['172.32.0.1', true, 'just past 172.16/12'],
+  ['192.0.0.9', false, 'IETF protocol assignments 192.0.0/24'],
+  ['192.0.2.1', false, 'TEST-NET-1'],
+  ['192.31.196.1', false, 'AS112-v4'],
+  ['192.52.193.1', false, 'AMT'],
+  ['192.88.99.1', false, '6to4 relay anycast'],
+  ['192.168.1.1', false, 'private 192.168/16'],
+  ['192.175.48.1', false, 'direct delegation AS112'],
+  ['198.18.0.1', false, 'benchmarking 198.18/15'],
+  ['198.19.255.254', false, 'benchmarking, second /16'],
+  ['198.51.100.7', false, 'TEST-NET-2'],
+  ['203.0.113.9', false, 'TEST-NET-3'],
+  ['224.0.0.1', false, 'multicast'],
+  ['240.0.0.1', false, 'reserved 240/4'],
+  ['255.255.255.255', false, 'limited broadcast'],
+  ['1.1.1.1', true, 'public'],
+  ['93.184.216.34', true, 'public'],
+  ['8.8.8.8', true, 'public'],
+  ['::', false, 'unspecified'],
+  ['::1', false, 'loopback'],
+  ['::ffff:127.0.0.1', false, 'IPv4-mapped loopback'],
+  ['::ffff:10.1.2.3', false, 'IPv4-mapped private'],
+  ['::ffff:8.8.8.8', true, 'IPv4-mapped public, judged as 8.8.8.8'],
+  ['::7f00:1', false, 'IPv4-compatible loopback (deprecated ::/96)'],
+  ['::ffff:0:7f00:1', false, 'IPv4-translated (RFC 6145)'],
+  ['64:ff9b::7f00:1', false, 'NAT64 well-known prefix'],
+  ['64:ff9b:1::a00:1', false, 'local-use NAT64 64:ff9b:1::/48'],
+  ['100::1', false, 'discard-only 100::/64'],
+  ['2001::1', false, 'Teredo'],
+  ['2001:2::1', false, 'benchmarking'],
+  ['2001:10::1', false, 'ORCHID'],
+  ['2001:20::1', false, 'ORCHIDv2'],
+  ['2001:db8::1', false, 'documentation'],
+  ['2002:7f00:1::1', false, '6to4 embedding 127.0.0.1'],
+  ['3fff::1', false, 'documentation 3fff::/20'],
+  ['5f00::1', false, 'SRv6 SIDs'],
+  ['fc00::1', false, 'unique local'],
+  ['fd12:3456::1', false, 'unique local'],
+  ['fe80::1', false, 'link-local'],
+  ['fec0::1', false, 'deprecated site-local'],
+  ['ff02::1', false, 'multicast'],
+  ['2606:4700:4700::1111', true, 'public'],
+  ['2a00:1450:4001::200e', true, 'public'],
+  ['not-an-address', false, 'not an address at all'],
+];
+
+describe('the address classifier follows the IANA special-purpose registries', () => {
+  it.each(CLASSIFIED)('%s is public: %s (%s)', (address, isPublic) => {
+    expect(isPublicAddress(address)).toBe(isPublic);
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,8 +27,9 @@ function trigger(name: string, body: string, headers: Record<string, string> = {
   return target.api.request('POST', `/api/webhooks/${name}/trigger`, { rawBody: body, headers: { 'content-type': 'application/json', ...headers } }).then(record);
 }
 
-function githubHeaders(body: string, secret = GITHUB_SECRET, event = 'pull_request') {
-  return { 'x-github-event': event, 'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958', 'x-hub-signature-256': signGitHub(secret, body) };
+/** A GitHub delivery: a fresh X-GitHub-Delivery id each time, as GitHub sends. */
+function githubHeaders(body: string, secret = GITHUB_SECRET, event = 'pull_request', delivery = randomUUID()) {
+  return { 'x-github-event': event, 'x-github-delivery': delivery, 'x-hub-signature-256': signGitHub(secret, body) };
 }
 
 function standardHeaders(body: string, id: string, timestamp = now(), secret = STANDARD_SECRET) {
@@ -74,6 +76,7 @@ describe('webhooks CRUD over REST', () => {
       description: 'for CRUD',
       prompt_template: 'Hi {{body.name}}',
       has_secret: true,
+      signature_scheme: 'github',
       enabled: true,
       trigger_path: '/api/webhooks/crud-a/trigger',
       created_at: expect.any(String),
@@ -307,6 +310,45 @@ describe('trigger with Standard Webhooks', () => {
       expect(res.status).toBe(401);
       expect(res.body.error).toMatchObject({ code: 'INVALID_SIGNATURE', details: { reason: 'timestamp_out_of_tolerance', scheme: 'standard' } });
     }
+  });
+
+  it('verifies each webhook with its one scheme: a delivery signed under the other one is refused', async () => {
+    // The same secret on two webhooks, one per scheme: a captured Standard Webhooks delivery carries a valid
+    // signature over `${id}.${timestamp}.${body}`, never one over the body alone, and the reverse holds too.
+    const shared = `whsec_${Buffer.from('one-secret-two-schemes').toString('base64')}`;
+    await createWebhook({ name: 'as-standard', agent: 'default', prompt_template: '{{event}}', secret: shared });
+    const asGithub = await createWebhook({ name: 'as-github', agent: 'default', prompt_template: '{{event}}', secret: shared, signature_scheme: 'github' });
+    expect(asGithub.signature_scheme).toBe('github');
+    const captured = standardHeaders(body, 'msg_cross_scheme', now(), shared);
+    expect((await trigger('as-standard', body, captured)).status).toBe(202);
+    const asGithubStyle = await trigger('as-github', body, { ...captured, ...githubHeaders(body, shared) });
+    expect(asGithubStyle.status).toBe(202);
+    const standardOnGithub = await trigger('as-github', body, captured);
+    expect(standardOnGithub.status).toBe(401);
+    expect(standardOnGithub.body.error).toMatchObject({ code: 'INVALID_SIGNATURE', details: { reason: 'missing', scheme: 'github' } });
+    const githubOnStandard = await trigger('as-standard', body, githubHeaders(body, shared));
+    expect(githubOnStandard.status).toBe(401);
+    expect(githubOnStandard.body.error.details).toMatchObject({ reason: 'missing', scheme: 'standard' });
+    // The scheme stays when the secret changes.
+    const patched = record(await server.api.patch('/api/webhooks/as-github', { secret: 'another-github-secret' }));
+    expect(patched.body.data.signature_scheme).toBe('github');
+  });
+
+  it('refuses a replayed GitHub delivery: by its X-GitHub-Delivery id, and by its body under a new id', async () => {
+    const payload = JSON.stringify({ action: 'opened', pull_request: { title: `replay ${randomUUID()}` }, sender: { login: 'octo' } });
+    const headers = githubHeaders(payload);
+    expect((await trigger('github', payload, headers)).status).toBe(202);
+    const sameId = await trigger('github', payload, headers);
+    expect(sameId.status).toBe(409);
+    expect(sameId.body.error).toMatchObject({ code: 'WEBHOOK_REPLAYED', details: { webhook_id: headers['x-github-delivery'] } });
+    const newId = await trigger('github', payload, githubHeaders(payload));
+    expect(newId.status).toBe(409);
+    expect(newId.body.error.code).toBe('WEBHOOK_REPLAYED');
+    const fresh = JSON.stringify({ other: randomUUID() });
+    const { 'x-github-delivery': _dropped, ...withoutId } = githubHeaders(fresh);
+    const anonymous = await trigger('github', fresh, withoutId);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.error.details).toMatchObject({ reason: 'missing', scheme: 'github' });
   });
 
   it('refuses a replayed webhook-id with 409 WEBHOOK_REPLAYED naming the original delivery', async () => {

@@ -17,12 +17,15 @@ const AllowedTools = z
 
 const usesVault = (value: string) => vaultReferences(value).length > 0;
 
+/** A secret given literally (matching `literal`) or as a `${vault:KEY}` reference; one pattern, so openapi.json states the rule. */
+const secretOrVaultReference = (literal: string) => new RegExp(`^(?:${literal}|[\\s\\S]*\\$\\{vault:[^}]+\\}[\\s\\S]*)$`);
+
 export const HttpChannelConfig = z
   .strictObject({
     authToken: z
       .string()
       .max(512)
-      .refine((value) => value.length >= 16 || usesVault(value), 'must be at least 16 characters (e.g. openssl rand -hex 32), or ${vault:KEY}')
+      .regex(secretOrVaultReference('[\\s\\S]{16,}'), 'must be at least 16 characters (e.g. openssl rand -hex 32), or ${vault:KEY}')
       .describe("The bearer token callers of /v1/turn send; ${vault:KEY} (resolved with this agent's secrets at each request) is preferred. Masked in responses."),
     allowedTools: AllowedTools,
   })
@@ -36,7 +39,7 @@ export const TelegramChannelConfig = z
     botToken: z
       .string()
       .max(512)
-      .refine((value) => TELEGRAM_BOT_TOKEN.test(value) || usesVault(value), 'must be a bot token from @BotFather (123456:ABC...) or ${vault:KEY}')
+      .regex(secretOrVaultReference(TELEGRAM_BOT_TOKEN.source.slice(1, -1)), 'must be a bot token from @BotFather (123456:ABC...) or ${vault:KEY}')
       .describe('The bot token from @BotFather; ${vault:KEY} is preferred. Masked in responses.'),
     allowedTools: AllowedTools.optional().describe("The tools paired chats may use; the agent's own allow-list when omitted."),
   })

@@ -12,6 +12,11 @@ export const PROMPT_TEMPLATE_MAX_CHARS = 16_000;
 export const PROMPT_MAX_CHARS = 32_000;
 /** Standard Webhooks: a delivery signed longer ago (or further ahead) than this is refused. */
 export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
+/**
+ * GitHub signs only the body, with no timestamp: a delivery whose X-GitHub-Delivery id, or whose very body, was
+ * accepted within this window is refused as a replay.
+ */
+export const GITHUB_REPLAY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /** Headers a template never sees: they carry the caller's credentials, not the event. */
 export const HIDDEN_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-moxxy-internal-token']);
@@ -67,12 +72,31 @@ export function eventTypeOf(headers: Record<string, string>, body: unknown): str
 }
 
 const STANDARD_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+/** The start of a string that does not begin with `whsec_`, spelled out character by character. */
+const NOT_WHSEC_START = '(?:[^w]|w(?:[^h]|h(?:[^s]|s(?:[^e]|e(?:[^c]|c[^_])))))';
+
+export const SIGNATURE_SCHEMES = ['github', 'standard'] as const;
+export const SignatureScheme = z
+  .enum(SIGNATURE_SCHEMES)
+  .describe(
+    'How deliveries are signed, fixed when the webhook gets its secret: `github` (X-Hub-Signature-256 over the body, X-GitHub-Delivery ' +
+      'required) or `standard` (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature). A delivery signed any other way is refused.',
+  )
+  .meta({ id: 'WebhookSignatureScheme' });
+export type SignatureScheme = z.infer<typeof SignatureScheme>;
+
+/** The scheme a secret implies when none is named: `whsec_` secrets are Standard Webhooks'. */
+export function schemeForSecret(secret: string): SignatureScheme {
+  return secret.startsWith('whsec_') ? 'standard' : 'github';
+}
 
 export const WebhookSecret = z
   .string()
   .min(8, 'must be at least 8 characters')
   .max(256)
-  .refine((value) => !value.startsWith('whsec_') || STANDARD_SECRET.test(value), 'a whsec_ secret must be whsec_ followed by base64')
+  // Any secret, but one that starts with whsec_ must be a Standard Webhooks key: one pattern, so openapi.json states
+  // it, and without lookahead, so generators (fast-check, Schemathesis) can produce matching strings.
+  .regex(new RegExp(`^(?:${NOT_WHSEC_START}[\\s\\S]*|${STANDARD_SECRET.source.slice(1, -1)})$`), 'a whsec_ secret must be whsec_ followed by base64')
   .describe(
     'The signing secret. GitHub: the secret set on the GitHub webhook. Standard Webhooks: `whsec_<base64>` (the key is the ' +
       'decoded base64). Stored encrypted; never returned.',
@@ -98,6 +122,9 @@ export const WebhookCreate = z.strictObject({
   agent: Slug.describe('The agent that runs on each delivery.'),
   prompt_template: PromptTemplate,
   secret: WebhookSecret.optional(),
+  signature_scheme: SignatureScheme.optional().describe(
+    'How deliveries are signed; fixed for the life of the webhook. Default: `standard` for a whsec_ secret, else `github`.',
+  ),
   description: z.string().max(500).default(''),
 });
 export type WebhookCreate = z.infer<typeof WebhookCreate>;
@@ -106,7 +133,9 @@ export const WebhookUpdate = z
   .strictObject({
     agent: Slug.optional(),
     prompt_template: PromptTemplate.optional(),
-    secret: WebhookSecret.nullable().optional().describe('A new signing secret; null removes it (the trigger then needs API credentials).'),
+    secret: WebhookSecret.nullable()
+      .optional()
+      .describe('A new signing secret, for the same signature scheme; null removes it (the trigger then needs API credentials).'),
     description: z.string().max(500).optional(),
     enabled: z.boolean().optional().describe('false: deliveries are refused with 409 WEBHOOK_DISABLED (and logged) until it is enabled again.'),
   })
@@ -121,6 +150,7 @@ export const Webhook = z
     description: z.string(),
     prompt_template: z.string(),
     has_secret: z.boolean().describe('true when deliveries must be signed; the secret itself is never returned.'),
+    signature_scheme: SignatureScheme.nullable().describe('The one scheme deliveries must be signed with; null until the webhook has a secret.'),
     enabled: z.boolean().describe('false: deliveries are refused with 409 WEBHOOK_DISABLED.'),
     trigger_path: z.string().describe('Where to POST deliveries, e.g. /api/webhooks/github/trigger.'),
     created_at: z.date(),
@@ -144,7 +174,10 @@ export const WebhookDelivery = z
     status: DeliveryStatus.describe('accepted: a run was started; rejected: refused (signature, replay, body); failed: the run could not start.'),
     http_status: z.number().int().describe('The status the trigger answered with.'),
     event_type: z.string().nullable(),
-    delivery_key: z.string().nullable().describe('The Standard Webhooks webhook-id of an accepted delivery (a second delivery with it is refused).'),
+    delivery_key: z
+      .string()
+      .nullable()
+      .describe('The webhook-id (Standard Webhooks) or X-GitHub-Delivery (GitHub) of an accepted delivery: a second delivery with it is refused.'),
     run_id: z.string().nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     received_at: z.date(),

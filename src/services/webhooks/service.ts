@@ -3,15 +3,18 @@
  * deliveries log. Signing secrets are sealed with the vault's master key, rotated with it, registered with the
  * redactor, and never leave this service.
  */
-import { and, count, desc, eq } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { and, count, desc, eq, gte } from 'drizzle-orm';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
 import { AppError } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
 import {
   eventTypeOf,
+  GITHUB_REPLAY_WINDOW_MS,
   HIDDEN_HEADERS,
   PROMPT_MAX_CHARS,
   renderTemplate,
+  schemeForSecret,
   type Webhook,
   type WebhookCreate,
   type WebhookDelivery,
@@ -65,6 +68,7 @@ function toWebhook(row: WebhookRow): Webhook {
     description: row.description,
     prompt_template: row.promptTemplate,
     has_secret: row.secretCiphertext !== null,
+    signature_scheme: row.secretCiphertext === null ? null : row.signatureScheme,
     enabled: row.enabled,
     trigger_path: triggerPath(row.name),
     created_at: row.createdAt,
@@ -128,16 +132,24 @@ export class WebhookService {
     });
   }
 
-  /** Registers every secret with the redactor; fails start-up, like the vault, when the master key is not theirs. */
+  /**
+   * Registers every secret with the redactor; fails start-up, like the vault, when the master key is not theirs. A
+   * webhook from before schemes were fixed gets the scheme its secret implies.
+   */
   async init(): Promise<void> {
     for (const row of await this.db.select().from(webhooks)) {
       const secret = this.secretOf(row);
-      if (secret !== null) this.remember(row.name, secret);
+      if (secret === null) continue;
+      this.remember(row.name, secret);
+      if (row.signatureScheme === null) {
+        await this.db.update(webhooks).set({ signatureScheme: schemeForSecret(secret) }).where(eq(webhooks.name, row.name));
+      }
     }
   }
 
   async create(input: WebhookCreate): Promise<Webhook> {
     const { name, agent: agentName, prompt_template, secret, description } = input;
+    const signatureScheme = input.signature_scheme ?? (secret === undefined ? null : schemeForSecret(secret));
     const agent = (await this.deps.agents.get(agentName)).name;
     const now = new Date();
     const sealed = secret === undefined ? undefined : this.deps.vault.seal(secretAddress(name), secret);
@@ -151,6 +163,7 @@ export class WebhookService {
         promptTemplate: prompt_template,
         secretCiphertext: sealed?.ciphertext ?? null,
         secretKeyId: sealed?.keyId ?? null,
+        signatureScheme,
         createdAt: now,
         updatedAt: now,
       })
@@ -186,6 +199,8 @@ export class WebhookService {
         ...(patch.description === undefined ? {} : { description: patch.description }),
         ...(patch.enabled === undefined ? {} : { enabled: patch.enabled }),
         ...(patch.secret === undefined ? {} : { secretCiphertext: sealed?.ciphertext ?? null, secretKeyId: sealed?.keyId ?? null }),
+        // A scheme, once set, stays: a new secret signs the same way.
+        ...(patch.secret && current.signatureScheme === null ? { signatureScheme: schemeForSecret(patch.secret) } : {}),
         updatedAt: new Date(),
       })
       .where(eq(webhooks.name, name))
@@ -254,14 +269,18 @@ export class WebhookService {
     };
 
     let deliveryKey: string | null = null;
+    let payloadDigest: string | null = null;
     const secret = this.secretOf(webhook);
     if (secret !== null) {
-      const check = checkSignature(secret, { body: request.body ?? Buffer.alloc(0), headers, now: Math.floor(Date.now() / 1000) });
+      const scheme = webhook.signatureScheme ?? schemeForSecret(secret);
+      const body = request.body ?? Buffer.alloc(0);
+      const check = checkSignature(secret, scheme, { body, headers, now: Math.floor(Date.now() / 1000) });
       if (!check.ok) {
         await this.violation(webhook, { reason: `signature_${check.reason}`, scheme: check.scheme });
         return refuse(new AppError('INVALID_SIGNATURE', check.message, { reason: check.reason, scheme: check.scheme }));
       }
       deliveryKey = check.deliveryKey;
+      if (scheme === 'github') payloadDigest = createHash('sha256').update(body).digest('hex');
     }
     // After the signature, so only the sender learns that the webhook is off; its delivery id is not used up.
     if (!webhook.enabled) {
@@ -277,22 +296,27 @@ export class WebhookService {
     }
     const eventType = eventTypeOf(headers, payload);
 
-    // The unique (webhook, delivery_key) index claims the id before the run starts, so a replay racing the
-    // original is refused too.
-    const deliveryId = newId('dlv');
-    const claimed = await this.insertDelivery({ id: deliveryId, webhook: name, deliveryKey, eventType, status: 'accepted', httpStatus: 202 });
-    if (!claimed) {
-      const original = await this.deliveryByKey(name, deliveryKey!);
+    const replayed = async (original: DeliveryRow | undefined, what: string): Promise<never> => {
       await this.violation(webhook, { reason: 'webhook_replayed', delivery_key: deliveryKey });
       return refuse(
-        new AppError('WEBHOOK_REPLAYED', `webhook-id '${deliveryKey}' was already delivered; a replayed delivery is refused`, {
+        new AppError('WEBHOOK_REPLAYED', `${what} was already delivered; a replayed delivery is refused`, {
           webhook_id: deliveryKey,
           delivery_id: original?.id ?? null,
           run_id: original?.runId ?? null,
         }),
         { eventType },
       );
+    };
+    // GitHub signs only the body: the same body under a new X-GitHub-Delivery id is still a replay.
+    if (payloadDigest !== null) {
+      const original = await this.recentDeliveryWithDigest(name, payloadDigest);
+      if (original) return replayed(original, 'This body');
     }
+    // The unique (webhook, delivery_key) index claims the id before the run starts, so a replay racing the
+    // original is refused too.
+    const deliveryId = newId('dlv');
+    const claimed = await this.insertDelivery({ id: deliveryId, webhook: name, deliveryKey, payloadDigest, eventType, status: 'accepted', httpStatus: 202 });
+    if (!claimed) return replayed(await this.deliveryByKey(name, deliveryKey!), `Delivery '${deliveryKey}'`);
 
     const prompt = renderTemplate(webhook.promptTemplate, { body: payload, headers, event: eventType }).slice(0, PROMPT_MAX_CHARS);
     let runId: string;
@@ -304,7 +328,7 @@ export class WebhookService {
       // The id is released, so the sender's retry of a delivery that failed here is not refused as a replay.
       await this.db
         .update(webhookDeliveries)
-        .set({ status: 'failed', httpStatus: app.status, deliveryKey: null, error: errorText(app) })
+        .set({ status: 'failed', httpStatus: app.status, deliveryKey: null, payloadDigest: null, error: errorText(app) })
         .where(eq(webhookDeliveries.id, deliveryId));
       throw error;
     }
@@ -328,6 +352,7 @@ export class WebhookService {
     id?: string;
     webhook: string;
     deliveryKey?: string | null;
+    payloadDigest?: string | null;
     eventType?: string | null;
     status: DeliveryRow['status'];
     httpStatus: number;
@@ -346,6 +371,16 @@ export class WebhookService {
       .select()
       .from(webhookDeliveries)
       .where(and(eq(webhookDeliveries.webhook, name), eq(webhookDeliveries.deliveryKey, key)))
+      .limit(1);
+    return row;
+  }
+
+  private async recentDeliveryWithDigest(name: string, digest: string): Promise<DeliveryRow | undefined> {
+    const since = new Date(Date.now() - GITHUB_REPLAY_WINDOW_MS);
+    const [row] = await this.db
+      .select()
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.webhook, name), eq(webhookDeliveries.payloadDigest, digest), gte(webhookDeliveries.receivedAt, since)))
       .limit(1);
     return row;
   }

@@ -1,12 +1,12 @@
 /**
- * Webhook signature checks over the body's exact bytes: GitHub's `X-Hub-Signature-256: sha256=<hex>` and
- * Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64> ...` over
- * `${id}.${timestamp}.${body}`). Comparisons are constant-time.
+ * Webhook signature checks over the body's exact bytes: GitHub's `X-Hub-Signature-256: sha256=<hex>` (with its
+ * `X-GitHub-Delivery` id) and Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>
+ * ...` over `${id}.${timestamp}.${body}`). A webhook verifies with its one scheme only: the same secret signing under
+ * the other scheme proves nothing (a captured Standard Webhooks delivery must not pass as a GitHub one, which has
+ * no timestamp). Comparisons are constant-time.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { SIGNATURE_TOLERANCE_SECONDS } from '../../domain/webhooks.ts';
-
-export type SignatureScheme = 'github' | 'standard';
+import { SIGNATURE_TOLERANCE_SECONDS, type SignatureScheme } from '../../domain/webhooks.ts';
 
 /** Why a delivery's signature was refused; details.reason of INVALID_SIGNATURE. */
 export type SignatureFailure = 'missing' | 'malformed' | 'mismatch' | 'timestamp_out_of_tolerance';
@@ -48,7 +48,9 @@ function checkGitHub(secret: string, { body, headers }: SignedRequest): Signatur
   if (!sameBytes(Buffer.from(match[1]!, 'hex'), expected)) {
     return { ok: false, scheme: 'github', reason: 'mismatch', message: 'X-Hub-Signature-256 does not match the body signed with the webhook\'s secret' };
   }
-  return { ok: true, scheme: 'github', deliveryKey: null };
+  const delivery = headers['x-github-delivery']?.trim();
+  if (!delivery) return { ok: false, scheme: 'github', reason: 'missing', message: 'GitHub deliveries carry an X-GitHub-Delivery id; it is required' };
+  return { ok: true, scheme: 'github', deliveryKey: delivery };
 }
 
 function checkStandard(secret: string, { body, headers, now }: SignedRequest): SignatureCheck {
@@ -80,15 +82,11 @@ function checkStandard(secret: string, { body, headers, now }: SignedRequest): S
   return { ok: true, scheme: 'standard', deliveryKey: id };
 }
 
-/** Standard Webhooks when its headers are present, else GitHub's header; neither is a `missing` failure. */
-export function checkSignature(secret: string, request: SignedRequest): SignatureCheck {
-  const { headers } = request;
-  if (headers['webhook-signature'] !== undefined || headers['webhook-id'] !== undefined) return checkStandard(secret, request);
-  if (headers['x-hub-signature-256'] !== undefined) return checkGitHub(secret, request);
-  return {
-    ok: false,
-    scheme: null,
-    reason: 'missing',
-    message: 'This webhook has a secret: sign deliveries with X-Hub-Signature-256 (GitHub) or webhook-id/webhook-timestamp/webhook-signature (Standard Webhooks)',
-  };
+/** Checks a delivery against the webhook's one scheme; the other scheme's headers count for nothing. */
+export function checkSignature(secret: string, scheme: SignatureScheme, request: SignedRequest): SignatureCheck {
+  if (scheme === 'standard') return checkStandard(secret, request);
+  if (request.headers['x-hub-signature-256'] === undefined) {
+    return { ok: false, scheme, reason: 'missing', message: 'This webhook verifies GitHub signatures: send X-Hub-Signature-256 and X-GitHub-Delivery' };
+  }
+  return checkGitHub(secret, request);
 }

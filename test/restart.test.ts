@@ -1,8 +1,8 @@
-import { rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTempHome, createApi } from './helpers/server.ts';
-import { spawnServer } from './helpers/process.ts';
+import { runCli, spawnServer } from './helpers/process.ts';
 
 describe('the server process', () => {
   it('keeps data across a restart on the same database file', async () => {
@@ -35,6 +35,46 @@ describe('the server process', () => {
       const { existsSync } = await import('node:fs');
       expect(existsSync(join(home, 'elsewhere', 'custom.db'))).toBe(true);
       expect(existsSync(join(home, 'moxxy.db'))).toBe(false);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('backups', () => {
+  async function countMessages(file: string): Promise<number> {
+    const { createClient } = await import('@libsql/client');
+    const client = createClient({ url: `file:${file}` });
+    try {
+      return Number((await client.execute('SELECT count(*) AS n FROM messages')).rows[0]!.n);
+    } finally {
+      client.close();
+    }
+  }
+
+  it('copies a running server\'s database with moxxy backup, and a clean stop leaves moxxy.db complete on its own', async () => {
+    const home = makeTempHome();
+    try {
+      const server = await spawnServer({ MOXXY_HOME: home });
+      const api = createApi(server.url);
+      // Under the chat rate limit (10 a second).
+      for (let turn = 0; turn < 8; turn++) {
+        expect((await api.post('/api/agents/default/chat', { message: `turn ${turn}`, session_id: 'kept' })).status).toBe(200);
+      }
+      const backup = join(home, 'backups', 'while-running.db');
+      const made = await runCli(['backup', backup], { MOXXY_HOME: home });
+      expect(made.code).toBe(0);
+      expect(made.stdout.trim()).toBe(backup);
+      expect(await countMessages(backup)).toBe(16);
+      const again = await runCli(['backup', backup], { MOXXY_HOME: home });
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('exists already');
+
+      expect(await server.stop()).toBe(0);
+      // The file alone, without its -wal: a copy someone makes with cp after a clean stop.
+      const copy = join(home, 'copied.db');
+      copyFileSync(join(home, 'moxxy.db'), copy);
+      expect(await countMessages(copy)).toBe(16);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

@@ -155,7 +155,7 @@ export default async function memoryBench(): Promise<BenchSection> {
       ].join('\n'),
     };
   } finally {
-    database.close();
+    await database.close();
     rmSync(home, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,5 @@
 /** Opens the libSQL database (embedded file by default), tunes it and applies migrations. */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from '@libsql/client';
@@ -14,7 +14,13 @@ export interface Database {
   db: Db;
   client: Client;
   kind: DatabaseKind;
-  close(): void;
+  /**
+   * A consistent single-file copy of the database as it is now, taken while others read and write it
+   * (`VACUUM INTO`); the target must not exist yet. Embedded files only.
+   */
+  backup(target: string): Promise<void>;
+  /** Closes the client; an embedded file is checkpointed first, so `moxxy.db` alone is then the whole database. */
+  close(): Promise<void>;
 }
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -42,5 +48,20 @@ export async function openDatabase(url: string, authToken?: string): Promise<Dat
   await client.execute('PRAGMA foreign_keys = ON').catch(() => undefined);
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
-  return { db, client, kind, close: () => client.close() };
+  return {
+    db,
+    client,
+    kind,
+    async backup(target) {
+      if (kind !== 'file') throw new Error(`Backups are made of embedded database files; back up a ${kind} database with its own tools`);
+      if (existsSync(target)) throw new Error(`${target} exists already; choose a new file`);
+      mkdirSync(dirname(target), { recursive: true });
+      await client.execute({ sql: 'VACUUM INTO ?', args: [target] });
+    },
+    async close() {
+      // Another process may be using the file; then the checkpoint does what it can and the WAL stays theirs.
+      if (kind === 'file') await client.execute('PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
+      client.close();
+    },
+  };
 }

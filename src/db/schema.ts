@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { ModelSettings } from '../domain/agents.ts';
+import type { McpSandbox } from '../domain/mcp.ts';
 
 export const agents = sqliteTable('agents', {
   name: text('name').primaryKey(),
@@ -9,6 +10,8 @@ export const agents = sqliteTable('agents', {
   model: text('model', { mode: 'json' }).$type<ModelSettings>().notNull(),
   systemPrompt: text('system_prompt').notNull().default(''),
   allowedTools: text('allowed_tools', { mode: 'json' }).$type<string[]>().notNull(),
+  /** Other agents this one may hand tasks to (subagent.spawn); itself always. */
+  subagents: text('subagents', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
   maxSteps: integer('max_steps').notNull(),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
@@ -151,7 +154,10 @@ export const skills = sqliteTable(
   (t) => [primaryKey({ columns: [t.agent, t.name] })],
 );
 
-/** MCP servers per agent: stdio (command, args, env) or streamable HTTP (url, headers). */
+/**
+ * MCP servers per agent: stdio (command, args, env, sandbox) or streamable HTTP (url, headers). The values of env
+ * and headers are encrypted like vault values (their names stay readable).
+ */
 export const mcpServers = sqliteTable(
   'mcp_servers',
   {
@@ -161,8 +167,12 @@ export const mcpServers = sqliteTable(
     command: text('command'),
     args: text('args', { mode: 'json' }).$type<string[]>().notNull(),
     env: text('env', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    /** stdio: what its sandbox allows; null for http servers (and stdio servers stored before it existed: nothing). */
+    sandbox: text('sandbox', { mode: 'json' }).$type<McpSandbox>(),
     url: text('url'),
     headers: text('headers', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    /** Which master key encrypted the values of env and headers; null for a row written before they were (encrypted at start-up). */
+    secretsKeyId: text('secrets_key_id'),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.agent, t.name] })],
@@ -199,7 +209,10 @@ export const apiTokens = sqliteTable(
   },
 );
 
-/** Channels per agent (`http`, `telegram`): config as written (`${vault:...}` resolved at the point of use), state kept by the channel. */
+/**
+ * Channels per agent (`http`, `telegram`): config as written (`${vault:...}` resolved at the point of use) but for
+ * its secret (authToken, botToken), which is encrypted like a vault value; state kept by the channel.
+ */
 export const channels = sqliteTable(
   'channels',
   {
@@ -207,6 +220,9 @@ export const channels = sqliteTable(
     name: text('name').notNull(),
     type: text('type', { enum: ['http', 'telegram'] }).notNull(),
     config: text('config', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    /** The config's secret; null for a row written before secrets were encrypted (its config still holds it; encrypted at start-up). */
+    secretCiphertext: text('secret_ciphertext'),
+    secretKeyId: text('secret_key_id'),
     enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
     status: text('status').notNull().default('stopped'),
     lastError: text('last_error'),
@@ -240,6 +256,8 @@ export const webhooks = sqliteTable('webhooks', {
   promptTemplate: text('prompt_template').notNull(),
   secretCiphertext: text('secret_ciphertext'),
   secretKeyId: text('secret_key_id'),
+  /** The one scheme deliveries are signed with, fixed when the webhook gets its secret. */
+  signatureScheme: text('signature_scheme', { enum: ['github', 'standard'] }),
   enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
@@ -252,6 +270,8 @@ export const webhookDeliveries = sqliteTable(
     id: text('id').primaryKey(),
     webhook: text('webhook').notNull(),
     deliveryKey: text('delivery_key'),
+    /** SHA-256 of an accepted GitHub delivery's body: GitHub signs nothing else, so a replay under a new id has the same one. */
+    payloadDigest: text('payload_digest'),
     eventType: text('event_type'),
     status: text('status', { enum: ['accepted', 'rejected', 'failed'] }).notNull(),
     httpStatus: integer('http_status').notNull(),
@@ -262,6 +282,7 @@ export const webhookDeliveries = sqliteTable(
   (t) => [
     index('webhook_deliveries_webhook_received').on(t.webhook, t.receivedAt),
     uniqueIndex('webhook_deliveries_webhook_key').on(t.webhook, t.deliveryKey),
+    index('webhook_deliveries_webhook_digest').on(t.webhook, t.payloadDigest),
   ],
 );
 

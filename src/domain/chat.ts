@@ -39,6 +39,9 @@ export type ChatReply = z.infer<typeof ChatReply>;
 export const ToolCallRecord = z.object({ id: z.string(), name: z.string(), arguments: z.unknown() }).meta({ id: 'ToolCall' });
 
 export const MessageRole = z.enum(['system', 'user', 'assistant', 'tool']);
+export const RunStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']).meta({ id: 'RunStatus' });
+export type RunStatus = z.infer<typeof RunStatus>;
+
 export const Message = z
   .object({
     id: z.string(),
@@ -50,6 +53,9 @@ export const Message = z
     user_id: z.string().nullable(),
     tool_calls: z.array(ToolCallRecord).optional(),
     tool_call_id: z.string().optional(),
+    run_status: RunStatus.nullable().describe(
+      'The status of the run that wrote it (null for none). Messages of failed or cancelled runs stay in history but are left out of what the model sees next.',
+    ),
   })
   .meta({ id: 'Message' });
 export type Message = z.infer<typeof Message>;
@@ -80,8 +86,6 @@ export type Session = z.infer<typeof Session>;
 export const SessionsInput = PaginationInput.extend({ name: Slug, user_id: UserId.optional() });
 export const SessionList = z.object({ sessions: z.array(Session), pagination: Pagination }).meta({ id: 'SessionList' });
 
-export const RunStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']).meta({ id: 'RunStatus' });
-export type RunStatus = z.infer<typeof RunStatus>;
 
 export const RunStep = z
   .discriminatedUnion('type', [

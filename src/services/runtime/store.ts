@@ -1,5 +1,5 @@
 /** Sessions, messages and runs in the database. */
-import { and, count, desc, eq, lt, inArray, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
 import type { Message, Run, RunStep, Session, Usage } from '../../domain/chat.ts';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -11,7 +11,10 @@ import type { ChatMessage, ToolCall } from '../providers/types.ts';
 type MessageRow = typeof messages.$inferSelect;
 type RunRow = typeof runs.$inferSelect;
 
-function toMessage(row: MessageRow): Message {
+/** What a run that ended this way left in its session is not part of the conversation the model sees. */
+const LEFT_OUT_OF_CONTEXT: Array<Message['run_status'] & string> = ['failed', 'cancelled'];
+
+function toMessage(row: MessageRow, runStatus: Message['run_status']): Message {
   return {
     id: row.id,
     role: row.role,
@@ -22,6 +25,7 @@ function toMessage(row: MessageRow): Message {
     user_id: row.userId,
     ...(row.toolCalls?.length ? { tool_calls: row.toolCalls as ToolCall[] } : {}),
     ...(row.toolCallId ? { tool_call_id: row.toolCallId } : {}),
+    run_status: runStatus,
   };
 }
 
@@ -83,14 +87,14 @@ export class ConversationStore {
   async appendMessage(message: NewMessage): Promise<Message> {
     const row = this.messageRow(message);
     await this.db.batch(this.messageStatements(row));
-    return toMessage(row);
+    return toMessage(row, message.runId ? 'running' : null);
   }
 
   /** Records the run's end and, when it produced one, its answer, in one transaction. */
   async finishRun(run: Run, answer?: NewMessage): Promise<Message | undefined> {
     const row = answer ? this.messageRow(answer) : undefined;
     await this.db.batch([this.runUpdate(run), ...(row ? this.messageStatements(row) : [])]);
-    return row ? toMessage(row) : undefined;
+    return row ? toMessage(row, run.status) : undefined;
   }
 
   private messageRow(message: NewMessage): MessageRow {
@@ -115,9 +119,17 @@ export class ConversationStore {
     ] as const;
   }
 
-  /** The session's recent messages as model input, oldest first. */
+  /** The session's recent messages as model input, oldest first, without what failed or cancelled runs left. */
   async contextMessages(sessionId: string): Promise<ChatMessage[]> {
-    const rows = await this.db.select().from(messages).where(eq(messages.sessionId, sessionId)).orderBy(desc(messages.id)).limit(CONTEXT_MESSAGES);
+    const rows = (
+      await this.db
+        .select({ message: messages })
+        .from(messages)
+        .leftJoin(runs, eq(runs.id, messages.runId))
+        .where(and(eq(messages.sessionId, sessionId), or(isNull(runs.status), notInArray(runs.status, LEFT_OUT_OF_CONTEXT))))
+        .orderBy(desc(messages.id))
+        .limit(CONTEXT_MESSAGES)
+    ).map(({ message }) => message);
     rows.reverse();
     // A window must not open on a tool result whose call it cut off.
     while (rows[0]?.role === 'tool') rows.shift();
@@ -139,9 +151,15 @@ export class ConversationStore {
       conditions.push(inArray(messages.role, ['user', 'assistant']));
       conditions.push(sql`(${messages.role} = 'user' OR ${messages.content} <> '')`);
     }
-    const rows = await this.db.select().from(messages).where(and(...conditions)).orderBy(desc(messages.id)).limit(query.limit + 1);
+    const rows = await this.db
+      .select({ message: messages, runStatus: runs.status })
+      .from(messages)
+      .leftJoin(runs, eq(runs.id, messages.runId))
+      .where(and(...conditions))
+      .orderBy(desc(messages.id))
+      .limit(query.limit + 1);
     const hasMore = rows.length > query.limit;
-    const page = rows.slice(0, query.limit).reverse().map(toMessage);
+    const page = rows.slice(0, query.limit).reverse().map(({ message, runStatus }) => toMessage(message, runStatus));
     return {
       messages: query.include_tools ? page : page.map(({ tool_calls: _calls, ...message }) => message),
       has_more: hasMore,

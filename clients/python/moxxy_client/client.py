@@ -27,10 +27,14 @@ class AgentsApi:
         model: Optional[Union[m.AgentCreateModel, Dict[str, Any]]] = None,
         system_prompt: Optional[str] = None,
         allowed_tools: Optional[List[str]] = None,
+        subagents: Optional[List[str]] = None,
         max_steps: Optional[int] = None,
         timeout: Optional[float] = None,
     ) -> m.Agent:
         """Create an agent
+
+        **Host power:** Naming a host tool (`host_shell`) in `allowed_tools` is a host power: it needs
+        the `admin` scope or the internal token.
 
         POST /api/agents (operationId agents.create).
         Bearer token scope: agents:write.
@@ -39,14 +43,14 @@ class AgentsApi:
             model: Defaults to the offline echo provider.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 409 AGENT_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 408 REQUEST_TIMEOUT; 409 AGENT_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
             "/api/agents",
             kind="envelope",
             result=m.Agent,
-            json_body=body_of({"name": name, "description": description, "model": model, "system_prompt": system_prompt, "allowed_tools": allowed_tools, "max_steps": max_steps}, required=("name",)),
+            json_body=body_of({"name": name, "description": description, "model": model, "system_prompt": system_prompt, "allowed_tools": allowed_tools, "subagents": subagents, "max_steps": max_steps}, required=("name",)),
             timeout=timeout,
         )
 
@@ -65,7 +69,7 @@ class AgentsApi:
             name: Agent name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "DELETE",
@@ -91,7 +95,7 @@ class AgentsApi:
             name: Agent name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -119,7 +123,7 @@ class AgentsApi:
             offset: Items to skip.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -138,12 +142,15 @@ class AgentsApi:
         model: Optional[Union[m.AgentsUpdateBodyModel, Dict[str, Any]]] = None,
         system_prompt: Optional[str] = None,
         allowed_tools: Optional[List[str]] = None,
+        subagents: Optional[List[str]] = None,
         max_steps: Optional[int] = None,
         timeout: Optional[float] = None,
     ) -> m.Agent:
         """Update an agent
 
-        Fields given replace the current ones; model.parameters are merged.
+        Fields given replace the current ones; model.parameters are merged. **Host power:** Naming a
+        host tool (`host_shell`) in `allowed_tools` is a host power: it needs the `admin` scope or the
+        internal token. Keeping or removing one does not.
 
         PATCH /api/agents/{name} (operationId agents.update).
         Bearer token scope: agents:write.
@@ -152,7 +159,7 @@ class AgentsApi:
             name: Agent name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "PATCH",
@@ -160,7 +167,7 @@ class AgentsApi:
             kind="envelope",
             result=m.Agent,
             path_params={"name": name},
-            json_body=body_of({"description": description, "model": model, "system_prompt": system_prompt, "allowed_tools": allowed_tools, "max_steps": max_steps}),
+            json_body=body_of({"description": description, "model": model, "system_prompt": system_prompt, "allowed_tools": allowed_tools, "subagents": subagents, "max_steps": max_steps}),
             timeout=timeout,
         )
 
@@ -181,7 +188,7 @@ class ChannelHttpApi:
         GET /v1/health (operationId channelHttp.health).
 
         Raises:
-            MoxxyError: 500 INTERNAL_ERROR.
+            MoxxyError: 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -204,10 +211,10 @@ class ChannelHttpApi:
         Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of
         an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that
         agent with that channel's allowedTools, or the server-wide channels.http.authToken
-        (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. Every
-        tool outside the allow-list is denied, whatever the agent allows. Answers 503
-        CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new session. A
-        failed run answers with the error envelope (e.g. 502 PROVIDER_ERROR, details.run_id).
+        (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The
+        channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Answers
+        503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new
+        session. A failed run answers with the error envelope (e.g. 502 PROVIDER_ERROR, details.run_id).
 
         POST /v1/turn (operationId channelHttp.turn).
 
@@ -220,7 +227,7 @@ class ChannelHttpApi:
                 does not replace it).
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 404 AGENT_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR; 502 PROVIDER_ERROR; 503 PROVIDER_NOT_CONFIGURED, CHANNEL_NOT_CONFIGURED.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 502 PROVIDER_ERROR; 503 PROVIDER_NOT_CONFIGURED, CHANNEL_NOT_CONFIGURED.
         """
         return self._transport.call(
             "POST",
@@ -245,13 +252,13 @@ class ChannelHttpApi:
         Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of
         an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that
         agent with that channel's allowedTools, or the server-wide channels.http.authToken
-        (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. Every
-        tool outside the allow-list is denied, whatever the agent allows. Answers 503
-        CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new session.
-        The body is the raw audio (up to 10 MB) with its type in Content-Type (audio/m4a, audio/mpeg,
-        audio/wav...). It is sent to the configured `transcription` endpoint (OpenAI-compatible
-        /audio/transcriptions); without one the answer is 503 `{"error": "no_transcriber"}`. `model` is
-        accepted and not applied, as in POST /v1/turn.
+        (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The
+        channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Answers
+        503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new
+        session. The body is the raw audio (up to 10 MB) with its type in Content-Type (audio/m4a,
+        audio/mpeg, audio/wav...). It is sent to the configured `transcription` endpoint
+        (OpenAI-compatible /audio/transcriptions); without one the answer is 503 `{"error":
+        "no_transcriber"}`. `model` is accepted and not applied, as in POST /v1/turn.
 
         POST /v1/turn/audio (operationId channelHttp.turnAudio).
 
@@ -264,7 +271,7 @@ class ChannelHttpApi:
             content_type: Media type of the content, matching audio/*.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 404 AGENT_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR; 502 PROVIDER_ERROR; 503 no_transcriber (seed body) when no transcriber is configured; CHANNEL_NOT_CONFIGURED (error envelope).
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 502 PROVIDER_ERROR; 503 no_transcriber (seed body) when no transcriber is configured; CHANNEL_NOT_CONFIGURED (error envelope).
         """
         return self._transport.call(
             "POST",
@@ -290,12 +297,12 @@ class ChannelHttpApi:
         Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of
         an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that
         agent with that channel's allowedTools, or the server-wide channels.http.authToken
-        (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. Every
-        tool outside the allow-list is denied, whatever the agent allows. Answers 503
-        CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new session.
-        One `data:` line per MoxxyEvent (append `assistant_chunk.delta` for the text), then `data:
-        [DONE]`. Any failure once the stream is open, including the run failing, ends it with `event:
-        error` and `data: {"type":"error","code","message"}` instead of [DONE].
+        (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The
+        channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Answers
+        503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new
+        session. One `data:` line per MoxxyEvent (append `assistant_chunk.delta` for the text), then
+        `data: [DONE]`. Any failure once the stream is open, including the run failing, ends it with
+        `event: error` and `data: {"type":"error","code","message"}` instead of [DONE].
 
         POST /v1/turn/stream (operationId channelHttp.turnStream).
         Returns an EventStream: iterate it for ServerSentEvent messages whose ``value`` is the parsed event.
@@ -309,7 +316,7 @@ class ChannelHttpApi:
                 does not replace it).
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR; 503 CHANNEL_NOT_CONFIGURED.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 CROSS_SITE_REQUEST; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 503 CHANNEL_NOT_CONFIGURED.
         """
         return self._transport.call(
             "POST",
@@ -345,7 +352,8 @@ class ChannelsApi:
         reach this agent with `allowedTools`. `telegram`: the bot is long-polled while the server runs;
         pair chats with POST .../pair. Secrets may be `${vault:KEY}` (this agent's vault, resolved at
         use); literal ones are masked in responses and redacted from events. A secret that cannot be
-        resolved leaves the channel in status `error`.
+        resolved leaves the channel in status `error`. **Host power:** Naming a host tool (`host_shell`)
+        in `config.allowedTools` is a host power: it needs the `admin` scope or the internal token.
 
         POST /api/agents/{name}/channels (operationId channels.configure).
         Bearer token scope: channels:write.
@@ -356,7 +364,7 @@ class ChannelsApi:
             config: HttpChannelConfig for type http, TelegramChannelConfig for type telegram.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
@@ -387,7 +395,7 @@ class ChannelsApi:
             channel: Channel name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "DELETE",
@@ -415,7 +423,7 @@ class ChannelsApi:
             channel: Channel name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -448,7 +456,7 @@ class ChannelsApi:
             offset: Items to skip.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -477,7 +485,7 @@ class ChannelsApi:
             channel: Channel name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -508,7 +516,7 @@ class ChannelsApi:
             channel: Channel name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
@@ -541,7 +549,7 @@ class ChannelsApi:
             chat_id: Telegram chat id.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "DELETE",
@@ -575,7 +583,7 @@ class ChannelsApi:
                 starts it again.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "PATCH",
@@ -620,7 +628,7 @@ class ChatApi:
             include_tools: Include tool results and tool-call steps.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -657,7 +665,7 @@ class ChatApi:
             context: Facts for this turn, added to the system prompt as JSON.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 409 SESSION_BUSY; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR; 502 PROVIDER_ERROR; 503 PROVIDER_NOT_CONFIGURED.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SESSION_BUSY; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 502 PROVIDER_ERROR; 503 PROVIDER_NOT_CONFIGURED.
         """
         return self._transport.call(
             "POST",
@@ -689,7 +697,7 @@ class ChatApi:
             user_id: Your end user, for history and memory scoping.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -728,7 +736,7 @@ class ChatApi:
             user_id: Your end user, for history and memory scoping.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 409 SESSION_BUSY; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SESSION_BUSY; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -769,7 +777,7 @@ class ChatApi:
             context: Facts for this turn, added to the system prompt as JSON.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 409 SESSION_BUSY; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SESSION_BUSY; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
@@ -818,7 +826,7 @@ class EventsApi:
             cursor: next_cursor of the previous page.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -860,7 +868,7 @@ class EventsApi:
             cursor: next_cursor of the previous page.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -899,7 +907,7 @@ class EventsApi:
             last_event_id: Resume after this event id.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -951,7 +959,7 @@ class HeartbeatsApi:
                 firing).
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 409 HEARTBEAT_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 HEARTBEAT_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
@@ -980,7 +988,7 @@ class HeartbeatsApi:
             id: Heartbeat id (hb_...) or its name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, HEARTBEAT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, HEARTBEAT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "DELETE",
@@ -1008,7 +1016,7 @@ class HeartbeatsApi:
             id: Heartbeat id (hb_...) or its name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, HEARTBEAT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, HEARTBEAT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1038,7 +1046,7 @@ class HeartbeatsApi:
             offset: Items to skip.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1081,7 +1089,7 @@ class HeartbeatsApi:
             interval_seconds: Switches the heartbeat to this interval.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, HEARTBEAT_NOT_FOUND; 409 HEARTBEAT_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, HEARTBEAT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 HEARTBEAT_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "PATCH",
@@ -1108,15 +1116,20 @@ class McpApi:
         command: Optional[str] = None,
         args: Optional[List[str]] = None,
         env: Optional[Dict[str, str]] = None,
+        sandbox: Optional[Union[m.McpAddServerBodySandbox, Dict[str, Any]]] = None,
         url: Optional[str] = None,
         headers: Optional[Dict[str, str]] = None,
         timeout: Optional[float] = None,
     ) -> m.McpServer:
         """Add an MCP server
 
-        stdio (`command`, `args`, `env`) or streamable HTTP (`url`, `headers`). Connects at once; a
-        server that fails to connect is still saved, with status `error` and the reason, to be retried
-        (by using it) or removed.
+        stdio (`command`, `args`, `env`, `sandbox`) or streamable HTTP (`url`, `headers`). Connects at
+        once; a server that fails to connect is still saved, with status `error` and the reason, to be
+        retried (by using it) or removed. A stdio server runs in the sandbox skills run in, working in
+        `<home>/mcp/<agent>/<server>`; 503 SANDBOX_UNAVAILABLE when skills.requireSandbox is set and
+        bubblewrap cannot run, or when it asks for the network and no user-mode network stack is
+        installed. **Host power:** A stdio server (`command`) runs a command on the host: it needs the
+        `admin` scope or the internal token.
 
         POST /api/agents/{agent}/mcp/servers (operationId mcp.addServer).
         Bearer token scope: skills:write.
@@ -1126,14 +1139,15 @@ class McpApi:
             name: Server name; its tools are called `mcp.<name>.<tool>` by the agent.
             command: stdio: the executable to start (no shell).
             args: stdio: its arguments; `${vault:KEY}` allowed.
-            env: stdio: environment added to a minimal one (PATH, HOME); `${vault:KEY}` allowed. Never
-                returned.
+            env: stdio: environment added to a minimal one (PATH, HOME, LANG, TMPDIR, which it cannot
+                replace); `${vault:KEY}` allowed. Never returned.
+            sandbox: stdio: what the sandbox lets the server do; each defaults to false.
             url: Streamable HTTP: the endpoint URL.
             headers: Streamable HTTP: headers sent with every request; `${vault:KEY}` allowed. Never
                 returned.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 409 MCP_SERVER_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON, URL_NOT_ALLOWED; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 MCP_SERVER_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 503 SANDBOX_UNAVAILABLE.
         """
         return self._transport.call(
             "POST",
@@ -1141,7 +1155,7 @@ class McpApi:
             kind="envelope",
             result=m.McpServer,
             path_params={"agent": agent},
-            json_body=body_of({"name": name, "command": command, "args": args, "env": env, "url": url, "headers": headers}, required=("name",)),
+            json_body=body_of({"name": name, "command": command, "args": args, "env": env, "sandbox": sandbox, "url": url, "headers": headers}, required=("name",)),
             timeout=timeout,
         )
 
@@ -1166,7 +1180,7 @@ class McpApi:
             agent: Agent name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, MCP_SERVER_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR; 502 MCP_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, MCP_SERVER_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 502 MCP_ERROR; 503 SANDBOX_UNAVAILABLE.
         """
         return self._transport.call(
             "POST",
@@ -1196,7 +1210,7 @@ class McpApi:
             agent: Agent name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1224,7 +1238,7 @@ class McpApi:
             agent: Agent name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1254,7 +1268,7 @@ class McpApi:
             server: MCP server name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, MCP_SERVER_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, MCP_SERVER_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "DELETE",
@@ -1293,7 +1307,7 @@ class MemoryApi:
             user_id: The user this memory is about; other users never see it.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
@@ -1322,7 +1336,7 @@ class MemoryApi:
             user_id: Only this user's memories; all when absent.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "DELETE",
@@ -1351,7 +1365,7 @@ class MemoryApi:
             id: Memory id.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, MEMORY_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, MEMORY_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "DELETE",
@@ -1389,7 +1403,7 @@ class MemoryApi:
             user_id: Only this user's memories.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1426,7 +1440,7 @@ class RunsApi:
             id: Run id.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 RUN_NOT_FOUND; 409 RUN_NOT_ACTIVE; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 RUN_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 RUN_NOT_ACTIVE; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
@@ -1459,7 +1473,7 @@ class RunsApi:
             last_event_id: Resume after this event id.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 RUN_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 RUN_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1486,7 +1500,7 @@ class RunsApi:
             id: Run id.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 RUN_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 RUN_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1539,7 +1553,7 @@ class SkillsApi:
             needs_env: Receives the vault secrets named in env_keys as environment variables.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 409 SKILL_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SKILL_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
@@ -1570,7 +1584,7 @@ class SkillsApi:
             skill: Skill name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, SKILL_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, SKILL_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "DELETE",
@@ -1598,7 +1612,7 @@ class SkillsApi:
             skill: Skill name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, SKILL_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, SKILL_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1615,6 +1629,7 @@ class SkillsApi:
         agent: str,
         url: str,
         name: Optional[str] = None,
+        approve: Optional[List[Union[m.SkillCapability, Dict[str, Any]]]] = None,
         timeout: Optional[float] = None,
     ) -> m.Skill:
         """Install a skill from a URL
@@ -1622,7 +1637,10 @@ class SkillsApi:
         Fetches manifest.toml (or skill.json) and the entrypoint it names from a GitHub tree URL or a
         base URL. https only; hosts resolving to private, loopback, link-local or metadata addresses are
         refused (400 URL_NOT_ALLOWED), also after redirects. 502 SKILL_INSTALL_FAILED when the files
-        cannot be fetched (missing, over 64 KB / 1 MB, too slow) or the manifest is invalid.
+        cannot be fetched (missing, over 64 KB / 1 MB, too slow) or the manifest is invalid. Consent:
+        every capability the manifest asks for (needs_network, needs_fs_read, needs_fs_write, needs_env
+        with its env_keys) must be in `approve`; otherwise 409 SKILL_CONSENT_REQUIRED lists them in
+        details and nothing is installed.
 
         POST /api/agents/{agent}/skills/install (operationId skills.install).
         Bearer token scope: skills:write.
@@ -1633,9 +1651,12 @@ class SkillsApi:
                 manifest.toml (or skill.json) and the entrypoint. https only; private, loopback and
                 link-local addresses are refused.
             name: Installs under this name instead of the manifest's.
+            approve: The capabilities you consent to: every needs_* flag the manifest sets must be
+                listed, or nothing is installed and the answer is 409 SKILL_CONSENT_REQUIRED with the
+                requested capabilities (and env_keys) in details.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON, URL_NOT_ALLOWED; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 409 SKILL_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR; 502 SKILL_INSTALL_FAILED.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON, URL_NOT_ALLOWED; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SKILL_EXISTS, SKILL_CONSENT_REQUIRED; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 502 SKILL_INSTALL_FAILED.
         """
         return self._transport.call(
             "POST",
@@ -1643,7 +1664,7 @@ class SkillsApi:
             kind="envelope",
             result=m.Skill,
             path_params={"agent": agent},
-            json_body=body_of({"url": url, "name": name}, required=("url",)),
+            json_body=body_of({"url": url, "name": name, "approve": approve}, required=("url",)),
             timeout=timeout,
         )
 
@@ -1661,8 +1682,9 @@ class SkillsApi:
         skill runs in a bubblewrap sandbox enforcing its needs_* flags when one is available (`sandbox`
         says which ran it), with a scrubbed environment, a time limit and an output cap. A non-zero exit
         or a timeout is 422 SKILL_FAILED with the result in details. 403 FORBIDDEN for host_shell unless
-        the agent allows it; 503 SANDBOX_UNAVAILABLE when skills.requireSandbox is set and bubblewrap
-        cannot run.
+        the agent names it in allowed_tools; 503 SANDBOX_UNAVAILABLE when skills.requireSandbox is set
+        and bubblewrap cannot run. **Host power:** Running host_shell runs a command on the host: it
+        needs the `admin` scope or the internal token.
 
         POST /api/agents/{agent}/skills/{skill}/invoke (operationId skills.invoke).
         Bearer token scope: skills:invoke.
@@ -1674,7 +1696,7 @@ class SkillsApi:
                 (passed as JSON on stdin).
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, SKILL_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 422 SKILL_FAILED; 429 RATE_LIMITED; 500 INTERNAL_ERROR; 503 SANDBOX_UNAVAILABLE.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, SKILL_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 422 SKILL_FAILED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 503 SANDBOX_UNAVAILABLE.
         """
         return self._transport.call(
             "POST",
@@ -1707,7 +1729,7 @@ class SkillsApi:
             offset: Items to skip.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1736,7 +1758,7 @@ class SkillsApi:
             skill: Skill name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, SKILL_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, SKILL_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1783,7 +1805,7 @@ class SkillsApi:
             needs_env: Receives the vault secrets named in env_keys as environment variables.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, SKILL_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, SKILL_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "PUT",
@@ -1816,7 +1838,7 @@ class SystemApi:
         GET /api/docs (operationId system.docs).
 
         Raises:
-            MoxxyError: 500 INTERNAL_ERROR.
+            MoxxyError: 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1838,7 +1860,7 @@ class SystemApi:
         GET /api/docs/assets/swagger-ui-bundle.js (operationId system.docsBundle).
 
         Raises:
-            MoxxyError: 500 INTERNAL_ERROR.
+            MoxxyError: 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1860,7 +1882,7 @@ class SystemApi:
         GET /api/docs/assets/favicon-32x32.png (operationId system.docsIcon).
 
         Raises:
-            MoxxyError: 500 INTERNAL_ERROR.
+            MoxxyError: 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1882,7 +1904,7 @@ class SystemApi:
         GET /api/docs/assets/init.js (operationId system.docsInit).
 
         Raises:
-            MoxxyError: 500 INTERNAL_ERROR.
+            MoxxyError: 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1904,7 +1926,7 @@ class SystemApi:
         GET /api/docs/assets/swagger-ui.css (operationId system.docsStyles).
 
         Raises:
-            MoxxyError: 500 INTERNAL_ERROR.
+            MoxxyError: 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1924,7 +1946,7 @@ class SystemApi:
         GET /api/health (operationId system.health).
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1944,7 +1966,7 @@ class SystemApi:
         GET /api/openapi.json (operationId system.openapi).
 
         Raises:
-            MoxxyError: 500 INTERNAL_ERROR.
+            MoxxyError: 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -1973,7 +1995,9 @@ class TokensApi:
         """Create an API token
 
         The answer carries the token itself, the only time it is shown: only its SHA-256 is stored. Give
-        expires_in (seconds) or expires_at, or neither for a token that does not expire.
+        expires_in (seconds) or expires_at, or neither for a token that does not expire. **Host power:**
+        A token can hand out only scopes it holds itself (403 otherwise); an `admin` token needs the
+        `admin` scope or the internal token.
 
         POST /api/tokens (operationId tokens.create).
         Bearer token scope: tokens:admin.
@@ -1985,7 +2009,7 @@ class TokensApi:
             expires_at: When the token expires (ISO 8601, in the future).
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
@@ -2013,7 +2037,7 @@ class TokensApi:
             offset: Items to skip.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -2041,7 +2065,7 @@ class TokensApi:
             id: Token id (tok_...).
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 TOKEN_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 TOKEN_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "DELETE",
@@ -2075,7 +2099,7 @@ class VaultApi:
             name: Agent name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, SECRET_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, SECRET_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "DELETE",
@@ -2105,7 +2129,7 @@ class VaultApi:
             name: Agent name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, SECRET_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, SECRET_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -2135,7 +2159,7 @@ class VaultApi:
             offset: Items to skip.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -2168,7 +2192,7 @@ class VaultApi:
             name: Agent name.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
@@ -2194,6 +2218,7 @@ class WebhooksApi:
         agent: str,
         prompt_template: str,
         secret: Optional[str] = None,
+        signature_scheme: Optional[Literal["github", "standard"]] = None,
         description: Optional[str] = None,
         timeout: Optional[float] = None,
     ) -> m.Webhook:
@@ -2214,16 +2239,18 @@ class WebhooksApi:
                 {{headers.x-github-event}} (lower-case names), {{event}}.
             secret: The signing secret. GitHub: the secret set on the GitHub webhook. Standard Webhooks:
                 `whsec_<base64>` (the key is the decoded base64). Stored encrypted; never returned.
+            signature_scheme: How deliveries are signed; fixed for the life of the webhook. Default:
+                `standard` for a whsec_ secret, else `github`.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 409 WEBHOOK_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 WEBHOOK_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
             "/api/webhooks",
             kind="envelope",
             result=m.Webhook,
-            json_body=body_of({"name": name, "agent": agent, "prompt_template": prompt_template, "secret": secret, "description": description}, required=("name", "agent", "prompt_template")),
+            json_body=body_of({"name": name, "agent": agent, "prompt_template": prompt_template, "secret": secret, "signature_scheme": signature_scheme, "description": description}, required=("name", "agent", "prompt_template")),
             timeout=timeout,
         )
 
@@ -2239,7 +2266,7 @@ class WebhooksApi:
         Bearer token scope: webhooks:write.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 WEBHOOK_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 WEBHOOK_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "DELETE",
@@ -2268,7 +2295,7 @@ class WebhooksApi:
             offset: Items to skip.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 WEBHOOK_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 WEBHOOK_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -2292,7 +2319,7 @@ class WebhooksApi:
         Bearer token scope: webhooks:read.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 WEBHOOK_NOT_FOUND; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 WEBHOOK_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -2320,7 +2347,7 @@ class WebhooksApi:
             offset: Items to skip.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "GET",
@@ -2361,7 +2388,7 @@ class WebhooksApi:
             body: The event, up to 64 KB.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED, INVALID_SIGNATURE; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, WEBHOOK_NOT_FOUND; 409 WEBHOOK_REPLAYED, WEBHOOK_DISABLED; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED, INVALID_SIGNATURE; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, WEBHOOK_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 WEBHOOK_REPLAYED, WEBHOOK_DISABLED; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",
@@ -2392,12 +2419,13 @@ class WebhooksApi:
         Args:
             prompt_template: The prompt of each run: {{body}} (JSON), {{body.a.b}},
                 {{headers.x-github-event}} (lower-case names), {{event}}.
-            secret: A new signing secret; null removes it (the trigger then needs API credentials).
+            secret: A new signing secret, for the same signature scheme; null removes it (the trigger
+                then needs API credentials).
             enabled: false: deliveries are refused with 409 WEBHOOK_DISABLED (and logged) until it is
                 enabled again.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, WEBHOOK_NOT_FOUND; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 429 RATE_LIMITED; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, WEBHOOK_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "PATCH",

@@ -21,7 +21,10 @@ ModelProvider = Literal["echo", "openai", "anthropic"]
 
 RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 
-Scope = Literal["agents:read", "agents:write", "chat", "memory:read", "memory:write", "skills:read", "skills:write", "skills:invoke", "vault:read", "vault:write", "channels:read", "channels:write", "webhooks:read", "webhooks:write", "events:read", "tokens:admin", "*"]
+Scope = Literal["agents:read", "agents:write", "chat", "memory:read", "memory:write", "skills:read", "skills:write", "skills:invoke", "vault:read", "vault:write", "channels:read", "channels:write", "webhooks:read", "webhooks:write", "events:read", "tokens:admin", "*", "admin"]
+"""`*` allows every operation but host powers; `admin` allows everything, host powers included."""
+
+SkillCapability = Literal["needs_network", "needs_fs_read", "needs_fs_write", "needs_env"]
 
 SkillLanguage = Literal["bash", "sh", "python", "node"]
 
@@ -32,8 +35,11 @@ class Agent(Model):
     description: str
     model: ModelSettings
     system_prompt: str
-    #: Tools (skills, MCP tools, primitives) the agent may call; "*" allows all.
+    #: Tools (skills, MCP tools, primitives) the agent may call; "*" allows all but host tools, which
+    #: must be named (`host_shell`).
     allowed_tools: List[str]
+    #: Other agents this one may hand tasks to with subagent.spawn; it may always spawn itself.
+    subagents: List[str]
     #: Most model calls in one run before it stops.
     max_steps: int
     created_at: str
@@ -48,6 +54,7 @@ class AgentCreate(Model):
     model: Optional[AgentCreateModel] = None
     system_prompt: Optional[str] = None
     allowed_tools: Optional[List[str]] = None
+    subagents: Optional[List[str]] = None
     max_steps: Optional[int] = None
 
 
@@ -78,6 +85,7 @@ class AgentsUpdateBody(Model):
     model: Optional[AgentsUpdateBodyModel] = None
     system_prompt: Optional[str] = None
     allowed_tools: Optional[List[str]] = None
+    subagents: Optional[List[str]] = None
     max_steps: Optional[int] = None
 
 
@@ -317,6 +325,11 @@ class Health(Model):
     version: str
     uptime_s: float
     database: HealthDatabase
+    #: "bwrap": skills and stdio MCP servers run in bubblewrap; "none": they run on the host
+    #: unsandboxed (see warnings).
+    sandbox: Literal["bwrap", "none"]
+    #: What weakens this server's guarantees (no sandbox, limits not enforced), in words.
+    warnings: List[str]
 
 
 @dataclass
@@ -415,12 +428,29 @@ class McpAddServerBody(Model):
     command: Optional[str] = None
     #: stdio: its arguments; `${vault:KEY}` allowed.
     args: Optional[List[str]] = None
-    #: stdio: environment added to a minimal one (PATH, HOME); `${vault:KEY}` allowed. Never returned.
+    #: stdio: environment added to a minimal one (PATH, HOME, LANG, TMPDIR, which it cannot replace);
+    #: `${vault:KEY}` allowed. Never returned.
     env: Optional[Dict[str, str]] = None
+    #: stdio: what the sandbox lets the server do; each defaults to false.
+    sandbox: Optional[McpAddServerBodySandbox] = None
     #: Streamable HTTP: the endpoint URL.
     url: Optional[str] = None
     #: Streamable HTTP: headers sent with every request; `${vault:KEY}` allowed. Never returned.
     headers: Optional[Dict[str, str]] = None
+
+
+@dataclass
+class McpAddServerBodySandbox(Model):
+    """stdio: what the sandbox lets the server do; each defaults to false."""
+    #: May open network connections, through a user-mode stack that cannot reach the host's loopback;
+    #: otherwise it has no network.
+    network: Optional[bool] = None
+    #: May read the host filesystem (read-only), never the server's data directory; otherwise it sees
+    #: system directories and its working directory only.
+    fs_read: Optional[bool] = None
+    #: May write its working directory (`<home>/mcp/<agent>/<server>`, also its HOME); otherwise that
+    #: is read-only.
+    fs_write: Optional[bool] = None
 
 
 @dataclass
@@ -448,6 +478,19 @@ class McpInvokeResult(Model):
 
 
 @dataclass
+class McpSandbox(Model):
+    #: May open network connections, through a user-mode stack that cannot reach the host's loopback;
+    #: otherwise it has no network.
+    network: bool
+    #: May read the host filesystem (read-only), never the server's data directory; otherwise it sees
+    #: system directories and its working directory only.
+    fs_read: bool
+    #: May write its working directory (`<home>/mcp/<agent>/<server>`, also its HOME); otherwise that
+    #: is read-only.
+    fs_write: bool
+
+
+@dataclass
 class McpServer(Model):
     name: str
     transport: McpTransport
@@ -463,6 +506,7 @@ class McpServer(Model):
     args: Optional[List[str]] = None
     #: Names of the configured environment variables (values are never returned).
     env_keys: Optional[List[str]] = None
+    sandbox: Optional[McpSandbox] = None
     url: Optional[str] = None
     #: Names of the configured headers (values are never returned).
     header_keys: Optional[List[str]] = None
@@ -550,6 +594,9 @@ class Message(Model):
     session_id: str
     run_id: Optional[str]
     user_id: Optional[str]
+    #: The status of the run that wrote it (null for none). Messages of failed or cancelled runs stay
+    #: in history but are left out of what the model sees next.
+    run_status: Optional[Literal["queued", "running", "completed", "failed", "cancelled"]]
     tool_calls: Optional[List[ToolCall]] = None
     tool_call_id: Optional[str] = None
 
@@ -861,6 +908,10 @@ class SkillsInstallBody(Model):
     url: str
     #: Installs under this name instead of the manifest's.
     name: Optional[str] = None
+    #: The capabilities you consent to: every needs_* flag the manifest sets must be listed, or nothing
+    #: is installed and the answer is 409 SKILL_CONSENT_REQUIRED with the requested capabilities (and
+    #: env_keys) in details.
+    approve: Optional[List[SkillCapability]] = None
 
 
 @dataclass
@@ -992,6 +1043,8 @@ class Webhook(Model):
     prompt_template: str
     #: true when deliveries must be signed; the secret itself is never returned.
     has_secret: bool
+    #: The one scheme deliveries must be signed with; null until the webhook has a secret.
+    signature_scheme: Optional[Literal["github", "standard"]]
     #: false: deliveries are refused with 409 WEBHOOK_DISABLED.
     enabled: bool
     #: Where to POST deliveries, e.g. /api/webhooks/github/trigger.
@@ -1017,7 +1070,8 @@ class WebhookDelivery(Model):
     #: The status the trigger answered with.
     http_status: int
     event_type: Optional[str]
-    #: The Standard Webhooks webhook-id of an accepted delivery (a second delivery with it is refused).
+    #: The webhook-id (Standard Webhooks) or X-GitHub-Delivery (GitHub) of an accepted delivery: a
+    #: second delivery with it is refused.
     delivery_key: Optional[str]
     run_id: Optional[str]
     error: WebhookDeliveryError
@@ -1065,6 +1119,9 @@ class WebhooksCreateBody(Model):
     #: The signing secret. GitHub: the secret set on the GitHub webhook. Standard Webhooks:
     #: `whsec_<base64>` (the key is the decoded base64). Stored encrypted; never returned.
     secret: Optional[str] = None
+    #: How deliveries are signed; fixed for the life of the webhook. Default: `standard` for a whsec_
+    #: secret, else `github`.
+    signature_scheme: Optional[Literal["github", "standard"]] = None
     description: Optional[str] = None
 
 
@@ -1074,7 +1131,8 @@ class WebhooksUpdateBody(Model):
     #: The prompt of each run: {{body}} (JSON), {{body.a.b}}, {{headers.x-github-event}} (lower-case
     #: names), {{event}}.
     prompt_template: Optional[str] = None
-    #: A new signing secret; null removes it (the trigger then needs API credentials).
+    #: A new signing secret, for the same signature scheme; null removes it (the trigger then needs API
+    #: credentials).
     secret: Optional[str] = None
     description: Optional[str] = None
     #: false: deliveries are refused with 409 WEBHOOK_DISABLED (and logged) until it is enabled again.
@@ -1088,4 +1146,4 @@ MoxxyEvent = Union[MoxxyTurnStarted, MoxxyAssistantChunk, MoxxyToolCallRequested
 RunStep = Union[RunStepModel, RunStepTool]
 
 
-__all__ = ["Agent", "AgentCreate", "AgentCreateModel", "AgentDeleted", "AgentList", "AgentsUpdateBody", "AgentsUpdateBodyModel", "AgentsUpdateBodyModelParameters", "ApiToken", "AudioTurnResponse", "AuditPage", "Channel", "ChannelConfigured", "ChannelDeleted", "ChannelHealth", "ChannelList", "ChannelType", "ChannelsConfigureBody", "ChannelsUpdateBody", "ChatHistory", "ChatInput", "ChatReply", "ChatSendBody", "ChatStreamChunk", "ChatStreamChunkContent", "ChatStreamChunkDone", "ChatStreamChunkDoneError", "ChatStreamChunkToolCall", "ChatStreamChunkToolResult", "ChatStreamChunkToolResultToolResult", "ChatUnpaired", "Event", "Health", "HealthDatabase", "Heartbeat", "HeartbeatDeleted", "HeartbeatList", "HeartbeatsCreateBody", "HeartbeatsUpdateBody", "HttpChannelConfig", "HttpChannelConfigView", "McpAddServerBody", "McpContent", "McpInvokeBody", "McpInvokeResult", "McpServer", "McpServerDeleted", "McpServerList", "McpServerStatus", "McpTool", "McpToolList", "McpTransport", "Memory", "MemoryAddBody", "MemoryCleared", "MemoryDeleted", "MemoryList", "Message", "ModelParameters", "ModelProvider", "ModelSettings", "MoxxyAssistantChunk", "MoxxyAssistantMessage", "MoxxyError", "MoxxyEvent", "MoxxyToolCallRequested", "MoxxyToolResult", "MoxxyTurnCompleted", "MoxxyTurnStarted", "MoxxyTurnStartedModel", "Pagination", "PairedChat", "PairedChatList", "PairingCode", "Run", "RunError", "RunStatus", "RunStep", "RunStepModel", "RunStepTool", "Scope", "Secret", "SecretDeleted", "SecretInfo", "SecretList", "SecretStored", "Session", "SessionList", "Skill", "SkillDeleted", "SkillLanguage", "SkillList", "SkillResult", "SkillSource", "SkillsCreateBody", "SkillsInstallBody", "SkillsInvokeBody", "SkillsUpdateBody", "TelegramChannelConfig", "TelegramChannelConfigView", "TokenCreate", "TokenCreated", "TokenList", "TokenRevoked", "ToolCall", "TurnRequest", "TurnResponse", "Usage", "VaultSetBody", "Webhook", "WebhookDeleted", "WebhookDelivery", "WebhookDeliveryError", "WebhookDeliveryList", "WebhookList", "WebhookTriggered", "WebhooksCreateBody", "WebhooksUpdateBody"]
+__all__ = ["Agent", "AgentCreate", "AgentCreateModel", "AgentDeleted", "AgentList", "AgentsUpdateBody", "AgentsUpdateBodyModel", "AgentsUpdateBodyModelParameters", "ApiToken", "AudioTurnResponse", "AuditPage", "Channel", "ChannelConfigured", "ChannelDeleted", "ChannelHealth", "ChannelList", "ChannelType", "ChannelsConfigureBody", "ChannelsUpdateBody", "ChatHistory", "ChatInput", "ChatReply", "ChatSendBody", "ChatStreamChunk", "ChatStreamChunkContent", "ChatStreamChunkDone", "ChatStreamChunkDoneError", "ChatStreamChunkToolCall", "ChatStreamChunkToolResult", "ChatStreamChunkToolResultToolResult", "ChatUnpaired", "Event", "Health", "HealthDatabase", "Heartbeat", "HeartbeatDeleted", "HeartbeatList", "HeartbeatsCreateBody", "HeartbeatsUpdateBody", "HttpChannelConfig", "HttpChannelConfigView", "McpAddServerBody", "McpAddServerBodySandbox", "McpContent", "McpInvokeBody", "McpInvokeResult", "McpSandbox", "McpServer", "McpServerDeleted", "McpServerList", "McpServerStatus", "McpTool", "McpToolList", "McpTransport", "Memory", "MemoryAddBody", "MemoryCleared", "MemoryDeleted", "MemoryList", "Message", "ModelParameters", "ModelProvider", "ModelSettings", "MoxxyAssistantChunk", "MoxxyAssistantMessage", "MoxxyError", "MoxxyEvent", "MoxxyToolCallRequested", "MoxxyToolResult", "MoxxyTurnCompleted", "MoxxyTurnStarted", "MoxxyTurnStartedModel", "Pagination", "PairedChat", "PairedChatList", "PairingCode", "Run", "RunError", "RunStatus", "RunStep", "RunStepModel", "RunStepTool", "Scope", "Secret", "SecretDeleted", "SecretInfo", "SecretList", "SecretStored", "Session", "SessionList", "Skill", "SkillCapability", "SkillDeleted", "SkillLanguage", "SkillList", "SkillResult", "SkillSource", "SkillsCreateBody", "SkillsInstallBody", "SkillsInvokeBody", "SkillsUpdateBody", "TelegramChannelConfig", "TelegramChannelConfigView", "TokenCreate", "TokenCreated", "TokenList", "TokenRevoked", "ToolCall", "TurnRequest", "TurnResponse", "Usage", "VaultSetBody", "Webhook", "WebhookDeleted", "WebhookDelivery", "WebhookDeliveryError", "WebhookDeliveryList", "WebhookList", "WebhookTriggered", "WebhooksCreateBody", "WebhooksUpdateBody"]

@@ -27,7 +27,10 @@ export interface paths {
         /** List agents */
         get: operations["agents.list"];
         put?: never;
-        /** Create an agent */
+        /**
+         * Create an agent
+         * @description **Host power:** Naming a host tool (`host_shell`) in `allowed_tools` is a host power: it needs the `admin` scope or the internal token.
+         */
         post: operations["agents.create"];
         delete?: never;
         options?: never;
@@ -53,6 +56,8 @@ export interface paths {
         /**
          * Update an agent
          * @description Fields given replace the current ones; model.parameters are merged.
+         *
+         *     **Host power:** Naming a host tool (`host_shell`) in `allowed_tools` is a host power: it needs the `admin` scope or the internal token. Keeping or removing one does not.
          */
         patch: operations["agents.update"];
         trace?: never;
@@ -245,7 +250,7 @@ export interface paths {
         put?: never;
         /**
          * Install a skill from a URL
-         * @description Fetches manifest.toml (or skill.json) and the entrypoint it names from a GitHub tree URL or a base URL. https only; hosts resolving to private, loopback, link-local or metadata addresses are refused (400 URL_NOT_ALLOWED), also after redirects. 502 SKILL_INSTALL_FAILED when the files cannot be fetched (missing, over 64 KB / 1 MB, too slow) or the manifest is invalid.
+         * @description Fetches manifest.toml (or skill.json) and the entrypoint it names from a GitHub tree URL or a base URL. https only; hosts resolving to private, loopback, link-local or metadata addresses are refused (400 URL_NOT_ALLOWED), also after redirects. 502 SKILL_INSTALL_FAILED when the files cannot be fetched (missing, over 64 KB / 1 MB, too slow) or the manifest is invalid. Consent: every capability the manifest asks for (needs_network, needs_fs_read, needs_fs_write, needs_env with its env_keys) must be in `approve`; otherwise 409 SKILL_CONSENT_REQUIRED lists them in details and nothing is installed.
          */
         post: operations["skills.install"];
         delete?: never;
@@ -307,7 +312,9 @@ export interface paths {
         put?: never;
         /**
          * Run a skill
-         * @description Array args are passed as argv and as one JSON line on stdin; object args as JSON on stdin. The skill runs in a bubblewrap sandbox enforcing its needs_* flags when one is available (`sandbox` says which ran it), with a scrubbed environment, a time limit and an output cap. A non-zero exit or a timeout is 422 SKILL_FAILED with the result in details. 403 FORBIDDEN for host_shell unless the agent allows it; 503 SANDBOX_UNAVAILABLE when skills.requireSandbox is set and bubblewrap cannot run.
+         * @description Array args are passed as argv and as one JSON line on stdin; object args as JSON on stdin. The skill runs in a bubblewrap sandbox enforcing its needs_* flags when one is available (`sandbox` says which ran it), with a scrubbed environment, a time limit and an output cap. A non-zero exit or a timeout is 422 SKILL_FAILED with the result in details. 403 FORBIDDEN for host_shell unless the agent names it in allowed_tools; 503 SANDBOX_UNAVAILABLE when skills.requireSandbox is set and bubblewrap cannot run.
+         *
+         *     **Host power:** Running host_shell runs a command on the host: it needs the `admin` scope or the internal token.
          */
         post: operations["skills.invoke"];
         delete?: never;
@@ -331,7 +338,9 @@ export interface paths {
         put?: never;
         /**
          * Add an MCP server
-         * @description stdio (`command`, `args`, `env`) or streamable HTTP (`url`, `headers`). Connects at once; a server that fails to connect is still saved, with status `error` and the reason, to be retried (by using it) or removed.
+         * @description stdio (`command`, `args`, `env`, `sandbox`) or streamable HTTP (`url`, `headers`). Connects at once; a server that fails to connect is still saved, with status `error` and the reason, to be retried (by using it) or removed. A stdio server runs in the sandbox skills run in, working in `<home>/mcp/<agent>/<server>`; 503 SANDBOX_UNAVAILABLE when skills.requireSandbox is set and bubblewrap cannot run, or when it asks for the network and no user-mode network stack is installed.
+         *
+         *     **Host power:** A stdio server (`command`) runs a command on the host: it needs the `admin` scope or the internal token.
          */
         post: operations["mcp.addServer"];
         delete?: never;
@@ -413,6 +422,8 @@ export interface paths {
         /**
          * Create an API token
          * @description The answer carries the token itself, the only time it is shown: only its SHA-256 is stored. Give expires_in (seconds) or expires_at, or neither for a token that does not expire.
+         *
+         *     **Host power:** A token can hand out only scopes it holds itself (403 otherwise); an `admin` token needs the `admin` scope or the internal token.
          */
         post: operations["tokens.create"];
         delete?: never;
@@ -556,6 +567,8 @@ export interface paths {
         /**
          * Configure a channel (create or replace)
          * @description `{type, config, channel?, enabled?}`: the channel is named `channel`, else after its type. Creates it or replaces its config; answers 201 either way, with `created` telling which. `http`: callers of POST /v1/turn, /v1/turn/stream and /v1/turn/audio whose bearer token is `authToken` reach this agent with `allowedTools`. `telegram`: the bot is long-polled while the server runs; pair chats with POST .../pair. Secrets may be `${vault:KEY}` (this agent's vault, resolved at use); literal ones are masked in responses and redacted from events. A secret that cannot be resolved leaves the channel in status `error`.
+         *
+         *     **Host power:** Naming a host tool (`host_shell`) in `config.allowedTools` is a host power: it needs the `admin` scope or the internal token.
          */
         post: operations["channels.configure"];
         delete?: never;
@@ -918,7 +931,7 @@ export interface paths {
         put?: never;
         /**
          * Run one turn and answer with its events and the final text
-         * @description Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel's allowedTools, or the server-wide channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. Every tool outside the allow-list is denied, whatever the agent allows. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new session. A failed run answers with the error envelope (e.g. 502 PROVIDER_ERROR, details.run_id).
+         * @description Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel's allowedTools, or the server-wide channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new session. A failed run answers with the error envelope (e.g. 502 PROVIDER_ERROR, details.run_id).
          */
         post: operations["channelHttp.turn"];
         delete?: never;
@@ -938,7 +951,7 @@ export interface paths {
         put?: never;
         /**
          * Run one turn, streaming its events (SSE)
-         * @description Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel's allowedTools, or the server-wide channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. Every tool outside the allow-list is denied, whatever the agent allows. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new session. One `data:` line per MoxxyEvent (append `assistant_chunk.delta` for the text), then `data: [DONE]`. Any failure once the stream is open, including the run failing, ends it with `event: error` and `data: {"type":"error","code","message"}` instead of [DONE].
+         * @description Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel's allowedTools, or the server-wide channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new session. One `data:` line per MoxxyEvent (append `assistant_chunk.delta` for the text), then `data: [DONE]`. Any failure once the stream is open, including the run failing, ends it with `event: error` and `data: {"type":"error","code","message"}` instead of [DONE].
          */
         post: operations["channelHttp.turnStream"];
         delete?: never;
@@ -958,7 +971,7 @@ export interface paths {
         put?: never;
         /**
          * Run one turn from a voice note: the transcript becomes the prompt
-         * @description Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel's allowedTools, or the server-wide channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. Every tool outside the allow-list is denied, whatever the agent allows. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new session. The body is the raw audio (up to 10 MB) with its type in Content-Type (audio/m4a, audio/mpeg, audio/wav...). It is sent to the configured `transcription` endpoint (OpenAI-compatible /audio/transcriptions); without one the answer is 503 `{"error": "no_transcriber"}`. `model` is accepted and not applied, as in POST /v1/turn.
+         * @description Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel's allowedTools, or the server-wide channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new session. The body is the raw audio (up to 10 MB) with its type in Content-Type (audio/m4a, audio/mpeg, audio/wav...). It is sent to the configured `transcription` endpoint (OpenAI-compatible /audio/transcriptions); without one the answer is 503 `{"error": "no_transcriber"}`. `model` is accepted and not applied, as in POST /v1/turn.
          */
         post: operations["channelHttp.turnAudio"];
         delete?: never;
@@ -996,7 +1009,7 @@ export interface components {
             success: false;
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_ERROR" | "INVALID_JSON" | "URL_NOT_ALLOWED" | "UNAUTHORIZED" | "INVALID_SIGNATURE" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "AGENT_NOT_FOUND" | "RUN_NOT_FOUND" | "SESSION_NOT_FOUND" | "MEMORY_NOT_FOUND" | "SKILL_NOT_FOUND" | "MCP_SERVER_NOT_FOUND" | "SECRET_NOT_FOUND" | "CHANNEL_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "HEARTBEAT_NOT_FOUND" | "TOKEN_NOT_FOUND" | "AGENT_EXISTS" | "SKILL_EXISTS" | "MCP_SERVER_EXISTS" | "WEBHOOK_EXISTS" | "HEARTBEAT_EXISTS" | "WEBHOOK_REPLAYED" | "WEBHOOK_DISABLED" | "SESSION_BUSY" | "RUN_NOT_ACTIVE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "SKILL_FAILED" | "RATE_LIMITED" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "MCP_ERROR" | "SKILL_INSTALL_FAILED" | "NO_TRANSCRIBER" | "PROVIDER_NOT_CONFIGURED" | "SANDBOX_UNAVAILABLE" | "CHANNEL_NOT_CONFIGURED";
+                code: "VALIDATION_ERROR" | "INVALID_JSON" | "URL_NOT_ALLOWED" | "UNAUTHORIZED" | "INVALID_SIGNATURE" | "FORBIDDEN" | "CROSS_SITE_REQUEST" | "ROUTE_NOT_FOUND" | "AGENT_NOT_FOUND" | "RUN_NOT_FOUND" | "SESSION_NOT_FOUND" | "MEMORY_NOT_FOUND" | "SKILL_NOT_FOUND" | "MCP_SERVER_NOT_FOUND" | "SECRET_NOT_FOUND" | "CHANNEL_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "HEARTBEAT_NOT_FOUND" | "TOKEN_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "AGENT_EXISTS" | "SKILL_EXISTS" | "MCP_SERVER_EXISTS" | "WEBHOOK_EXISTS" | "HEARTBEAT_EXISTS" | "WEBHOOK_REPLAYED" | "WEBHOOK_DISABLED" | "SESSION_BUSY" | "RUN_NOT_ACTIVE" | "SKILL_CONSENT_REQUIRED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HOST_NOT_ALLOWED" | "SKILL_FAILED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "MCP_ERROR" | "SKILL_INSTALL_FAILED" | "NO_TRANSCRIBER" | "PROVIDER_NOT_CONFIGURED" | "SANDBOX_UNAVAILABLE" | "CHANNEL_NOT_CONFIGURED";
                 message: string;
                 details?: {
                     [key: string]: unknown;
@@ -1009,6 +1022,42 @@ export interface components {
             error: {
                 /** @enum {string} */
                 code: "VALIDATION_ERROR";
+                message: string;
+                details?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        RequestTimeoutError: {
+            /** @enum {boolean} */
+            success: false;
+            error: {
+                /** @enum {string} */
+                code: "REQUEST_TIMEOUT";
+                message: string;
+                details?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        HostNotAllowedError: {
+            /** @enum {boolean} */
+            success: false;
+            error: {
+                /** @enum {string} */
+                code: "HOST_NOT_ALLOWED";
+                message: string;
+                details?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        HeadersTooLargeError: {
+            /** @enum {boolean} */
+            success: false;
+            error: {
+                /** @enum {string} */
+                code: "HEADERS_TOO_LARGE";
                 message: string;
                 details?: {
                     [key: string]: unknown;
@@ -1069,6 +1118,18 @@ export interface components {
             error: {
                 /** @enum {string} */
                 code: "INVALID_JSON";
+                message: string;
+                details?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        CrossSiteRequestError: {
+            /** @enum {boolean} */
+            success: false;
+            error: {
+                /** @enum {string} */
+                code: "CROSS_SITE_REQUEST";
                 message: string;
                 details?: {
                     [key: string]: unknown;
@@ -1137,6 +1198,7 @@ export interface components {
             };
             system_prompt?: string;
             allowed_tools?: string[];
+            subagents?: string[];
             max_steps?: number;
         };
         /** @enum {string} */
@@ -1290,13 +1352,32 @@ export interface components {
             url: string;
             /** @description Installs under this name instead of the manifest's. */
             name?: string;
+            /**
+             * @description The capabilities you consent to: every needs_* flag the manifest sets must be listed, or nothing is installed and the answer is 409 SKILL_CONSENT_REQUIRED with the requested capabilities (and env_keys) in details.
+             * @default []
+             */
+            approve?: components["schemas"]["SkillCapability"][];
         };
+        /** @enum {string} */
+        SkillCapability: "needs_network" | "needs_fs_read" | "needs_fs_write" | "needs_env";
         UrlNotAllowedError: {
             /** @enum {boolean} */
             success: false;
             error: {
                 /** @enum {string} */
                 code: "URL_NOT_ALLOWED";
+                message: string;
+                details?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        SkillConsentRequiredError: {
+            /** @enum {boolean} */
+            success: false;
+            error: {
+                /** @enum {string} */
+                code: "SKILL_CONSENT_REQUIRED";
                 message: string;
                 details?: {
                     [key: string]: unknown;
@@ -1387,9 +1468,18 @@ export interface components {
             command?: string;
             /** @description stdio: its arguments; `${vault:KEY}` allowed. */
             args?: string[];
-            /** @description stdio: environment added to a minimal one (PATH, HOME); `${vault:KEY}` allowed. Never returned. */
+            /** @description stdio: environment added to a minimal one (PATH, HOME, LANG, TMPDIR, which it cannot replace); `${vault:KEY}` allowed. Never returned. */
             env?: {
                 [key: string]: string;
+            };
+            /** @description stdio: what the sandbox lets the server do; each defaults to false. */
+            sandbox?: {
+                /** @description May open network connections, through a user-mode stack that cannot reach the host's loopback; otherwise it has no network. */
+                network?: boolean;
+                /** @description May read the host filesystem (read-only), never the server's data directory; otherwise it sees system directories and its working directory only. */
+                fs_read?: boolean;
+                /** @description May write its working directory (`<home>/mcp/<agent>/<server>`, also its HOME); otherwise that is read-only. */
+                fs_write?: boolean;
             };
             /**
              * Format: uri
@@ -1501,7 +1591,7 @@ export interface components {
             agent?: string;
             /** @description The prompt of each run: {{body}} (JSON), {{body.a.b}}, {{headers.x-github-event}} (lower-case names), {{event}}. */
             prompt_template?: string;
-            /** @description A new signing secret; null removes it (the trigger then needs API credentials). */
+            /** @description A new signing secret, for the same signature scheme; null removes it (the trigger then needs API credentials). */
             secret?: string | null;
             description?: string;
             /** @description false: deliveries are refused with 409 WEBHOOK_DISABLED (and logged) until it is enabled again. */
@@ -1659,6 +1749,13 @@ export interface components {
                 kind: "file" | "memory" | "remote";
                 latency_ms: number | null;
             };
+            /**
+             * @description "bwrap": skills and stdio MCP servers run in bubblewrap; "none": they run on the host unsandboxed (see warnings).
+             * @enum {string}
+             */
+            sandbox: "bwrap" | "none";
+            /** @description What weakens this server's guarantees (no sandbox, limits not enforced), in words. */
+            warnings: string[];
         };
         AgentList: {
             agents: components["schemas"]["Agent"][];
@@ -1669,8 +1766,10 @@ export interface components {
             description: string;
             model: components["schemas"]["ModelSettings"];
             system_prompt: string;
-            /** @description Tools (skills, MCP tools, primitives) the agent may call; "*" allows all. */
+            /** @description Tools (skills, MCP tools, primitives) the agent may call; "*" allows all but host tools, which must be named (`host_shell`). */
             allowed_tools: string[];
+            /** @description Other agents this one may hand tasks to with subagent.spawn; it may always spawn itself. */
+            subagents: string[];
             /** @description Most model calls in one run before it stops. */
             max_steps: number;
             /** Format: date-time */
@@ -1712,6 +1811,8 @@ export interface components {
             system_prompt?: string;
             /** @default [] */
             allowed_tools?: string[];
+            /** @default [] */
+            subagents?: string[];
             /** @default 8 */
             max_steps?: number;
         };
@@ -1752,6 +1853,11 @@ export interface components {
             user_id: string | null;
             tool_calls?: components["schemas"]["ToolCall"][];
             tool_call_id?: string;
+            /**
+             * @description The status of the run that wrote it (null for none). Messages of failed or cancelled runs stay in history but are left out of what the model sees next.
+             * @enum {string|null}
+             */
+            run_status: "queued" | "running" | "completed" | "failed" | "cancelled" | null;
         };
         ToolCall: {
             id: string;
@@ -1954,6 +2060,7 @@ export interface components {
             args?: string[];
             /** @description Names of the configured environment variables (values are never returned). */
             env_keys?: string[];
+            sandbox?: components["schemas"]["McpSandbox"];
             url?: string;
             /** @description Names of the configured headers (values are never returned). */
             header_keys?: string[];
@@ -1967,6 +2074,14 @@ export interface components {
          * @enum {string}
          */
         McpServerStatus: "connected" | "connecting" | "error" | "disconnected";
+        McpSandbox: {
+            /** @description May open network connections, through a user-mode stack that cannot reach the host's loopback; otherwise it has no network. */
+            network: boolean;
+            /** @description May read the host filesystem (read-only), never the server's data directory; otherwise it sees system directories and its working directory only. */
+            fs_read: boolean;
+            /** @description May write its working directory (`<home>/mcp/<agent>/<server>`, also its HOME); otherwise that is read-only. */
+            fs_write: boolean;
+        };
         McpServerDeleted: {
             name: string;
             /** @enum {string} */
@@ -2013,8 +2128,11 @@ export interface components {
             /** @description The token: shown once, store it now. */
             token: string;
         };
-        /** @enum {string} */
-        Scope: "agents:read" | "agents:write" | "chat" | "memory:read" | "memory:write" | "skills:read" | "skills:write" | "skills:invoke" | "vault:read" | "vault:write" | "channels:read" | "channels:write" | "webhooks:read" | "webhooks:write" | "events:read" | "tokens:admin" | "*";
+        /**
+         * @description `*` allows every operation but host powers; `admin` allows everything, host powers included.
+         * @enum {string}
+         */
+        Scope: "agents:read" | "agents:write" | "chat" | "memory:read" | "memory:write" | "skills:read" | "skills:write" | "skills:invoke" | "vault:read" | "vault:write" | "channels:read" | "channels:write" | "webhooks:read" | "webhooks:write" | "events:read" | "tokens:admin" | "*" | "admin";
         TokenCreate: {
             /** @description What the token is for, e.g. "ci". */
             name: string;
@@ -2104,6 +2222,11 @@ export interface components {
             prompt_template: string;
             /** @description true when deliveries must be signed; the secret itself is never returned. */
             has_secret: boolean;
+            /**
+             * @description The one scheme deliveries must be signed with; null until the webhook has a secret.
+             * @enum {string|null}
+             */
+            signature_scheme: "github" | "standard" | null;
             /** @description false: deliveries are refused with 409 WEBHOOK_DISABLED. */
             enabled: boolean;
             /** @description Where to POST deliveries, e.g. /api/webhooks/github/trigger. */
@@ -2135,7 +2258,7 @@ export interface components {
             /** @description The status the trigger answered with. */
             http_status: number;
             event_type: string | null;
-            /** @description The Standard Webhooks webhook-id of an accepted delivery (a second delivery with it is refused). */
+            /** @description The webhook-id (Standard Webhooks) or X-GitHub-Delivery (GitHub) of an accepted delivery: a second delivery with it is refused. */
             delivery_key: string | null;
             run_id: string | null;
             error: {
@@ -2465,6 +2588,33 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
             /** @description INTERNAL_ERROR */
             500: {
                 headers: {
@@ -2534,6 +2684,24 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -2545,6 +2713,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -2606,13 +2783,22 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description AGENT_EXISTS */
@@ -2642,6 +2828,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -2653,6 +2848,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -2731,6 +2935,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -2742,6 +2964,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -2802,13 +3033,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -2818,6 +3049,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -2831,6 +3080,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -2895,13 +3153,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -2911,6 +3169,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -2931,6 +3198,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -2942,6 +3218,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -3006,13 +3291,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -3022,6 +3307,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description SESSION_BUSY */
@@ -3051,6 +3345,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -3062,6 +3365,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -3167,6 +3479,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -3178,6 +3508,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -3262,6 +3601,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -3273,6 +3630,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -3351,6 +3717,24 @@ export interface operations {
                     "application/json": components["schemas"]["RunNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -3362,6 +3746,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -3422,13 +3815,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description RUN_NOT_FOUND */
@@ -3438,6 +3831,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description RUN_NOT_ACTIVE */
@@ -3467,6 +3869,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -3478,6 +3889,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -3559,6 +3979,24 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -3570,6 +4008,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -3657,6 +4104,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -3668,6 +4133,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -3732,13 +4206,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -3748,6 +4222,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -3768,6 +4251,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -3779,6 +4271,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -3842,13 +4343,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -3858,6 +4359,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -3871,6 +4390,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -3933,13 +4461,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, MEMORY_NOT_FOUND */
@@ -3949,6 +4477,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["MemoryNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -3962,6 +4508,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -4045,6 +4600,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -4056,6 +4629,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -4120,13 +4702,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -4136,6 +4718,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description SKILL_EXISTS */
@@ -4165,6 +4756,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -4176,6 +4776,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -4240,13 +4849,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -4258,13 +4867,22 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"];
                 };
             };
-            /** @description SKILL_EXISTS */
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description SKILL_EXISTS, SKILL_CONSENT_REQUIRED */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SkillExistsError"];
+                    "application/json": components["schemas"]["SkillExistsError"] | components["schemas"]["SkillConsentRequiredError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -4285,6 +4903,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -4296,6 +4923,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -4385,6 +5021,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["SkillNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -4396,6 +5050,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -4462,13 +5125,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, SKILL_NOT_FOUND */
@@ -4478,6 +5141,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["SkillNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -4498,6 +5170,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -4509,6 +5190,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -4571,13 +5261,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, SKILL_NOT_FOUND */
@@ -4587,6 +5277,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["SkillNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -4600,6 +5308,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -4680,6 +5397,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["SkillNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -4691,6 +5426,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -4757,13 +5501,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, SKILL_NOT_FOUND */
@@ -4773,6 +5517,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["SkillNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -4791,6 +5544,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description SKILL_FAILED */
@@ -4813,6 +5575,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -4900,6 +5671,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -4911,6 +5700,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -4956,13 +5754,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description VALIDATION_ERROR, INVALID_JSON */
+            /** @description VALIDATION_ERROR, INVALID_JSON, URL_NOT_ALLOWED */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationError"] | components["schemas"]["InvalidJsonError"];
+                    "application/json": components["schemas"]["ValidationError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["UrlNotAllowedError"];
                 };
             };
             /** @description UNAUTHORIZED */
@@ -4975,13 +5773,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -4991,6 +5789,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description MCP_SERVER_EXISTS */
@@ -5020,6 +5827,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -5033,6 +5849,15 @@ export interface operations {
                     "application/json": components["schemas"]["RateLimitedError"];
                 };
             };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
             /** @description INTERNAL_ERROR */
             500: {
                 headers: {
@@ -5040,6 +5865,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description SANDBOX_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxUnavailableError"];
                 };
             };
         };
@@ -5093,13 +5927,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, MCP_SERVER_NOT_FOUND */
@@ -5109,6 +5943,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["McpServerNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -5122,6 +5974,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -5200,6 +6061,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -5211,6 +6090,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -5275,13 +6163,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, MCP_SERVER_NOT_FOUND */
@@ -5291,6 +6179,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["McpServerNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -5311,6 +6208,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -5322,6 +6228,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -5340,6 +6255,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["McpError"];
+                };
+            };
+            /** @description SANDBOX_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxUnavailableError"];
                 };
             };
         };
@@ -5402,6 +6326,24 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -5413,6 +6355,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -5474,13 +6425,22 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -5501,6 +6461,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -5512,6 +6481,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -5572,13 +6550,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description TOKEN_NOT_FOUND */
@@ -5588,6 +6566,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -5601,6 +6597,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -5684,6 +6689,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -5695,6 +6718,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -5759,13 +6791,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -5775,6 +6807,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -5795,6 +6836,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -5806,6 +6856,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -5885,6 +6944,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["SecretNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -5896,6 +6973,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -5957,13 +7043,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, SECRET_NOT_FOUND */
@@ -5973,6 +7059,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["SecretNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -5986,6 +7090,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -6057,6 +7170,24 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -6068,6 +7199,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -6098,6 +7238,11 @@ export interface operations {
                     prompt_template: string;
                     /** @description The signing secret. GitHub: the secret set on the GitHub webhook. Standard Webhooks: `whsec_<base64>` (the key is the decoded base64). Stored encrypted; never returned. */
                     secret?: string;
+                    /**
+                     * @description How deliveries are signed; fixed for the life of the webhook. Default: `standard` for a whsec_ secret, else `github`.
+                     * @enum {string}
+                     */
+                    signature_scheme?: "github" | "standard";
                     /** @default  */
                     description?: string;
                 };
@@ -6139,13 +7284,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -6155,6 +7300,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description WEBHOOK_EXISTS */
@@ -6184,6 +7338,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -6195,6 +7358,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -6272,6 +7444,24 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -6283,6 +7473,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -6342,13 +7541,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description WEBHOOK_NOT_FOUND */
@@ -6358,6 +7557,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -6371,6 +7588,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -6434,13 +7660,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, WEBHOOK_NOT_FOUND */
@@ -6450,6 +7676,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["WebhookNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -6470,6 +7705,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -6481,6 +7725,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -6563,6 +7816,24 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -6574,6 +7845,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -6657,6 +7937,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -6668,6 +7966,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -6732,13 +8039,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -6748,6 +8055,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -6768,6 +8084,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -6779,6 +8104,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -6859,6 +8193,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["ChannelNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -6870,6 +8222,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -6932,13 +8293,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, CHANNEL_NOT_FOUND */
@@ -6948,6 +8309,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["ChannelNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -6961,6 +8340,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -7027,13 +8415,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, CHANNEL_NOT_FOUND */
@@ -7043,6 +8431,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["ChannelNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -7063,6 +8460,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -7074,6 +8480,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -7136,13 +8551,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, CHANNEL_NOT_FOUND */
@@ -7152,6 +8567,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["ChannelNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -7172,6 +8596,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -7183,6 +8616,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -7263,6 +8705,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["ChannelNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -7274,6 +8734,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -7338,13 +8807,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, CHANNEL_NOT_FOUND */
@@ -7354,6 +8823,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["ChannelNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -7367,6 +8854,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -7450,6 +8946,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -7461,6 +8975,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -7525,13 +9048,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -7541,6 +9064,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description HEARTBEAT_EXISTS */
@@ -7570,6 +9102,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -7581,6 +9122,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -7661,6 +9211,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["HeartbeatNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -7672,6 +9240,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -7734,13 +9311,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, HEARTBEAT_NOT_FOUND */
@@ -7750,6 +9327,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["HeartbeatNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -7763,6 +9358,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -7829,13 +9433,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, HEARTBEAT_NOT_FOUND */
@@ -7845,6 +9449,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["HeartbeatNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description HEARTBEAT_EXISTS */
@@ -7874,6 +9487,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -7885,6 +9507,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -7918,6 +9549,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
             /** @description INTERNAL_ERROR */
             500: {
                 headers: {
@@ -7945,6 +9603,33 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -7976,6 +9661,33 @@ export interface operations {
                     "text/javascript": string;
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
             /** @description INTERNAL_ERROR */
             500: {
                 headers: {
@@ -8003,6 +9715,33 @@ export interface operations {
                 };
                 content: {
                     "text/css": string;
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -8034,6 +9773,33 @@ export interface operations {
                     "image/png": string;
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
             /** @description INTERNAL_ERROR */
             500: {
                 headers: {
@@ -8061,6 +9827,33 @@ export interface operations {
                 };
                 content: {
                     "text/javascript": string;
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -8133,6 +9926,24 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -8144,6 +9955,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -8221,6 +10041,24 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -8232,6 +10070,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -8294,13 +10141,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -8312,6 +10159,15 @@ export interface operations {
                     "application/json": components["schemas"]["AgentNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
             /** @description SESSION_BUSY */
             409: {
                 headers: {
@@ -8319,6 +10175,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionBusyError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
                 };
             };
             /** @description RATE_LIMITED */
@@ -8332,6 +10197,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -8392,13 +10266,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND */
@@ -8408,6 +10282,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description SESSION_BUSY */
@@ -8437,6 +10320,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -8448,6 +10340,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -8525,6 +10426,24 @@ export interface operations {
                     "application/json": components["schemas"]["RunNotFoundError"];
                 };
             };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -8536,6 +10455,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -8565,6 +10493,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChannelHealth"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -8622,6 +10577,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
+            /** @description CROSS_SITE_REQUEST */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrossSiteRequestError"];
+                };
+            };
             /** @description AGENT_NOT_FOUND */
             404: {
                 headers: {
@@ -8629,6 +10593,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -8649,6 +10622,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -8660,6 +10642,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -8735,6 +10726,24 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
+            /** @description CROSS_SITE_REQUEST */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrossSiteRequestError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
             /** @description PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
@@ -8753,6 +10762,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -8764,6 +10782,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -8836,6 +10863,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"];
                 };
             };
+            /** @description CROSS_SITE_REQUEST */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrossSiteRequestError"];
+                };
+            };
             /** @description AGENT_NOT_FOUND */
             404: {
                 headers: {
@@ -8843,6 +10879,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */
@@ -8863,6 +10908,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -8874,6 +10928,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */
@@ -8967,13 +11030,13 @@ export interface operations {
                     "application/json": components["schemas"]["UnauthorizedError"] | components["schemas"]["InvalidSignatureError"];
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ForbiddenError"];
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
             /** @description AGENT_NOT_FOUND, WEBHOOK_NOT_FOUND */
@@ -8983,6 +11046,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["WebhookNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
             /** @description WEBHOOK_REPLAYED, WEBHOOK_DISABLED */
@@ -9012,6 +11084,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
                 };
             };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
             /** @description RATE_LIMITED */
             429: {
                 headers: {
@@ -9023,6 +11104,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
             /** @description INTERNAL_ERROR */

@@ -15,6 +15,9 @@ export const operations = {
     "resumable": false,
     "errors": {
       "VALIDATION_ERROR": 400,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -35,7 +38,10 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -54,10 +60,14 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
+      "REQUEST_TIMEOUT": 408,
       "AGENT_EXISTS": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -78,7 +88,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -99,10 +112,14 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -122,8 +139,12 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -144,11 +165,15 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "SESSION_BUSY": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500,
       "PROVIDER_ERROR": 502,
       "PROVIDER_NOT_CONFIGURED": 503
@@ -177,7 +202,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -202,7 +230,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -223,7 +254,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "RUN_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -244,11 +278,15 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "RUN_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "RUN_NOT_ACTIVE": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -274,7 +312,10 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -300,7 +341,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -321,10 +365,14 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -346,8 +394,12 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -368,9 +420,13 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "MEMORY_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -394,7 +450,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -415,11 +474,15 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "SKILL_EXISTS": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -441,11 +504,16 @@ export const operations = {
       "URL_NOT_ALLOWED": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "SKILL_EXISTS": 409,
+      "SKILL_CONSENT_REQUIRED": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500,
       "SKILL_INSTALL_FAILED": 502
     }
@@ -469,7 +537,10 @@ export const operations = {
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
       "SKILL_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -491,11 +562,15 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "SKILL_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -516,9 +591,13 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "SKILL_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -541,7 +620,10 @@ export const operations = {
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
       "SKILL_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -563,12 +645,16 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "SKILL_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "SKILL_FAILED": 422,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500,
       "SANDBOX_UNAVAILABLE": 503
     }
@@ -590,7 +676,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -609,14 +698,20 @@ export const operations = {
     "errors": {
       "VALIDATION_ERROR": 400,
       "INVALID_JSON": 400,
+      "URL_NOT_ALLOWED": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "MCP_SERVER_EXISTS": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
-      "INTERNAL_ERROR": 500
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500,
+      "SANDBOX_UNAVAILABLE": 503
     }
   },
   "mcp.removeServer": {
@@ -636,9 +731,13 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "MCP_SERVER_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -659,7 +758,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -680,13 +782,18 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "MCP_SERVER_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500,
-      "MCP_ERROR": 502
+      "MCP_ERROR": 502,
+      "SANDBOX_UNAVAILABLE": 503
     }
   },
   "tokens.list": {
@@ -706,7 +813,10 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -725,9 +835,13 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -747,8 +861,12 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "TOKEN_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -772,7 +890,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -793,10 +914,14 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -819,7 +944,10 @@ export const operations = {
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
       "SECRET_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -840,9 +968,13 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "SECRET_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -863,7 +995,10 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -882,11 +1017,15 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "WEBHOOK_EXISTS": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -907,7 +1046,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "WEBHOOK_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -928,11 +1070,15 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "WEBHOOK_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -952,8 +1098,12 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "WEBHOOK_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -977,7 +1127,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "WEBHOOK_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1001,7 +1154,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1022,10 +1178,14 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1048,7 +1208,10 @@ export const operations = {
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
       "CHANNEL_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1070,11 +1233,15 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "CHANNEL_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1095,9 +1262,13 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "CHANNEL_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1119,11 +1290,15 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "CHANNEL_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1146,7 +1321,10 @@ export const operations = {
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
       "CHANNEL_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1168,9 +1346,13 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "CHANNEL_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1194,7 +1376,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1215,11 +1400,15 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "HEARTBEAT_EXISTS": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1242,7 +1431,10 @@ export const operations = {
       "FORBIDDEN": 403,
       "AGENT_NOT_FOUND": 404,
       "HEARTBEAT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1264,12 +1456,16 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "HEARTBEAT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "HEARTBEAT_EXISTS": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1290,9 +1486,13 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "HEARTBEAT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1307,6 +1507,9 @@ export const operations = {
     "response": "json",
     "resumable": false,
     "errors": {
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1321,6 +1524,9 @@ export const operations = {
     "response": "json",
     "resumable": false,
     "errors": {
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1335,6 +1541,9 @@ export const operations = {
     "response": "json",
     "resumable": false,
     "errors": {
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1349,6 +1558,9 @@ export const operations = {
     "response": "json",
     "resumable": false,
     "errors": {
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1363,6 +1575,9 @@ export const operations = {
     "response": "json",
     "resumable": false,
     "errors": {
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1377,6 +1592,9 @@ export const operations = {
     "response": "json",
     "resumable": false,
     "errors": {
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1398,7 +1616,10 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1424,7 +1645,10 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1448,9 +1672,13 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "SESSION_BUSY": 409,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1471,11 +1699,15 @@ export const operations = {
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "SESSION_BUSY": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1496,7 +1728,10 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "RUN_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1511,6 +1746,9 @@ export const operations = {
     "response": "json",
     "resumable": false,
     "errors": {
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   },
@@ -1528,10 +1766,14 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500,
       "PROVIDER_ERROR": 502,
       "PROVIDER_NOT_CONFIGURED": 503,
@@ -1552,9 +1794,13 @@ export const operations = {
       "VALIDATION_ERROR": 400,
       "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
+      "CROSS_SITE_REQUEST": 403,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500,
       "CHANNEL_NOT_CONFIGURED": 503
     }
@@ -1575,10 +1821,14 @@ export const operations = {
     "errors": {
       "VALIDATION_ERROR": 400,
       "UNAUTHORIZED": 401,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500,
       "PROVIDER_ERROR": 502,
       "CHANNEL_NOT_CONFIGURED": 503
@@ -1602,13 +1852,17 @@ export const operations = {
       "UNAUTHORIZED": 401,
       "INVALID_SIGNATURE": 401,
       "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
       "WEBHOOK_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
       "WEBHOOK_REPLAYED": 409,
       "WEBHOOK_DISABLED": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
       "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500
     }
   }

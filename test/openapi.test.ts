@@ -86,3 +86,51 @@ describe('openapi.json', () => {
     expect(result.code).toBe(0);
   });
 });
+
+describe('the document states the server\'s real rules', () => {
+  const doc = JSON.parse(committed);
+  const schemas = doc.components.schemas;
+
+  it('bounds every integer as zod does (safe integers), and the server takes the largest offset it states', async () => {
+    const offset = doc.paths['/api/agents'].get.parameters.find((p: any) => p.name === 'offset').schema;
+    expect(offset).toMatchObject({ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+    expect((await server.api.get(`/api/agents?offset=${Number.MAX_SAFE_INTEGER}`)).status).toBe(200);
+    expect((await server.api.get(`/api/agents?offset=${Number.MAX_SAFE_INTEGER + 2}`)).status).toBe(400);
+  });
+
+  it('says expires_in and expires_at exclude each other, as the server refuses both', async () => {
+    expect(schemas.TokenCreate.not).toEqual({ required: ['expires_in', 'expires_at'] });
+    const both = await server.api.post('/api/tokens', { name: 'both', scopes: ['chat'], expires_in: 60, expires_at: '2999-01-01T00:00:00Z' });
+    expect(both.status).toBe(400);
+  });
+
+  it('states the channel token rule as a pattern the server agrees with', async () => {
+    const pattern = new RegExp(schemas.HttpChannelConfig.properties.authToken.pattern);
+    for (const token of ['fifteen-chars15', 'sixteen-chars-16', '${vault:T}', 'pre-${vault:TOKEN}']) {
+      const res = await server.api.post('/api/agents/default/channels', { channel: 'rules', type: 'http', config: { authToken: token, allowedTools: [] } });
+      expect([token, res.status === 201]).toEqual([token, pattern.test(token)]);
+    }
+    await server.api.delete('/api/agents/default/channels/rules');
+  });
+
+  it('names the key rules of MCP env and headers', () => {
+    const body = schemas.McpAddServerBody.properties;
+    expect(new RegExp(body.env.propertyNames.pattern).test('')).toBe(false);
+    expect(new RegExp(body.env.propertyNames.pattern).test('API_KEY')).toBe(true);
+    expect(new RegExp(body.headers.propertyNames.pattern).test('')).toBe(false);
+  });
+
+  it('marks a PATCH body of optional fields optional: no body is a no-op, a JSON null is refused', async () => {
+    expect(doc.paths['/api/agents/{name}'].patch.requestBody.required).toBe(false);
+    expect(doc.paths['/api/agents'].post.requestBody.required).toBe(true);
+    expect((await server.api.request('PATCH', '/api/agents/default')).status).toBe(200);
+    const nullBody = await server.api.request('PATCH', '/api/agents/default', { rawBody: 'null', headers: { 'content-type': 'application/json' } });
+    expect(nullBody.status).toBe(400);
+    expect(nullBody.body.error.code).toBe('VALIDATION_ERROR');
+  });
+
+  it('declares the channel token on /v1/turn, /v1/turn/stream and /v1/turn/audio', () => {
+    expect(doc.components.securitySchemes.channelToken).toMatchObject({ type: 'http', scheme: 'bearer' });
+    for (const path of ['/v1/turn', '/v1/turn/stream', '/v1/turn/audio']) expect(doc.paths[path].post.security).toEqual([{ channelToken: [] }]);
+  });
+});

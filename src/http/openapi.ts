@@ -27,6 +27,11 @@ export const SECURITY_SCHEMES = {
     bearerFormat: 'mox_<base64url>',
     description: 'An API token made with POST /api/tokens or `moxxy tokens create`; its scopes limit what it may do.',
   },
+  channelToken: {
+    type: 'http' as const,
+    scheme: 'bearer',
+    description: "An HTTP channel's own token (its `authToken`, or MOXXY_HTTP_TOKEN for the server-wide channel), not an API token.",
+  },
 };
 
 const TAGS = [
@@ -167,7 +172,8 @@ function requestOf(operation: Operation, registry: OpenAPIRegistry): RouteConfig
   if (operation.hasBody) {
     // A body that is the input less its path keys gets a name of its own, for generated clients.
     const body = operation.pathKeys.length ? registry.register(`${pascal(operation.id)}Body`, rest) : rest;
-    request.body = { required: true, content: { 'application/json': { schema: body } } };
+    // Required only when an absent body (read as {}) would be refused: a PATCH of optional fields may send none.
+    request.body = { required: !rest.safeParse({}).success, content: { 'application/json': { schema: body } } };
   } else {
     request.query = rest;
   }
@@ -241,7 +247,11 @@ function rawRouteConfig(route: RawRouteSpec, schemaOf: ErrorSchemas): RouteConfi
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
     // `{}` first: the route may be called without credentials (when its own checks allow it).
-    security: route.optionalScope ? [{}, ...securityOf(route.optionalScope)!] : securityOf(route.scope),
+    security: route.channelToken
+      ? [{ channelToken: [] }]
+      : route.optionalScope
+        ? [{}, ...securityOf(route.optionalScope)!]
+        : securityOf(route.scope),
     ...(Object.keys(request).length ? { request } : {}),
     responses,
   };
@@ -256,6 +266,7 @@ export function buildOpenApiDocument(router: AnyRouter, rawRoutes: RawRouteSpec[
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'internalToken', SECURITY_SCHEMES.internalToken);
   registry.registerComponent('securitySchemes', 'bearerToken', SECURITY_SCHEMES.bearerToken);
+  registry.registerComponent('securitySchemes', 'channelToken', SECURITY_SCHEMES.channelToken);
   for (const [name, header] of Object.entries(HEADER_COMPONENTS)) registry.registerComponent('headers', name, header);
   registry.register('ErrorEnvelope', errorEnvelope());
   const schemaOf = errorSchemas(registry);

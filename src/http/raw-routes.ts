@@ -40,6 +40,8 @@ export interface RawRouteSpec<P = any, Q = any, B = any> {
    * when the webhook has a signing secret). Documented as optional security in openapi.json.
    */
   optionalScope?: Scope;
+  /** With `scope: null`: the route checks a bearer token of its own (an HTTP channel's), documented as such. */
+  channelToken?: true;
   rateLimit?: RateLimitClass | false;
   /** A GET that starts a run: refused cross-site like a write (src/http/origin-guard.ts), documented with CROSS_SITE_REQUEST. */
   startsRun?: boolean;

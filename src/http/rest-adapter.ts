@@ -48,7 +48,8 @@ function readInput(operation: Operation, request: FastifyRequest, coerce: (q: Re
   const params = request.params as Record<string, string>;
   if (!operation.hasBody) return Object.assign(coerce(request.query as Record<string, unknown>), params);
   const body = request.body;
-  if (body === undefined || body === null) return operation.pathKeys.length || operation.input ? { ...params } : undefined;
+  // No body reads as {} (openapi.json marks such bodies optional); a JSON `null` is a body, and not an object.
+  if (body === undefined) return operation.pathKeys.length || operation.input ? { ...params } : undefined;
   if (!isPlainObject(body)) {
     throw validationError([{ path: '', message: 'Request body must be a JSON object', code: 'invalid_type' }]);
   }

@@ -156,6 +156,7 @@ const turnRouteBase = {
   method: 'POST',
   tags: [TAG],
   scope: null,
+  channelToken: true,
   rateLimit: 'chat',
   bodyLimit: JSON_BODY_LIMIT,
   onRequest: authorizeTurn,

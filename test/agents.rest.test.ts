@@ -137,3 +137,39 @@ describe('agents over REST', () => {
     expect(res.body.data.database.latency_ms).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('deleting an agent', () => {
+  const OWNED = ['agents', 'sessions', 'messages', 'memories', 'skills', 'secrets', 'channels', 'webhooks', 'heartbeats', 'mcp_servers'];
+  const count = async (table: string, agent: string) => {
+    const column = table === 'agents' ? 'name' : 'agent';
+    return Number((await server.services.database.client.execute({ sql: `SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`, args: [agent] })).rows[0]!.n);
+  };
+  const counts = async (agent: string) => Object.fromEntries(await Promise.all(OWNED.map(async (table) => [table, await count(table, agent)] as const)));
+
+  it('removes everything the agent owns in one transaction: all of it, or none of it', async () => {
+    const api = server.api;
+    expect((await api.post('/api/agents', { name: 'owner' })).status).toBe(201);
+    await api.post('/api/agents/owner/chat', { message: 'hello' });
+    await api.post('/api/agents/owner/memory', { content: 'remember me' });
+    await api.post('/api/agents/owner/skills', { name: 'tool', language: 'sh', code: 'echo hi\n' });
+    await api.post('/api/agents/owner/vault', { key: 'TOKEN', value: 'owner-secret-value' });
+    await api.post('/api/agents/owner/channels', { type: 'http', config: { authToken: 'owner-channel-token-123', allowedTools: [] } });
+    await api.post('/api/webhooks', { name: 'owner-hook', agent: 'owner', prompt_template: '{{body}}' });
+    await api.post('/api/agents/owner/heartbeats', { name: 'tick', interval_seconds: 3600, prompt: 'tick' });
+    await api.post('/api/agents/owner/mcp/servers', { name: 'remote', url: 'https://mcp.example.com/mcp' });
+    const before = await counts('owner');
+    for (const table of OWNED) expect([table, before[table]! > 0]).toEqual([table, true]);
+
+    // A failure in the middle of the delete (here, of the webhooks) leaves every row where it was.
+    await server.services.database.client.execute("CREATE TEMP TRIGGER refuse_webhook_delete BEFORE DELETE ON webhooks BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    try {
+      expect((await api.delete('/api/agents/owner')).status).toBe(500);
+    } finally {
+      await server.services.database.client.execute('DROP TRIGGER refuse_webhook_delete');
+    }
+    expect(await counts('owner')).toEqual(before);
+
+    expect((await api.delete('/api/agents/owner')).status).toBe(200);
+    expect(await counts('owner')).toEqual(Object.fromEntries(OWNED.map((table) => [table, 0])));
+  });
+});

@@ -287,13 +287,14 @@ describe('MCP servers across restarts', () => {
 
 describe('MCP secrets', () => {
   it('resolves ${vault:KEY} in env at connect time, and stores only the reference, encrypted', async () => {
-    const { database, agents, config, vault } = server.services;
+    const { database, agents, config, vault, changes } = server.services;
     const sandbox = new Sandbox(sandboxSettings(config));
     const mcp = new McpService({
       db: database.db,
       guard: NO_PRIVATE_NETWORK,
       agents,
       vault,
+      changes,
       resolveSecret: async (value, agent) => value.replace('${vault:GREETING}', `secret-of-${agent}`),
       sandbox,
       home: server.home,
@@ -381,7 +382,7 @@ describe('stdio MCP servers in the sandbox', () => {
   });
 
   it('logs stderr and the exit instead, with the secrets it was given masked', async () => {
-    const { database, agents, config, vault } = server.services;
+    const { database, agents, config, vault, changes } = server.services;
     const sandbox = new Sandbox(sandboxSettings(config));
     const logged: Array<{ message: string; details: Record<string, unknown> }> = [];
     const mcp = new McpService({
@@ -389,6 +390,7 @@ describe('stdio MCP servers in the sandbox', () => {
       guard: NO_PRIVATE_NETWORK,
       agents,
       vault,
+      changes,
       resolveSecret: async (value) => value.replace('${vault:TOKEN}', 'vault-token-value'),
       sandbox,
       home: server.home,
@@ -416,9 +418,9 @@ describe('stdio MCP servers in the sandbox', () => {
   });
 
   it('says when a server does not answer in time, and stops it', async () => {
-    const { database, agents, config, vault } = server.services;
+    const { database, agents, config, vault, changes } = server.services;
     const sandbox = new Sandbox(sandboxSettings(config));
-    const mcp = new McpService({ db: database.db, guard: NO_PRIVATE_NETWORK, agents, vault, resolveSecret: async (value) => value, sandbox, home: server.home, timeoutMs: 1000 });
+    const mcp = new McpService({ db: database.db, guard: NO_PRIVATE_NETWORK, agents, vault, changes, resolveSecret: async (value) => value, sandbox, home: server.home, timeoutMs: 1000 });
     const marker = `41${process.pid}.5`;
     try {
       await server.api.post('/api/agents', { name: 'silent' });

@@ -162,6 +162,7 @@ describe('sub-agent limits from configuration', () => {
     // Once the first has ended, there is room again.
     const again = await limited.api.post('/api/agents/default/chat', { message: spawnTag('Fine') });
     expect(again.body.data.content).toBe('subagent.spawn: Fine');
-    expect(limited.services.subagents.liveCount).toBe(0);
+    const alive = await limited.services.database.client.execute("SELECT count(*) AS n FROM runs WHERE source = 'subagent' AND status = 'running'");
+    expect(Number(alive.rows[0]!.n)).toBe(0);
   });
 });

@@ -289,7 +289,7 @@ describe('moxxy vault', () => {
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
-  });
+  }, 90_000); // a dozen CLI processes, each compiling TypeScript at start
 
   it('prints the new key when MOXXY_VAULT_KEY holds the master key', async () => {
     const home = makeTempHome();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../../src/db/client.ts';
 import type { MemoryAdd } from '../../src/domain/memory.ts';
 import { AgentService } from '../../src/services/agents.ts';
+import { ChangeFeed } from '../../src/services/changes/feed.ts';
 import { MemoryService } from '../../src/services/memory/index.ts';
 import { fmt, summarize, type BenchSection } from '../lib.ts';
 
@@ -96,7 +97,7 @@ export default async function memoryBench(): Promise<BenchSection> {
   const home = mkdtempSync(join(tmpdir(), 'moxxy-bench-memory-'));
   const database = await openDatabase(`file:${join(home, 'moxxy.db')}`);
   try {
-    const agents = new AgentService(database.db);
+    const agents = new AgentService(database.db, await ChangeFeed.open(database.db, () => null));
     await agents.ensureDefault();
     // Events are another area's cost; this measures the memory store itself.
     const memory = new MemoryService(database.db, agents, { config: { recallLimit: 5 }, emit: async () => undefined });

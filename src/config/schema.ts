@@ -185,6 +185,20 @@ export const ConfigSchema = z.strictObject({
         .default({ maxDepth: 2, maxTotal: 10 }),
     })
     .default({ subagents: { maxDepth: 2, maxTotal: 10 } }),
+  instances: z
+    .strictObject({
+      leaseMs: z
+        .number()
+        .int()
+        .min(1000)
+        .max(600_000)
+        .default(15_000)
+        .describe("How long a process's lease lasts unrenewed: the runs of a process that died are failed by the others after this (plus renewMs)."),
+      renewMs: z.number().int().min(100).max(60_000).default(5_000).describe('How often each process renews its lease and looks for expired ones.'),
+    })
+    .refine((instances) => instances.renewMs * 2 <= instances.leaseMs, { message: 'renewMs must be at most half of leaseMs', path: ['renewMs'] })
+    .default({ leaseMs: 15_000, renewMs: 5_000 })
+    .describe('Several server processes on one database (see README, "Running several processes").'),
   mcp: z
     .strictObject({
       allowPrivateNetwork: z

@@ -7,7 +7,8 @@ import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import * as schema from './schema.ts';
 
-export type Db = LibSQLDatabase<typeof schema>;
+/** The drizzle database, with its libSQL client (`$client`) for the few statements drizzle cannot build. */
+export type Db = LibSQLDatabase<typeof schema> & { $client: Client };
 export type DatabaseKind = 'file' | 'memory' | 'remote';
 
 export interface Database {
@@ -45,7 +46,6 @@ export async function openDatabase(url: string, authToken?: string): Promise<Dat
     await client.execute('PRAGMA busy_timeout = 5000');
     await client.execute('PRAGMA synchronous = NORMAL');
   }
-  await client.execute('PRAGMA foreign_keys = ON').catch(() => undefined);
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
   return {

@@ -23,6 +23,8 @@ export const sessions = sqliteTable(
     id: text('id').primaryKey(),
     agent: text('agent').notNull(),
     userId: text('user_id'),
+    /** The run this session is busy with, claimed in the database so one turn runs at a time across processes. */
+    activeRunId: text('active_run_id'),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },
@@ -64,6 +66,8 @@ export const runs = sqliteTable(
     /** The run that spawned this one as a sub-agent, and how deep it is (0 for a top-level run). */
     parentRunId: text('parent_run_id'),
     depth: integer('depth').notNull().default(0),
+    /** The server process (instances.id) running it; its runs are failed when its lease expires. */
+    instanceId: text('instance_id'),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     startedAt: integer('started_at', { mode: 'timestamp_ms' }),
     completedAt: integer('completed_at', { mode: 'timestamp_ms' }),
@@ -72,8 +76,41 @@ export const runs = sqliteTable(
     index('runs_agent_created').on(t.agent, t.createdAt),
     index('runs_session_created').on(t.sessionId, t.createdAt),
     index('runs_parent').on(t.parentRunId),
+    index('runs_status_instance').on(t.status, t.instanceId),
   ],
 );
+
+/** Processes using the database: each renews a lease; what an instance whose lease expired held is given up. */
+export const instances = sqliteTable('instances', {
+  id: text('id').primaryKey(),
+  /** `server` (serve, channels http) or `cli` (a one-off command that runs turns: moxxy run). */
+  kind: text('kind', { enum: ['server', 'cli'] }).notNull(),
+  hostname: text('hostname').notNull(),
+  pid: integer('pid').notNull(),
+  startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
+  renewedAt: integer('renewed_at', { mode: 'timestamp_ms' }).notNull(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+/** Named leases: one holder at a time across processes (e.g. the poller of a Telegram bot). */
+export const leases = sqliteTable('leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+/**
+ * The change feed: every change to what processes keep in memory (agents, secrets, channels, webhooks,
+ * heartbeats, MCP servers, tokens, cancel requests) is a row; every process reads those after its own position.
+ */
+export const changes = sqliteTable('changes', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  topic: text('topic').notNull(),
+  key: text('key').notNull(),
+  /** The instance that made the change (null for a one-off command), so it can skip its own. */
+  origin: text('origin'),
+  at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+});
 
 /** The audit log: every event, stored (redacted) before it is sent. `seq` orders them and is the stream cursor. */
 export const events = sqliteTable(

@@ -88,6 +88,7 @@ export async function startServer(services: Services, options: ServerOptions = {
 /** Starts listening; the result knows its URL (the real port when 0 was asked) and closes the app, then the services. */
 export async function listen(app: FastifyInstance, services: Services, at: { host: string; port: number }): Promise<RunningServer> {
   await app.listen(at);
+  await services.serve();
   for (const warning of await services.system.warnings()) app.logger.warn(warning);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : at.port;

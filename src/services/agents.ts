@@ -1,5 +1,6 @@
 /** Agents: CRUD over the agents table, and the default agent. */
 import { count, eq } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import {
   applyAgentPatch,
   DEFAULT_AGENT_NAME,
@@ -12,8 +13,9 @@ import {
 import { paginate, type PaginationInput } from '../domain/common.ts';
 import { AppError } from '../domain/errors.ts';
 import type { Db } from '../db/client.ts';
-import { agents, mcpServers, memories, messages, sessions, skills } from '../db/schema.ts';
+import { agents, messages, sessions, skills } from '../db/schema.ts';
 import { freezeDeep } from '../domain/immutable.ts';
+import type { ChangeFeed } from './changes/feed.ts';
 
 type AgentRow = typeof agents.$inferSelect;
 
@@ -45,22 +47,39 @@ function toRow(agent: Agent): AgentRow {
   };
 }
 
+/** What a service does when an agent is deleted: statements for the agent's transaction, then a release of the rest. */
+export interface AgentDeletion {
+  statements: Array<BatchItem<'sqlite'>>;
+  release?: () => Promise<void>;
+}
+export type AgentDeletionPlanner = (agent: string) => Promise<AgentDeletion>;
+
 function agentNotFound(name: string): AppError {
   return new AppError('AGENT_NOT_FOUND', `Agent '${name}' not found`, { name });
 }
 
 /**
- * Agents are read on every request that names one (chat turns, memory, skills), so reads are served from a
- * short-lived cache: writes through this service update it at once; a change made by another process
- * sharing the database shows within CACHE_TTL_MS.
+ * Agents are read on every request that names one (chat turns, memory, skills), so reads are served from a cache:
+ * writes through this service update it at once, and a change made by another process drops the agent from it
+ * when the change feed brings it (within a fraction of a second). The TTL is the backstop for what the feed cannot
+ * cover: a read in flight when the change arrived (it puts the old row back), a command that does not read the
+ * feed, and a write that bypassed this service (an operator's SQL).
  */
 const CACHE_TTL_MS = 1000;
 
 export class AgentService {
   private readonly cache = new Map<string, { agent: Agent; expires: number }>();
-  private readonly deleteListeners: Array<(name: string) => Promise<void>> = [];
+  private readonly deletionPlanners: AgentDeletionPlanner[] = [];
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly changes: ChangeFeed,
+  ) {
+    // Changed or deleted by another process: read again on next use.
+    changes.on('agent', (name) => {
+      this.cache.delete(name);
+    });
+  }
 
   /** Cached agents are frozen: every reader shares the same object. */
   private remember(agent: Agent): Agent {
@@ -115,7 +134,11 @@ export class AgentService {
       created_at: now,
       updated_at: now,
     };
-    const inserted = await this.db.insert(agents).values(toRow(agent)).onConflictDoNothing().returning({ name: agents.name });
+    // Recorded even when the name is taken: the other processes then only read the agent again.
+    const [inserted] = await this.db.batch([
+      this.db.insert(agents).values(toRow(agent)).onConflictDoNothing().returning({ name: agents.name }),
+      this.changes.record('agent', agent.name),
+    ]);
     if (inserted.length === 0) {
       throw new AppError('AGENT_EXISTS', `Agent '${input.name}' already exists`, { name: input.name });
     }
@@ -124,30 +147,39 @@ export class AgentService {
 
   async update(name: string, patch: AgentPatch): Promise<Agent> {
     const updated = applyAgentPatch(await this.get(name), patch, new Date());
-    const rows = await this.db.update(agents).set(toRow(updated)).where(eq(agents.name, name)).returning({ name: agents.name });
+    const [rows] = await this.db.batch([
+      this.db.update(agents).set(toRow(updated)).where(eq(agents.name, name)).returning({ name: agents.name }),
+      this.changes.record('agent', name),
+    ]);
     if (rows.length === 0) throw agentNotFound(name);
     return this.remember(updated);
   }
 
-  /** Lets a service release what it holds for an agent (connections, files) when the agent is deleted. */
-  onDelete(listener: (name: string) => Promise<void>): void {
-    this.deleteListeners.push(listener);
+  /** Lets a service delete what it stores for an agent in the agent's transaction, and release the rest afterwards. */
+  onDelete(plan: AgentDeletionPlanner): void {
+    this.deletionPlanners.push(plan);
   }
 
-  /** Deletes the agent with its conversations, memories, skills and MCP servers; runs and the audit log stay as history. */
+  /**
+   * Deletes the agent and everything it owns (conversations, memories, skills, secrets, channels, webhooks,
+   * heartbeats, MCP servers) in one transaction; runs and the audit log stay as history. What services hold outside
+   * the database (pollers, connections, files, the redactor) is released once the rows are gone.
+   */
   async delete(name: string): Promise<void> {
     await this.get(name);
-    for (const listener of this.deleteListeners) await listener(name);
-    this.cache.delete(name);
+    const plans = await Promise.all(this.deletionPlanners.map((plan) => plan(name)));
     const [deleted] = await this.db.batch([
       this.db.delete(agents).where(eq(agents.name, name)).returning({ name: agents.name }),
       this.db.delete(messages).where(eq(messages.agent, name)),
       this.db.delete(sessions).where(eq(sessions.agent, name)),
-      this.db.delete(memories).where(eq(memories.agent, name)),
+      // Memories (and their vectors) go by the trigger memories_agent_delete (drizzle/0003_memory_fts.sql).
       this.db.delete(skills).where(eq(skills.agent, name)),
-      this.db.delete(mcpServers).where(eq(mcpServers.agent, name)),
+      ...plans.flatMap((plan) => plan.statements),
+      this.changes.record('agent', name),
     ]);
+    this.cache.delete(name);
     if (deleted.length === 0) throw agentNotFound(name);
+    for (const plan of plans) await plan.release?.();
   }
 
   /** Makes sure the `default` agent exists; called at every start, so deleting it lasts until the next start. */

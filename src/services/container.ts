@@ -4,7 +4,10 @@ import type { MoxxyConfig } from '../config/schema.ts';
 import { databaseUrl } from '../config/load.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { AgentService } from './agents.ts';
+import { ChangeFeed } from './changes/feed.ts';
 import { ChannelService } from './channels/service.ts';
+import { Instances, INTERRUPTED } from './instances.ts';
+import { Leases } from './leases.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { TokenService } from './auth/tokens.ts';
 import { EventBus } from './events/bus.ts';
@@ -34,6 +37,10 @@ import { WebhookService } from './webhooks/service.ts';
 
 export interface Services {
   config: MoxxyConfig;
+  /** This process among those sharing the database (src/services/instances.ts). */
+  instances: Instances;
+  /** Changes made by other processes, as they arrive (src/services/changes/feed.ts). */
+  changes: ChangeFeed;
   /** What the services log (failures of what they run: MCP servers' stderr and exits), JSON lines. */
   logger: Logger;
   database: Database;
@@ -58,8 +65,18 @@ export interface Services {
   subagents: Subagents;
   /** Resolves `${vault:KEY}` references in configuration at the point of use, with the secrets of `agent` (default: `default`). */
   resolveSecret(value: string, agent?: string): Promise<string>;
+  /**
+   * Makes this process a serving instance: registered with a lease (failing the runs of expired instances), reading
+   * the change feed, and delivering the events of runs on other processes to its subscribers.
+   */
+  serve(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How often a serving process reads the change feed: a change reaches it within this (plus a query). */
+const CHANGE_POLL_MS = 200;
+/** How often a serving process reads the events other processes stored (their runs' events reach its streams). */
+const FOLLOW_EVENTS_MS = 100;
 
 export interface ServiceOptions {
   /** The heartbeat scheduler's clock (tests move time instead of waiting). */
@@ -76,18 +93,29 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
   for (const secret of serverSecrets(config, masterKey.key)) redactor.register(secret);
   const logger = createLogger(config.logLevel, redactor, options.logStream);
   const database = await openDatabase(databaseUrl(config), config.database.authToken);
-  const agents = new AgentService(database.db);
+  // This process as an instance (registered by the servers, and by a command once it runs a turn), and the feed
+  // through which changes made by other processes reach it.
+  let events!: EventBus;
+  const instances = new Instances(database.db, config.instances, async (reaped) => {
+    for (const run of reaped) await events.emit({ agent_id: run.agent, run_id: run.id, event_type: 'run.failed', payload: { error: INTERRUPTED } });
+  });
+  const changes = await ChangeFeed.open(database.db, () => instances.id);
+  const followChanges = (id: string) => {
+    changes.start(CHANGE_POLL_MS);
+    return id;
+  };
+  const agents = new AgentService(database.db, changes);
   await agents.ensureDefault();
-  const events = await EventBus.open(database.db, redactor);
+  // Before each batch is redacted, the changes of other processes (a secret set anywhere) are applied here.
+  events = await EventBus.open(database.db, redactor, {}, () => changes.catchUp());
   const memory = new MemoryService(database.db, agents, { config: config.memory, emit: (event) => events.emit(event) });
   await memory.init();
 
-  const vault = new VaultService({ db: database.db, agents, events, redactor, masterKey: masterKey.key });
+  const vault = new VaultService({ db: database.db, agents, events, redactor, masterKey: masterKey.key, changes });
   await vault.init();
-  agents.onDelete((agent) => vault.deleteAgent(agent));
+  agents.onDelete((agent) => vault.deletionOf(agent));
   const resolveSecret = (value: string, agent?: string) => vault.resolve(value, agent);
   const conversations = new ConversationStore(database.db);
-  await conversations.failInterruptedRuns();
   const tools = new ToolRegistry();
   tools.register(memoryTools(memory));
   // One sandbox for skills and stdio MCP servers.
@@ -103,12 +131,11 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     log: (message, details) => logger.warn(details, message),
     redact: (text) => redactor.redact(text).value,
     vault,
+    changes,
   });
   await mcp.init();
   tools.register(mcpTools(mcp));
-  agents.onDelete(async (agent) => {
-    for (const server of await mcp.list(agent)) await mcp.remove(agent, server.name);
-  });
+  agents.onDelete((agent) => mcp.deletionOf(agent));
   const skills = new SkillService({
     db: database.db,
     agents,
@@ -120,7 +147,8 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     sandbox,
   });
   tools.register(skillTools(skills));
-  agents.onDelete((agent) => rm(agentSkillsDir(config.home, agent), { recursive: true, force: true }));
+  // Skill rows go with the agent's own statements; their working directories afterwards.
+  agents.onDelete(async (agent) => ({ statements: [], release: () => rm(agentSkillsDir(config.home, agent), { recursive: true, force: true }) }));
   const runtime = new Runtime({
     agents,
     store: conversations,
@@ -129,6 +157,10 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     provider: (name, agent) => createProvider(name, config.providers, (value) => resolveSecret(value, agent)),
     contextProviders: [memoryContext(memory)],
     redactor,
+    // A command's first turn makes it an instance too (without reaping), so its runs are known to be alive.
+    instance: async () => instances.id ?? (await instances.register('cli', { reaper: false }).then(followChanges)),
+    instances,
+    changes,
   });
   const channels = new ChannelService({
     db: database.db,
@@ -145,12 +177,14 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
       requestTimeoutMs: config.channels.telegram?.requestTimeoutMs ?? 15_000,
       retryDelayMs: config.channels.telegram?.retryDelayMs ?? 1_000,
     },
+    changes,
+    leases: new Leases(database.db, () => instances.id),
   });
   await channels.init();
-  agents.onDelete((agent) => channels.deleteAgent(agent));
-  const webhooks = new WebhookService({ db: database.db, agents, runtime, events, redactor, vault });
+  agents.onDelete((agent) => channels.deletionOf(agent));
+  const webhooks = new WebhookService({ db: database.db, agents, runtime, events, redactor, vault, changes });
   await webhooks.init();
-  agents.onDelete((agent) => webhooks.deleteAgent(agent));
+  agents.onDelete((agent) => webhooks.deletionOf(agent));
   const subagents = new Subagents({ runtime, events, limits: config.runtime.subagents });
   tools.register(subagents.tools());
   const clock = options.clock ?? systemClock;
@@ -160,11 +194,14 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     events,
     clock,
     scheduler: new HeartbeatScheduler({ db: database.db, runtime, events, clock }),
+    changes,
   });
-  agents.onDelete((agent) => heartbeats.deleteAgent(agent));
+  agents.onDelete((agent) => heartbeats.deletionOf(agent));
   const tokens = new TokenService(database.db);
   return {
     config,
+    instances,
+    changes,
     logger,
     database,
     agents,
@@ -185,13 +222,20 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     heartbeats,
     subagents,
     resolveSecret,
+    async serve() {
+      followChanges(await instances.register('server', { reaper: true }));
+      events.follow(FOLLOW_EVENTS_MS);
+    },
     async close() {
       await heartbeats.close();
       await channels.stop();
       await runtime.stopAll();
       await mcp.close();
       await sandbox.close();
+      await changes.close();
       await events.close();
+      // After its runs ended: what this instance held is free for the others at once.
+      await instances.stop();
       await database.close();
     },
   };

@@ -32,7 +32,7 @@ export function spawnServer(env: Record<string, string>, cwd?: string): Promise<
           output: () => output,
           stop: () =>
             new Promise((done) => {
-              if (child.exitCode !== null) return done(child.exitCode);
+              if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode);
               child.once('exit', (code) => done(code));
               child.kill('SIGTERM');
             }),

@@ -3,6 +3,10 @@
  * status, the Telegram pollers of this process, pairing, and which agent an HTTP channel token reaches.
  * A config's secret (authToken, botToken) is encrypted with the vault's master key and rotated with it; literal
  * secrets are masked in every answer and registered with the redactor.
+ *
+ * Among the processes sharing the database, a telegram channel is polled by the one holding its lease (Telegram
+ * allows one getUpdates consumer per bot); the others try again every POLLER_RENEW_MS and whenever the channel
+ * changes, so when the holder stops another takes over at once, and when it dies, once its lease has expired.
  */
 import { randomInt } from 'node:crypto';
 import { sameSecret } from '../auth/same-secret.ts';
@@ -28,8 +32,10 @@ import {
 import { AppError } from '../../domain/errors.ts';
 import type { Db } from '../../db/client.ts';
 import { channelChats, channels } from '../../db/schema.ts';
-import type { AgentService } from '../agents.ts';
+import type { AgentDeletion, AgentService } from '../agents.ts';
+import type { ChangeFeed } from '../changes/feed.ts';
 import type { EventBus } from '../events/bus.ts';
+import type { Leases } from '../leases.ts';
 import type { Redactor } from '../redaction.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Transcriber } from '../transcription.ts';
@@ -53,6 +59,10 @@ export interface ChannelServiceDeps {
   /** The configured transcriber, or undefined (voice notes then get a polite refusal). */
   transcriber(): Transcriber | undefined;
   telegram: TelegramSettings;
+  /** Tells the other processes of a channel configured, enabled, disabled or deleted, and brings theirs. */
+  changes: ChangeFeed;
+  /** Who polls which bot. */
+  leases: Leases;
 }
 
 /** Which agent a request on the HTTP channel reaches, and with which tools. */
@@ -70,7 +80,15 @@ function newPairingCode(): string {
   return Array.from({ length: PAIRING_CODE_LENGTH }, () => PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)]).join('');
 }
 
-const keyOf = (agent: string, name: string) => `${agent}\0${name}`;
+/** A channel's key here and in the change feed; agent and channel names are slugs, which never contain `/`. */
+const keyOf = (agent: string, name: string) => `${agent}/${name}`;
+const channelOf = (key: string) => key.split('/') as [agent: string, name: string];
+
+/** A poller's lease lasts this long unrenewed: how long a dead process's bots go unpolled at most. */
+const POLLER_LEASE_MS = 15_000;
+/** How often a process renews its pollers' leases and tries to take those of channels that nobody polls. */
+const POLLER_RENEW_MS = 5_000;
+const pollerLease = (key: string) => `telegram:${key}`;
 
 /** The config field that holds each type's secret. */
 const SECRET_FIELD = { http: 'authToken', telegram: 'botToken' } as const satisfies Record<ChannelType, string>;
@@ -95,14 +113,27 @@ const asStatus = (value: string): ChannelStatus => (value === 'running' || value
 
 export class ChannelService {
   private readonly db: Db;
-  private readonly bots = new Map<string, TelegramBot>();
+  /** This process's pollers, each with the sealed secret of the config it was started with (new at every configure). */
+  private readonly bots = new Map<string, { bot: TelegramBot; sealed: string | null }>();
   /** Literal secrets registered with the redactor, per channel, so a replaced or deleted config unregisters them. */
   private readonly registered = new Map<string, string[]>();
   /** Whether this process runs the channels (the server does; one-off CLI commands do not). */
   private running = false;
+  private renewal: NodeJS.Timeout | undefined;
+  /** The pending sync of each channel: they run one at a time per channel. */
+  private readonly syncing = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ChannelServiceDeps) {
     this.db = deps.db;
+    // Changed by another process: redact its literal secrets as configured now (before the next event, so awaited);
+    // its poller follows without holding up the feed.
+    deps.changes.on('channel', async (key) => {
+      const [agent, name] = channelOf(key);
+      const row = await this.find(agent, name);
+      if (row) this.remember(agent, name, this.configOf(row));
+      else this.forget(agent, name);
+      void this.sync(agent, name).catch(() => undefined);
+    });
     deps.vault.onRotate(async (tx, reseal) => {
       const rows = await tx.select().from(channels).where(isNotNull(channels.secretCiphertext));
       for (const row of rows) {
@@ -134,19 +165,28 @@ export class ChannelService {
     }
   }
 
-  /** Starts every enabled telegram channel (server start-up). */
+  /** Polls every enabled telegram channel whose lease this process gets, and keeps at it (server start-up). */
   async start(): Promise<void> {
     this.running = true;
-    const rows = await this.db.select().from(channels).where(and(eq(channels.type, 'telegram'), eq(channels.enabled, true)));
-    for (const row of rows) await this.startBot(row);
+    await this.reconcile();
+    this.renewal = setInterval(() => void this.reconcile().catch(() => undefined), POLLER_RENEW_MS);
+    this.renewal.unref();
   }
 
-  /** Stops every poller; nothing of theirs is left running afterwards. */
+  /**
+   * Stops every poller; nothing of theirs is left running afterwards. Their leases are released and the change
+   * announced, so another process takes the bots over now rather than when the leases would have expired.
+   */
   async stop(): Promise<void> {
     this.running = false;
-    const bots = [...this.bots.values()];
-    this.bots.clear();
-    await Promise.all(bots.map((bot) => bot.stop()));
+    clearInterval(this.renewal);
+    await Promise.all(this.syncing.values());
+    const keys = [...this.bots.keys()];
+    await Promise.all(keys.map((key) => this.stopBot(...channelOf(key))));
+    for (const key of keys) {
+      await this.deps.leases.release(pollerLease(key));
+      await this.deps.changes.publish('channel', key);
+    }
   }
 
   async list(agentName: string, page: PaginationInput): Promise<ChannelList> {
@@ -191,13 +231,16 @@ export class ChannelService {
       state: sameBot ? existing.state : {},
       updatedAt: now,
     };
-    const [row] = await this.db
-      .insert(channels)
-      .values({ agent, name, ...values, createdAt: now })
-      .onConflictDoUpdate({ target: [channels.agent, channels.name], set: values })
-      .returning();
+    const [[row]] = await this.db.batch([
+      this.db
+        .insert(channels)
+        .values({ agent, name, ...values, createdAt: now })
+        .onConflictDoUpdate({ target: [channels.agent, channels.name], set: values })
+        .returning(),
+      this.deps.changes.record('channel', keyOf(agent, name)),
+    ]);
     this.remember(agent, name, config);
-    if (status === 'running' && input.type === 'telegram') await this.startBot(row!);
+    await this.sync(agent, name);
     return { ...this.toChannel(row!, await this.pairedCount(row!)), created: !existing };
   }
 
@@ -206,13 +249,16 @@ export class ChannelService {
     await this.stopBot(current.agent, name);
     const problem = enabled ? await this.secretProblem(current.agent, current.type, this.configOf(current)) : undefined;
     const status: ChannelStatus = problem ? 'error' : enabled && (current.type === 'http' || this.running) ? 'running' : 'stopped';
-    const [row] = await this.db
-      .update(channels)
-      .set({ enabled, status, lastError: problem ?? null, updatedAt: new Date() })
-      .where(and(eq(channels.agent, current.agent), eq(channels.name, name)))
-      .returning();
+    const [[row]] = await this.db.batch([
+      this.db
+        .update(channels)
+        .set({ enabled, status, lastError: problem ?? null, updatedAt: new Date() })
+        .where(and(eq(channels.agent, current.agent), eq(channels.name, name)))
+        .returning(),
+      this.deps.changes.record('channel', keyOf(current.agent, name)),
+    ]);
     if (!row) throw channelNotFound(current.agent, name);
-    if (status === 'running' && row.type === 'telegram') await this.startBot(row);
+    await this.sync(row.agent, name);
     return this.toChannel(row, await this.pairedCount(row));
   }
 
@@ -222,16 +268,30 @@ export class ChannelService {
     await this.db.batch([
       this.db.delete(channels).where(and(eq(channels.agent, row.agent), eq(channels.name, name))),
       this.db.delete(channelChats).where(and(eq(channelChats.agent, row.agent), eq(channelChats.channel, name))),
+      this.deps.changes.record('channel', keyOf(row.agent, name)),
     ]);
     this.forget(row.agent, name);
+    await this.sync(row.agent, name);
   }
 
   /** Every channel of a deleted agent goes with it. */
-  async deleteAgent(agent: string): Promise<void> {
+  /** The agent's channels and paired chats go with it (src/services/agents.ts, delete); their pollers stop afterwards. */
+  async deletionOf(agent: string): Promise<AgentDeletion> {
     const rows = await this.db.select({ name: channels.name }).from(channels).where(eq(channels.agent, agent));
-    for (const row of rows) await this.stopBot(agent, row.name);
-    await this.db.batch([this.db.delete(channels).where(eq(channels.agent, agent)), this.db.delete(channelChats).where(eq(channelChats.agent, agent))]);
-    for (const row of rows) this.forget(agent, row.name);
+    return {
+      statements: [
+        this.db.delete(channels).where(eq(channels.agent, agent)),
+        this.db.delete(channelChats).where(eq(channelChats.agent, agent)),
+        ...rows.map((row) => this.deps.changes.record('channel', keyOf(agent, row.name))),
+      ],
+      release: async () => {
+        for (const row of rows) {
+          await this.stopBot(agent, row.name);
+          this.forget(agent, row.name);
+          await this.sync(agent, row.name);
+        }
+      },
+    };
   }
 
   /** A new one-time pairing code for a telegram channel; it replaces any earlier one. */
@@ -295,11 +355,58 @@ export class ChannelService {
     return this.db.select().from(channels).where(and(eq(channels.type, 'http'), eq(channels.enabled, true)));
   }
 
-  private async startBot(row: ChannelRow): Promise<void> {
+  /** Renews this process's leases (stopping the pollers whose lease it lost) and takes those of unpolled channels. */
+  private async reconcile(): Promise<void> {
+    const rows = await this.db
+      .select({ agent: channels.agent, name: channels.name })
+      .from(channels)
+      .where(and(eq(channels.type, 'telegram'), eq(channels.enabled, true)));
+    const keys = new Set([...rows.map((row) => keyOf(row.agent, row.name)), ...this.bots.keys()]);
+    for (const key of keys) await this.sync(...channelOf(key));
+  }
+
+  /**
+   * Brings this process's poller of a channel in line with the stored channel, one call at a time per channel: an
+   * enabled telegram channel is polled here, with the config stored now, while this process holds its lease (taken
+   * when free, renewed when its own); nothing else is.
+   */
+  private sync(agent: string, name: string): Promise<void> {
+    const key = keyOf(agent, name);
+    const done = (this.syncing.get(key) ?? Promise.resolve()).then(() => this.syncNow(agent, name));
+    const settled = done.catch(() => undefined);
+    this.syncing.set(key, settled);
+    void settled.then(() => {
+      if (this.syncing.get(key) === settled) this.syncing.delete(key);
+    });
+    return done;
+  }
+
+  private async syncNow(agent: string, name: string): Promise<void> {
+    const key = keyOf(agent, name);
+    const row = await this.find(agent, name);
+    if (!this.running || !row || row.type !== 'telegram' || !row.enabled) {
+      await this.stopBot(agent, name);
+      return this.deps.leases.release(pollerLease(key));
+    }
+    // Configured again since its poller started: that poller has the old config.
+    if (this.bots.has(key) && this.bots.get(key)!.sealed !== row.secretCiphertext) await this.stopBot(agent, name);
+    // Another process polls it: this one must not (and stops, should it have lost the lease while stalled).
+    if (!(await this.deps.leases.acquire(pollerLease(key), POLLER_LEASE_MS))) return this.stopBot(agent, name);
+    this.startBot(row);
+  }
+
+  private startBot(row: ChannelRow): void {
     const key = keyOf(row.agent, row.name);
     if (!this.running || this.bots.has(key)) return;
     const config = this.configOf(row) as TelegramChannelConfig;
     const where = and(eq(channels.agent, row.agent), eq(channels.name, row.name));
+    // The config this poller was started with, still enabled: once another process changed it, this poller saves
+    // nothing more (a new bot's state must not get this one's offset) and stops before handling another update.
+    const unchanged = and(
+      where,
+      eq(channels.enabled, true),
+      row.secretCiphertext === null ? isNull(channels.secretCiphertext) : eq(channels.secretCiphertext, row.secretCiphertext),
+    );
     const bot = new TelegramBot({
       agent: row.agent,
       channel: row.name,
@@ -315,7 +422,12 @@ export class ChannelService {
         return typeof offset === 'number' ? offset : undefined;
       },
       saveOffset: async (offset) => {
-        await this.db.update(channels).set({ state: sql`json_set(${channels.state}, '$.offset', ${offset})` }).where(where);
+        const saved = await this.db
+          .update(channels)
+          .set({ state: sql`json_set(${channels.state}, '$.offset', ${offset})` })
+          .where(unchanged)
+          .returning({ name: channels.name });
+        return saved.length > 0;
       },
       isPaired: async (chatId) => {
         const [chat] = await this.db
@@ -357,15 +469,15 @@ export class ChannelService {
           .catch(() => undefined);
       },
     });
-    this.bots.set(key, bot);
+    this.bots.set(key, { bot, sealed: row.secretCiphertext });
     bot.start();
   }
 
   private async stopBot(agent: string, name: string): Promise<void> {
     const key = keyOf(agent, name);
-    const bot = this.bots.get(key);
+    const running = this.bots.get(key);
     this.bots.delete(key);
-    await bot?.stop();
+    await running?.bot.stop();
   }
 
   /** Why the channel's secret cannot be used now (e.g. its `${vault:KEY}` names no secret), or undefined. */

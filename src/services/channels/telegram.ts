@@ -33,7 +33,8 @@ export interface TelegramHost {
   transcriber(): Transcriber | undefined;
   emit(event: EmitEvent): Promise<void>;
   loadOffset(): Promise<number | undefined>;
-  saveOffset(offset: number): Promise<void>;
+  /** False when the channel was configured again (or disabled, or deleted) since this poller started. */
+  saveOffset(offset: number): Promise<boolean>;
   isPaired(chatId: string): Promise<boolean>;
   /** Consumes the pending pairing code when it matches and has not expired; true when the chat is now paired. */
   pairChat(chatId: string, code: string, username: string | null): Promise<boolean>;
@@ -86,7 +87,8 @@ export class TelegramBot {
         for (const update of updates) {
           if (this.signal.aborted) break;
           offset = update.update_id + 1;
-          await host.saveOffset(offset);
+          // Another process changed the channel: its poller of the new config takes it from here (and owns the status).
+          if (!(await host.saveOffset(offset))) return;
           if (update.message) await this.handle(update.message);
         }
       } catch (error) {

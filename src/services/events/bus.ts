@@ -2,6 +2,11 @@
  * The event bus: every event is redacted, stored in the audit log, and only then delivered to live
  * subscribers. Writes are batched (events emitted while a write is in flight go in the next one), so
  * per-token model.stream events stay cheap; delivery follows log order.
+ *
+ * Several processes may share the log. Before each batch is redacted the bus catches up with the change feed
+ * (`beforeWrite`), so a secret set through any process is known here first. Delivery follows the log's positions
+ * across processes: events other processes stored between two of ours are read and delivered before ours, and a
+ * serving process reads what others stored while it was idle (`follow`), so its subscribers see every run's events.
  */
 import type { Db } from '../../db/client.ts';
 import {
@@ -31,9 +36,14 @@ export interface EventBusOptions {
 
 interface Pending {
   event: EventEnvelope;
+  /** Secrets replaced before the event got here (see emit). */
+  redactedBefore: number;
   resolve(event: EventEnvelope): void;
   reject(error: unknown): void;
 }
+
+/** Other processes' events are read this many at a time. */
+const FOLLOW_PAGE = 500;
 
 /** Sequence counters of recent runs kept in memory; others are read back from the log when needed. */
 const MAX_RUN_COUNTERS = 10_000;
@@ -50,22 +60,36 @@ export class EventBus implements SubscriptionSource {
   private signalIdle: () => void = () => undefined;
   private closed = false;
   private deliveredSeq = 0;
+  /** Whether a read of other processes' events is due. */
+  private followWanted = false;
+  private followTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     db: Db,
     private readonly redactor: Redactor,
     options: EventBusOptions,
+    /** Runs before each batch is redacted: the change feed's catch-up, so the redactor knows every secret set anywhere. */
+    private readonly beforeWrite: () => Promise<void>,
   ) {
     this.log = new EventLog(db);
     this.options = { queueSize: options.queueSize ?? 1000, keepAliveMs: options.keepAliveMs ?? 15_000 };
   }
 
   /** Opens the bus where the log left off, so positions and sequences continue across restarts. */
-  static async open(db: Db, redactor: Redactor, options: EventBusOptions = {}): Promise<EventBus> {
-    const bus = new EventBus(db, redactor, options);
+  static async open(db: Db, redactor: Redactor, options: EventBusOptions = {}, beforeWrite: () => Promise<void> = async () => undefined): Promise<EventBus> {
+    const bus = new EventBus(db, redactor, options, beforeWrite);
     bus.deliveredSeq = await bus.log.lastSeq();
-    bus.sequences.set(null, await bus.log.lastSequence(null));
     return bus;
+  }
+
+  /** Reads, every `intervalMs`, the events other processes stored, and delivers them here (the servers). */
+  follow(intervalMs: number): void {
+    if (this.followTimer || this.closed) return;
+    this.followTimer = setInterval(() => {
+      this.followWanted = true;
+      this.schedule();
+    }, intervalMs);
+    this.followTimer.unref();
   }
 
   /**
@@ -78,7 +102,6 @@ export class EventBus implements SubscriptionSource {
     if (this.closed) throw new Error('The event bus is closed');
     // A JSON round trip makes the live payload what the log stores and what readers get back.
     const payload = JSON.parse(JSON.stringify(input.payload ?? {})) as Record<string, unknown>;
-    const redacted = this.redactor.redact(payload);
     const event: EventEnvelope = {
       event_id: newId('evt'),
       timestamp: new Date(),
@@ -86,19 +109,12 @@ export class EventBus implements SubscriptionSource {
       run_id: input.run_id,
       sequence: 0,
       event_type: input.event_type,
-      payload: redacted.value,
+      payload,
     };
-    const stored = this.enqueue(event);
-    const count = redacted.count + redactedBefore;
-    if (count > 0) {
-      this.enqueue({
-        ...event,
-        event_id: newId('evt'),
-        event_type: 'security.redacted',
-        payload: { event_id: event.event_id, count },
-      }).catch(() => undefined); // the same failure already rejects `stored`
-    }
-    return stored;
+    return new Promise((resolve, reject) => {
+      this.pending.push({ event, redactedBefore, resolve, reject });
+      this.schedule();
+    });
   }
 
   /** Live events matching the filter, optionally replaying the log after a given event first. */
@@ -132,6 +148,7 @@ export class EventBus implements SubscriptionSource {
   /** Ends every subscription and waits for events already emitted to be stored and delivered. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.followTimer);
     for (const subscription of [...this.subscribers]) subscription.close();
     await this.idle;
   }
@@ -153,25 +170,26 @@ export class EventBus implements SubscriptionSource {
     this.subscribers.delete(subscription);
   }
 
-  private enqueue(event: EventEnvelope): Promise<EventEnvelope> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ event, resolve, reject });
-      if (!this.writing) {
-        this.writing = true;
-        this.idle = new Promise((done) => (this.signalIdle = done));
-        // Start on the next turn of the event loop, so events emitted together share one write.
-        setImmediate(() => void this.drain());
-      }
-    });
+  /** Starts a drain on the next turn of the event loop, so events emitted together share one write. */
+  private schedule(): void {
+    if (this.writing) return;
+    this.writing = true;
+    this.idle = new Promise((done) => (this.signalIdle = done));
+    setImmediate(() => void this.drain());
   }
 
   private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, MAX_APPEND_ROWS);
-      try {
-        await this.write(batch);
-      } catch (error) {
-        for (const item of batch) item.reject(error);
+    while (this.pending.length > 0 || this.followWanted) {
+      if (this.pending.length > 0) {
+        const batch = this.pending.splice(0, MAX_APPEND_ROWS / 2);
+        try {
+          await this.write(batch);
+        } catch (error) {
+          for (const item of batch) item.reject(error);
+        }
+      } else {
+        this.followWanted = false;
+        await this.deliverOthers().catch(() => undefined);
       }
     }
     this.writing = false;
@@ -179,23 +197,59 @@ export class EventBus implements SubscriptionSource {
   }
 
   private async write(batch: Pending[]): Promise<void> {
-    const next = new Map<string | null, number>();
-    for (const { event } of batch) {
+    await this.beforeWrite().catch(() => undefined);
+    const rows: Pending[] = [];
+    for (const item of batch) {
+      const redacted = this.redactor.redact(item.event.payload);
+      item.event.payload = redacted.value;
+      rows.push(item);
+      const count = redacted.count + item.redactedBefore;
+      // A security.redacted event (its id and the count, never the value) follows an event where secrets were replaced.
+      if (count > 0) {
+        const notice: EventEnvelope = { ...item.event, event_id: newId('evt'), event_type: 'security.redacted', payload: { event_id: item.event.event_id, count } };
+        rows.push({ event: notice, redactedBefore: 0, resolve: () => undefined, reject: () => undefined });
+      }
+    }
+    const next = new Map<string, number>();
+    for (const { event } of rows) {
+      // The system stream (events of no run) is numbered by the log itself, as every process writes to it.
       const key = event.run_id;
+      if (key === null) continue;
       let last = next.get(key) ?? this.sequences.get(key);
       if (last === undefined) last = await this.log.lastSequence(key);
       event.sequence = last + 1;
       next.set(key, event.sequence);
     }
-    const seqs = await this.log.append(batch.map((item) => item.event));
+    const stored = await this.log.append(rows.map((item) => item.event));
     for (const [key, sequence] of next) this.rememberSequence(key, sequence);
-    batch.forEach(({ event, resolve }, index) => {
-      const stored = { seq: seqs[index]!, event };
-      this.deliveredSeq = stored.seq;
+    // Whatever other processes stored before these is delivered first, so every subscriber sees the log's order.
+    await this.deliverOthers(stored[0]!.seq);
+    rows.forEach(({ event, resolve }, index) => {
+      const { seq, sequence } = stored[index]!;
+      event.sequence = sequence;
       if (event.run_id !== null && RUN_END_EVENTS.has(event.event_type)) this.sequences.delete(event.run_id);
-      for (const subscriber of this.subscribers) if (subscriber.matches(event)) subscriber.push(stored);
+      this.deliver({ seq, event });
       resolve(event);
     });
+  }
+
+  /** Reads and delivers the events stored after the last one delivered here (by other processes), up to `beforeSeq`. */
+  private async deliverOthers(beforeSeq?: number): Promise<void> {
+    while (beforeSeq === undefined || this.deliveredSeq + 1 < beforeSeq) {
+      const through = beforeSeq === undefined ? undefined : beforeSeq - 1;
+      const page = await this.log.read({}, { afterSeq: this.deliveredSeq, ...(through === undefined ? {} : { throughSeq: through }) }, FOLLOW_PAGE);
+      for (const stored of page) this.deliver(stored);
+      if (page.length < FOLLOW_PAGE) {
+        // Positions skipped by a write that failed are never filled: past them, ours come next.
+        if (through !== undefined) this.deliveredSeq = Math.max(this.deliveredSeq, through);
+        return;
+      }
+    }
+  }
+
+  private deliver(stored: StoredEvent): void {
+    this.deliveredSeq = stored.seq;
+    for (const subscriber of this.subscribers) if (subscriber.matches(stored.event)) subscriber.push(stored);
   }
 
   private rememberSequence(key: string | null, sequence: number): void {

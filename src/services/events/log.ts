@@ -1,5 +1,6 @@
 /** The audit log: the events table, appended in batches and read by position (seq), filter and time. */
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lte, max, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lte, max, sql, type SQL } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../../db/client.ts';
 import { events } from '../../db/schema.ts';
 import type { EventEnvelope, EventFilter } from '../../domain/events.ts';
@@ -54,24 +55,41 @@ export const MAX_APPEND_ROWS = 500;
 export class EventLog {
   constructor(private readonly db: Db) {}
 
-  /** Appends events in one statement and returns their positions, in order. */
-  async append(batch: EventEnvelope[]): Promise<number[]> {
-    const rows = await this.db
-      .insert(events)
-      .values(
-        batch.map((event) => ({
-          eventId: event.event_id,
-          timestamp: event.timestamp,
-          agentId: event.agent_id,
-          runId: event.run_id,
-          sequence: event.sequence,
-          eventType: event.event_type,
-          payload: event.payload,
-        })),
-      )
-      .returning({ seq: events.seq });
+  /**
+   * Appends events in one transaction and returns, in order, each one's position and sequence. Run events keep the
+   * sequence they carry (one process runs a run); an event of no run is numbered here, from the log, as every
+   * process writes to that stream: one statement each, so each sees the one before.
+   */
+  async append(batch: EventEnvelope[]): Promise<Array<{ seq: number; sequence: number }>> {
+    const statements: Array<{ rows: EventEnvelope[] }> = [];
+    for (const event of batch) {
+      const last = statements.at(-1);
+      if (event.run_id !== null && last && last.rows[0]!.run_id !== null) last.rows.push(event);
+      else statements.push({ rows: [event] });
+    }
+    const results = await this.db.batch(
+      statements.map(({ rows }) =>
+        this.db
+          .insert(events)
+          .values(
+            rows.map((event) => ({
+              eventId: event.event_id,
+              timestamp: event.timestamp,
+              agentId: event.agent_id,
+              runId: event.run_id,
+              sequence:
+                event.run_id === null
+                  ? sql`(SELECT coalesce((SELECT ${events.sequence} FROM ${events} WHERE ${events.runId} IS NULL ORDER BY ${events.seq} DESC LIMIT 1), 0) + 1)`
+                  : event.sequence,
+              eventType: event.event_type,
+              payload: event.payload,
+            })),
+          )
+          .returning({ seq: events.seq, sequence: events.sequence }),
+      ) as unknown as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]],
+    );
     // Rows are numbered in VALUES order; RETURNING itself promises no order.
-    return rows.map((row) => row.seq).sort((a, b) => a - b);
+    return results.flatMap((rows) => (rows as Array<{ seq: number; sequence: number }>).toSorted((a, b) => a.seq - b.seq));
   }
 
   async read(filter: EventFilter, range: LogRange, limit: number): Promise<StoredEvent[]> {

@@ -19,7 +19,8 @@ import {
 } from '../../domain/mcp.ts';
 import type { Db } from '../../db/client.ts';
 import { mcpServers } from '../../db/schema.ts';
-import type { AgentService } from '../agents.ts';
+import type { AgentDeletion, AgentService } from '../agents.ts';
+import type { ChangeFeed } from '../changes/feed.ts';
 import { vaultReferences } from '../../domain/vault.ts';
 import { assertUrlAllowed, isTrustedUrl, OutboundFetchError, type NetGuardOptions } from '../net-guard.ts';
 import type { Sandbox } from '../sandbox/index.ts';
@@ -53,6 +54,8 @@ export interface McpServiceDeps {
   redact?(text: string): string;
   /** Encrypts the values of env and headers with the master key. */
   vault: VaultService;
+  /** Tells the other processes of a server added or removed, and brings theirs. */
+  changes: ChangeFeed;
 }
 
 /** A stdio server's working directory and HOME. Both names are slugs, so they cannot climb out of <home>/mcp. */
@@ -121,6 +124,12 @@ export class McpService {
       }
       return rows.reduce((total, row) => total + countSecretValues(row), 0);
     });
+    // Removed (or removed and added again) by another process: this process's client of it is stale, and the next
+    // use connects afresh to what is stored then. Not awaited: stopping a stdio server takes a while, and the feed
+    // must not wait for it (the event bus waits for the feed).
+    deps.changes.on('mcp', (key) => {
+      void this.disconnect(key);
+    });
   }
 
   /**
@@ -165,6 +174,9 @@ export class McpService {
     if (inserted.length === 0) {
       throw new AppError('MCP_SERVER_EXISTS', `MCP server '${input.name}' already exists for agent '${agent}'`, { agent, name: input.name });
     }
+    // Only once it is ours: a refused add must not close another process's client of the server that exists. A
+    // process that read the removed server's row just before its removal drops the client it made from it.
+    await this.deps.changes.publish('mcp', keyOf(row));
     const connection = this.connection(row);
     await connection.ready().catch(() => undefined);
     return toServer(row, connection);
@@ -194,16 +206,32 @@ export class McpService {
 
   async remove(agent: string, name: string): Promise<void> {
     await this.deps.agents.get(agent);
-    const deleted = await this.deps.db
-      .delete(mcpServers)
-      .where(and(eq(mcpServers.agent, agent), eq(mcpServers.name, name)))
-      .returning({ name: mcpServers.name });
-    if (deleted.length === 0) throw serverNotFound(agent, name);
     const key = keyOf({ agent, name });
-    const connection = this.connections.get(key);
-    this.connections.delete(key);
-    await connection?.close();
+    const [deleted] = await this.deps.db.batch([
+      this.deps.db
+        .delete(mcpServers)
+        .where(and(eq(mcpServers.agent, agent), eq(mcpServers.name, name)))
+        .returning({ name: mcpServers.name }),
+      this.deps.changes.record('mcp', key),
+    ]);
+    if (deleted.length === 0) throw serverNotFound(agent, name);
+    await this.disconnect(key);
     await rm(mcpWorkdir(this.deps.home, agent, name), { recursive: true, force: true });
+  }
+
+  /** The agent's MCP servers go with it (src/services/agents.ts, delete); their clients and working directories afterwards. */
+  async deletionOf(agent: string): Promise<AgentDeletion> {
+    const names = (await this.rows(agent)).map((row) => row.name);
+    return {
+      statements: [
+        this.deps.db.delete(mcpServers).where(eq(mcpServers.agent, agent)),
+        ...names.map((name) => this.deps.changes.record('mcp', keyOf({ agent, name }))),
+      ],
+      release: async () => {
+        for (const name of names) await this.disconnect(keyOf({ agent, name }));
+        await rm(join(this.deps.home, 'mcp', agent), { recursive: true, force: true });
+      },
+    };
   }
 
   async listTools(agent: string): Promise<McpTool[]> {
@@ -258,6 +286,13 @@ export class McpService {
     const connections = [...this.connections.values()];
     this.connections.clear();
     await Promise.allSettled(connections.map((connection) => connection.close()));
+  }
+
+  /** Closes and forgets this process's client of a server (stopping a stdio server). */
+  private async disconnect(key: string): Promise<void> {
+    const connection = this.connections.get(key);
+    this.connections.delete(key);
+    await connection?.close();
   }
 
   private rows(agent: string): Promise<McpServerRow[]> {

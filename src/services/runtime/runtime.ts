@@ -3,6 +3,7 @@
  * messages -> model -> tool calls -> results -> model ... until a final answer, the agent's step limit,
  * cancellation or an error. Every step is an event on the bus (stored, then streamed).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent } from '../../domain/agents.ts';
 import type { ChatInput, ChatReply, Run, RunStep, Usage } from '../../domain/chat.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -15,7 +16,9 @@ import type { ChatMessage, ModelProvider, ProviderName, ToolCall } from '../prov
 import type { Redactor } from '../redaction.ts';
 import type { ToolDefinition } from '../tools/types.ts';
 import { UpdateChannel } from './channel.ts';
-import type { ConversationStore } from './store.ts';
+import type { ConversationStore, RunStart } from './store.ts';
+import type { ChangeFeed } from '../changes/feed.ts';
+import type { Instances } from '../instances.ts';
 import type { ToolRegistry } from './tool-registry.ts';
 
 /** What a caller streaming a run sees, in order. */
@@ -43,6 +46,8 @@ export interface StartRunInput extends ChatInput {
   /** Set for a sub-agent's run: the run that spawned it, and its depth below the top-level run. */
   parentRunId?: string;
   depth?: number;
+  /** For a sub-agent's run: how many sub-agent runs may be alive at once, across every process. */
+  subagentLimit?: number;
 }
 
 /** Extra system-prompt text for a run, e.g. recalled memories. */
@@ -56,6 +61,11 @@ export interface RuntimeDeps {
   /** The agent's name, so `${vault:KEY}` in the provider's settings resolves with that agent's secrets. */
   provider(name: ProviderName, agent: string): ModelProvider;
   contextProviders?: ContextProvider[];
+  /** This process's instance id, registering it first if it has not yet (a command running its first turn). */
+  instance(): Promise<string>;
+  instances: Instances;
+  /** Cancel requests for runs of this process arrive here from the others. */
+  changes: ChangeFeed;
   /**
    * Secrets leave a run only as [REDACTED]: model text is redacted as it streams (so every reader of the run's
    * updates, events and records gets safe text), tool calls and outputs and errors before they are recorded.
@@ -64,6 +74,26 @@ export interface RuntimeDeps {
 }
 
 const TOOL_OUTPUT_EVENT_CHARS = 4000;
+/** How long a cancel waits for another process to stop the run, and how often it looks. */
+const REMOTE_CANCEL_WAIT_MS = 10_000;
+const REMOTE_CANCEL_POLL_MS = 50;
+
+/** Why a run could not start, as the error its caller answers with. */
+function startRefusal(run: Run, refused: Exclude<RunStart, { started: true }>): AppError {
+  switch (refused.reason) {
+    case 'busy':
+      return new AppError('SESSION_BUSY', `Session '${run.session_id}' is busy with run ${refused.runId}; wait for it or cancel it`, {
+        session_id: run.session_id,
+        run_id: refused.runId,
+      });
+    case 'other_agent':
+      return new AppError('VALIDATION_ERROR', `Session '${run.session_id}' belongs to agent '${refused.agent}'`, {
+        issues: [{ path: 'session_id', message: `belongs to agent '${refused.agent}'`, code: 'invalid_value' }],
+      });
+    case 'subagent_limit':
+      return new AppError('RATE_LIMITED', 'Too many sub-agents are running', { reason: 'subagent_limit' });
+  }
+}
 
 /** `redactedBefore`: secrets already replaced in the payload (see EventBus.emit). */
 type Recorder = (type: EventType, payload: Record<string, unknown>, redactedBefore?: number) => void;
@@ -78,24 +108,20 @@ const addUsage = (a: Usage, b: Usage): Usage => ({ input_tokens: a.input_tokens 
 
 export class Runtime {
   private readonly active = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
-  private readonly busySessions = new Map<string, string>();
 
-  constructor(private readonly deps: RuntimeDeps) {}
+  constructor(private readonly deps: RuntimeDeps) {
+    deps.changes.on('run.cancel', (runId) => this.cancelRequested(runId));
+  }
 
   /** Starts a run and returns at once; the run goes on even if nobody reads its updates. */
   async start(input: StartRunInput): Promise<RunHandle> {
     const agent = await this.deps.agents.get(input.agent);
-    const userId = input.user_id ?? null;
-    const sessionId = await this.deps.store.ensureSession(agent.name, input.session_id, userId);
-    const busyWith = this.busySessions.get(sessionId);
-    if (busyWith) {
-      throw new AppError('SESSION_BUSY', `Session '${sessionId}' is busy with run ${busyWith}; wait for it or cancel it`, { session_id: sessionId, run_id: busyWith });
-    }
+    const instanceId = await this.deps.instance();
     const run: Run = {
       id: newId('run'),
       agent_id: agent.name,
-      session_id: sessionId,
-      user_id: userId,
+      session_id: input.session_id ?? newId('ses'),
+      user_id: input.user_id ?? null,
       status: 'running',
       input: input.message,
       output: null,
@@ -109,20 +135,14 @@ export class Runtime {
       started_at: new Date(),
       completed_at: null,
     };
-    this.busySessions.set(sessionId, run.id);
-    try {
-      await this.deps.store.insertRun(run);
-    } catch (error) {
-      this.busySessions.delete(sessionId);
-      throw error;
-    }
+    const started = await this.deps.store.startRun(run, instanceId, input.subagentLimit === undefined ? {} : { subagentLimit: input.subagentLimit });
+    if (!started.started) throw startRefusal(run, started);
 
     this.deps.events.startRun(run.id);
     const controller = new AbortController();
     const channel = new UpdateChannel<RunUpdate>();
     const done = this.execute(agent, run, input, controller.signal, channel).finally(() => {
       this.active.delete(run.id);
-      this.busySessions.delete(sessionId);
       channel.end();
     });
     this.active.set(run.id, { controller, done });
@@ -158,16 +178,39 @@ export class Runtime {
     return this.active.has(runId);
   }
 
-  /** Stops a run at its next step (aborting the model stream now) and answers with the ended run. */
+  /**
+   * Stops a run at its next step (aborting the model stream now) and answers with the ended run. A run going on in
+   * another process is asked to stop through the change feed, and awaited; one whose process is gone is marked
+   * cancelled here.
+   */
   async cancel(runId: string): Promise<Run> {
     const entry = this.active.get(runId);
-    if (!entry) {
-      const run = await this.get(runId);
+    if (entry) {
+      entry.controller.abort();
+      await entry.done;
+      return this.get(runId);
+    }
+    const run = await this.get(runId);
+    if (run.status !== 'running' && run.status !== 'queued') {
       throw new AppError('RUN_NOT_ACTIVE', `Run '${runId}' is already ${run.status}`, { id: runId, status: run.status });
     }
-    entry.controller.abort();
-    await entry.done;
+    const owner = await this.deps.store.runInstance(runId);
+    if (!(await this.deps.instances.alive(owner))) {
+      if (await this.deps.store.cancelOrphan(runId)) await this.emit(run, 'run.cancelled', { steps: run.steps.length, usage: run.usage });
+      return this.get(runId);
+    }
+    await this.deps.changes.publish('run.cancel', runId);
+    for (const deadline = Date.now() + REMOTE_CANCEL_WAIT_MS; Date.now() < deadline; ) {
+      await sleep(REMOTE_CANCEL_POLL_MS);
+      const now = await this.get(runId);
+      if (now.status !== 'running' && now.status !== 'queued') return now;
+    }
     return this.get(runId);
+  }
+
+  /** A cancel asked for by another process, for a run of this one. */
+  private cancelRequested(runId: string): void {
+    this.active.get(runId)?.controller.abort();
   }
 
   /** Waits for every active run (used at shutdown after cancelling them). */
@@ -315,7 +358,7 @@ export class Runtime {
       // A provider may echo what it was sent (its API key) in its error, and the error is shown to the caller.
       run.error = { code: app.code, message: this.safe(app.message) };
       run.completed_at = new Date();
-      await this.deps.store.updateRun(run).catch(() => undefined);
+      await this.deps.store.endRun(run).catch(() => undefined);
       await this.emit(run, 'run.failed', { error: run.error }).catch(() => undefined);
     }
     const ended = { ...run, steps: [...run.steps] };

@@ -61,27 +61,71 @@ export interface NewMessage {
   toolCallId?: string;
 }
 
+/** How starting a run turned out: started, or why not. */
+export type RunStart =
+  | { started: true }
+  | { started: false; reason: 'busy'; runId: string }
+  | { started: false; reason: 'other_agent'; agent: string }
+  | { started: false; reason: 'subagent_limit' };
+
 /** Past messages replayed to the model: enough context, bounded. */
 const CONTEXT_MESSAGES = 40;
 
 export class ConversationStore {
   constructor(private readonly db: Db) {}
 
-  /** Finds or creates the session; a session belongs to one agent. */
-  async ensureSession(agent: string, sessionId: string | undefined, userId: string | null): Promise<string> {
-    const now = new Date();
-    const id = sessionId ?? newId('ses');
-    const [row] = await this.db
-      .insert(sessions)
-      .values({ id, agent, userId, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: sessions.id, set: { updatedAt: now } })
-      .returning({ agent: sessions.agent });
-    if (row && row.agent !== agent) {
-      throw new AppError('VALIDATION_ERROR', `Session '${id}' belongs to agent '${row.agent}'`, {
-        issues: [{ path: 'session_id', message: `belongs to agent '${row.agent}'`, code: 'invalid_value' }],
-      });
-    }
-    return id;
+  /**
+   * Starts a run in one transaction: finds or creates its session and claims it for the run (free when it has no
+   * active run, or that run has ended or belongs to an instance whose lease expired), then inserts the run if the
+   * claim held, and for a sub-agent if fewer than `subagentLimit` sub-agent runs are alive across every process.
+   * Session exclusion and the limit hold across processes because they are decided here, in the database.
+   */
+  async startRun(run: Run, instanceId: string, options: { subagentLimit?: number } = {}): Promise<RunStart> {
+    const client = this.db.$client;
+    const now = Date.now();
+    const liveInstances = 'SELECT id FROM instances WHERE expires_at > :now';
+    const [session, inserted] = await client.batch(
+      [
+        {
+          sql: `INSERT INTO sessions (id, agent, user_id, active_run_id, created_at, updated_at) VALUES (:session, :agent, :user, :run, :now, :now)
+                ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,
+                  active_run_id = CASE WHEN sessions.agent = excluded.agent AND (sessions.active_run_id IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM runs WHERE runs.id = sessions.active_run_id AND runs.status IN ('queued', 'running') AND runs.instance_id IN (${liveInstances})
+                  )) THEN excluded.active_run_id ELSE sessions.active_run_id END
+                RETURNING agent, active_run_id`,
+          args: { session: run.session_id, agent: run.agent_id, user: run.user_id, run: run.id, now },
+        },
+        {
+          sql: `INSERT INTO runs (id, agent, session_id, user_id, status, input, output, error, steps, usage, source, parent_run_id, depth, instance_id, created_at, started_at, completed_at)
+                SELECT :run, :agent, :session, :user, :status, :input, NULL, NULL, '[]', :usage, :source, :parent, :depth, :instance, :created, :started, NULL
+                WHERE (SELECT active_run_id FROM sessions WHERE id = :session) = :run
+                  AND (:limit IS NULL OR (SELECT count(*) FROM runs WHERE source = 'subagent' AND status IN ('queued', 'running') AND instance_id IN (${liveInstances})) < :limit)
+                RETURNING id`,
+          args: {
+            run: run.id, agent: run.agent_id, session: run.session_id, user: run.user_id, status: run.status, input: run.input,
+            usage: JSON.stringify(run.usage), source: run.source, parent: run.parent_run_id, depth: run.depth, instance: instanceId,
+            created: run.created_at.getTime(), started: run.started_at?.getTime() ?? null, now, limit: options.subagentLimit ?? null,
+          },
+        },
+        // A claim whose run could not be inserted (the sub-agent limit) is given back.
+        {
+          sql: 'UPDATE sessions SET active_run_id = NULL WHERE id = :session AND active_run_id = :run AND NOT EXISTS (SELECT 1 FROM runs WHERE id = :run)',
+          args: { session: run.session_id, run: run.id },
+        },
+      ],
+      'write',
+    );
+    const claimed = session!.rows[0] as unknown as { agent: string; active_run_id: string | null };
+    if (claimed.agent !== run.agent_id) return { started: false, reason: 'other_agent', agent: claimed.agent };
+    if (inserted!.rows.length > 0) return { started: true };
+    return claimed.active_run_id === run.id || claimed.active_run_id === null
+      ? { started: false, reason: 'subagent_limit' }
+      : { started: false, reason: 'busy', runId: claimed.active_run_id };
+  }
+
+  /** The run's session is free again. */
+  releaseSession(run: Run) {
+    return this.db.update(sessions).set({ activeRunId: null }).where(and(eq(sessions.id, run.session_id), eq(sessions.activeRunId, run.id)));
   }
 
   async appendMessage(message: NewMessage): Promise<Message> {
@@ -90,10 +134,10 @@ export class ConversationStore {
     return toMessage(row, message.runId ? 'running' : null);
   }
 
-  /** Records the run's end and, when it produced one, its answer, in one transaction. */
+  /** Records the run's end, frees its session and, when it produced one, stores its answer, in one transaction. */
   async finishRun(run: Run, answer?: NewMessage): Promise<Message | undefined> {
     const row = answer ? this.messageRow(answer) : undefined;
-    await this.db.batch([this.runUpdate(run), ...(row ? this.messageStatements(row) : [])]);
+    await this.db.batch([this.runUpdate(run), this.releaseSession(run), ...(row ? this.messageStatements(row) : [])]);
     return row ? toMessage(row, run.status) : undefined;
   }
 
@@ -193,29 +237,25 @@ export class ConversationStore {
     };
   }
 
-  async insertRun(run: Run): Promise<void> {
-    await this.db.insert(runs).values({
-      id: run.id,
-      agent: run.agent_id,
-      sessionId: run.session_id,
-      userId: run.user_id,
-      status: run.status,
-      input: run.input,
-      output: run.output,
-      error: run.error,
-      steps: run.steps,
-      usage: run.usage,
-      source: run.source,
-      parentRunId: run.parent_run_id,
-      depth: run.depth,
-      createdAt: run.created_at,
-      startedAt: run.started_at,
-      completedAt: run.completed_at,
-    });
+  /** Records a run that ended without finishRun (a failure), and frees its session. */
+  async endRun(run: Run): Promise<void> {
+    await this.db.batch([this.runUpdate(run), this.releaseSession(run)]);
   }
 
-  async updateRun(run: Run): Promise<void> {
-    await this.runUpdate(run);
+  /** The instance running a run, null when none is recorded. */
+  async runInstance(id: string): Promise<string | null> {
+    const [row] = await this.db.select({ instanceId: runs.instanceId }).from(runs).where(eq(runs.id, id)).limit(1);
+    return row?.instanceId ?? null;
+  }
+
+  /** Marks a run cancelled if it is still running; false when it ended meanwhile. */
+  async cancelOrphan(id: string): Promise<boolean> {
+    const rows = await this.db
+      .update(runs)
+      .set({ status: 'cancelled', completedAt: new Date() })
+      .where(and(eq(runs.id, id), inArray(runs.status, ['queued', 'running'])))
+      .returning({ id: runs.id });
+    return rows.length > 0;
   }
 
   private runUpdate(run: Run) {
@@ -236,15 +276,5 @@ export class ConversationStore {
   async getRun(id: string): Promise<Run | undefined> {
     const [row] = await this.db.select().from(runs).where(eq(runs.id, id)).limit(1);
     return row ? toRun(row) : undefined;
-  }
-
-  /** Runs left queued or running by a process that stopped: they can never finish now. */
-  async failInterruptedRuns(): Promise<number> {
-    const interrupted = await this.db
-      .update(runs)
-      .set({ status: 'failed', error: { code: 'INTERNAL_ERROR', message: 'The server stopped during this run' }, completedAt: new Date() })
-      .where(inArray(runs.status, ['queued', 'running']))
-      .returning({ id: runs.id });
-    return interrupted.length;
   }
 }

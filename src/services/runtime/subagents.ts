@@ -35,14 +35,7 @@ export interface SubagentDeps {
 const refuse = (output: string): ToolResult => ({ output: `Error: ${output}`, isError: true });
 
 export class Subagents {
-  private live = 0;
-
   constructor(private readonly deps: SubagentDeps) {}
-
-  /** Sub-agent runs going on now. */
-  get liveCount(): number {
-    return this.live;
-  }
 
   tools(): ToolDefinition[] {
     const { $schema: _, ...inputSchema } = z.toJSONSchema(SubagentSpawnArgs, { io: 'input' });
@@ -69,7 +62,6 @@ export class Subagents {
     if (depth > maxDepth) {
       return refuse(`sub-agent depth limit reached: this run is already ${parent.depth} level(s) deep and sub-agents may go ${maxDepth} deep; do the task yourself`);
     }
-    if (this.live >= maxTotal) return refuse(`too many sub-agents running (limit ${maxTotal}); try again later or do the task yourself`);
     if (context.signal.aborted) return refuse('the run was cancelled');
 
     const agent = parsed.data.agent ?? context.agent.name;
@@ -77,40 +69,39 @@ export class Subagents {
       await this.emit(context, 'security.violation', { reason: 'subagent_not_allowed', agent, tool: 'subagent.spawn' });
       return refuse(`agent '${context.agent.name}' may not hand tasks to '${agent}': only to itself and the agents in its subagents list (${context.agent.subagents.join(', ') || 'none'})`);
     }
-    // Counted before the first await, so concurrent spawns cannot all slip under the limit.
-    this.live++;
+    let handle: RunHandle;
     try {
-      let handle: RunHandle;
-      try {
-        handle = await this.deps.runtime.start({
-          agent,
-          message: parsed.data.prompt,
-          source: 'subagent',
-          parentRunId: parent.id,
-          depth,
-          user_id: context.userId ?? undefined,
-          restrictions: inheritedLists(context.allowLists),
-        });
-      } catch (error) {
-        return refuse(isAppError(error) ? error.message : 'the sub-agent could not be started');
+      // The limit on sub-agents alive at once is checked where the run is inserted, across every process.
+      handle = await this.deps.runtime.start({
+        agent,
+        message: parsed.data.prompt,
+        source: 'subagent',
+        parentRunId: parent.id,
+        depth,
+        user_id: context.userId ?? undefined,
+        restrictions: inheritedLists(context.allowLists),
+        subagentLimit: maxTotal,
+      });
+    } catch (error) {
+      if (isAppError(error) && error.details?.reason === 'subagent_limit') {
+        return refuse(`too many sub-agents running (limit ${maxTotal}); try again later or do the task yourself`);
       }
-      const child = handle.run;
-      const lineage = { parent_run_id: parent.id, child_run_id: child.id, agent, depth };
-      await this.emit(context, 'subagent.spawned', { ...lineage, prompt: parsed.data.prompt });
-
-      const cancelChild = () => void this.deps.runtime.cancel(child.id).catch(() => undefined);
-      context.signal.addEventListener('abort', cancelChild, { once: true });
-      if (context.signal.aborted) cancelChild();
-      const { run } = await handle.done.finally(() => context.signal.removeEventListener('abort', cancelChild));
-
-      await this.emit(context, 'subagent.completed', { ...lineage, status: run.status, output: run.output, error: run.error, usage: run.usage });
-      const data = { run_id: run.id, agent, status: run.status };
-      if (run.status === 'completed') return { output: run.output ?? '', data };
-      const reason = run.status === 'cancelled' ? 'was cancelled' : `failed: ${run.error?.message ?? 'unknown error'}`;
-      return { ...refuse(`the sub-agent's run ${run.id} ${reason}`), data };
-    } finally {
-      this.live--;
+      return refuse(isAppError(error) ? error.message : 'the sub-agent could not be started');
     }
+    const child = handle.run;
+    const lineage = { parent_run_id: parent.id, child_run_id: child.id, agent, depth };
+    await this.emit(context, 'subagent.spawned', { ...lineage, prompt: parsed.data.prompt });
+
+    const cancelChild = () => void this.deps.runtime.cancel(child.id).catch(() => undefined);
+    context.signal.addEventListener('abort', cancelChild, { once: true });
+    if (context.signal.aborted) cancelChild();
+    const { run } = await handle.done.finally(() => context.signal.removeEventListener('abort', cancelChild));
+
+    await this.emit(context, 'subagent.completed', { ...lineage, status: run.status, output: run.output, error: run.error, usage: run.usage });
+    const data = { run_id: run.id, agent, status: run.status };
+    if (run.status === 'completed') return { output: run.output ?? '', data };
+    const reason = run.status === 'cancelled' ? 'was cancelled' : `failed: ${run.error?.message ?? 'unknown error'}`;
+    return { ...refuse(`the sub-agent's run ${run.id} ${reason}`), data };
   }
 
   private emit(context: ToolContext, type: 'subagent.spawned' | 'subagent.completed' | 'security.violation', payload: Record<string, unknown>) {

@@ -15,7 +15,8 @@ import {
 import { newId } from '../../domain/ids.ts';
 import type { Db } from '../../db/client.ts';
 import { heartbeats } from '../../db/schema.ts';
-import type { AgentService } from '../agents.ts';
+import type { AgentDeletion, AgentService } from '../agents.ts';
+import type { ChangeFeed } from '../changes/feed.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Clock } from './clock.ts';
 import { scheduleOf, type HeartbeatRow, type HeartbeatScheduler } from './scheduler.ts';
@@ -26,6 +27,8 @@ export interface HeartbeatServiceDeps {
   events: EventBus;
   scheduler: HeartbeatScheduler;
   clock: Clock;
+  /** Tells the other processes that an agent's heartbeats changed (the key is the agent), and brings theirs. */
+  changes: ChangeFeed;
 }
 
 function toHeartbeat(row: HeartbeatRow): Heartbeat {
@@ -72,6 +75,11 @@ export class HeartbeatService {
 
   constructor(private readonly deps: HeartbeatServiceDeps) {
     this.db = deps.db;
+    // Another process's change may move the earliest heartbeat: re-arm the timer (a slot still fires once, see
+    // fire()). Not awaited: a pass emits events, and the event bus waits for the feed, so the feed must not wait for it.
+    deps.changes.on('heartbeat', () => {
+      void deps.scheduler.reschedule();
+    });
   }
 
   /** Starts firing heartbeats (the API server does; one-off commands do not). */
@@ -122,7 +130,10 @@ export class HeartbeatService {
       createdAt: now,
       updatedAt: now,
     };
-    const inserted = await this.db.insert(heartbeats).values(row).onConflictDoNothing().returning({ id: heartbeats.id });
+    const [inserted] = await this.db.batch([
+      this.db.insert(heartbeats).values(row).onConflictDoNothing().returning({ id: heartbeats.id }),
+      this.deps.changes.record('heartbeat', agent),
+    ]);
     if (inserted.length === 0) throw heartbeatExists(agent, input.name);
     const heartbeat = toHeartbeat(row);
     await this.deps.events.emit({
@@ -170,7 +181,10 @@ export class HeartbeatService {
     const changes = { name: patch.name ?? current.name, prompt: patch.prompt ?? current.prompt, ...fields, enabled, nextRunAt, updatedAt: now };
     let rows: HeartbeatRow[];
     try {
-      rows = await this.db.update(heartbeats).set(changes).where(eq(heartbeats.id, current.id)).returning();
+      [rows] = await this.db.batch([
+        this.db.update(heartbeats).set(changes).where(eq(heartbeats.id, current.id)).returning(),
+        this.deps.changes.record('heartbeat', current.agent),
+      ]);
     } catch (error) {
       if (isNameClash(error)) throw heartbeatExists(current.agent, changes.name);
       throw error;
@@ -182,16 +196,22 @@ export class HeartbeatService {
 
   async delete(agentName: string, ref: string): Promise<Heartbeat> {
     const current = await this.row(agentName, ref);
-    const rows = await this.db.delete(heartbeats).where(eq(heartbeats.id, current.id)).returning();
+    const [rows] = await this.db.batch([
+      this.db.delete(heartbeats).where(eq(heartbeats.id, current.id)).returning(),
+      this.deps.changes.record('heartbeat', current.agent),
+    ]);
     if (rows.length === 0) throw heartbeatNotFound(current.agent, ref);
     await this.deps.scheduler.reschedule();
     return toHeartbeat(rows[0]!);
   }
 
   /** A deleted agent's heartbeats go with it. */
-  async deleteAgent(agent: string): Promise<void> {
-    await this.db.delete(heartbeats).where(eq(heartbeats.agent, agent));
-    await this.deps.scheduler.reschedule();
+  /** The agent's heartbeats go with it (src/services/agents.ts, delete); the timer is re-armed afterwards. */
+  async deletionOf(agent: string): Promise<AgentDeletion> {
+    return {
+      statements: [this.db.delete(heartbeats).where(eq(heartbeats.agent, agent)), this.deps.changes.record('heartbeat', agent)],
+      release: () => this.deps.scheduler.reschedule(),
+    };
   }
 
   /** By id (hb_...) or by name, within the agent. */

@@ -19,7 +19,8 @@ import {
 } from '../../domain/vault.ts';
 import type { Db } from '../../db/client.ts';
 import { secrets } from '../../db/schema.ts';
-import type { AgentService } from '../agents.ts';
+import type { AgentDeletion, AgentService } from '../agents.ts';
+import type { ChangeFeed } from '../changes/feed.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Redactor } from '../redaction.ts';
 import { decryptSecret, encryptSecret, keyFingerprint, type SecretAddress } from './crypto.ts';
@@ -46,6 +47,8 @@ export interface VaultDeps {
   events: EventBus;
   redactor: Redactor;
   masterKey: Buffer;
+  /** Tells the other processes of a secret set or deleted, and brings theirs. */
+  changes: ChangeFeed;
 }
 
 /** Why a secret was withheld: the key does not exist, or the reference names another agent's secret. */
@@ -60,6 +63,9 @@ export interface SecretUse {
 function toInfo(row: SecretRow): SecretInfo {
   return { key: row.key, created_at: row.createdAt, updated_at: row.updatedAt };
 }
+
+/** The key of a secret's changes in the feed: agent names are slugs, so the first `/` ends the agent. */
+const changeKey = (agent: string, key: string) => `${agent}/${key}`;
 
 function secretNotFound(agent: string, key: string): AppError {
   return new AppError('SECRET_NOT_FOUND', `Secret '${key}' not found for agent '${agent}'`, { agent, key });
@@ -77,6 +83,11 @@ export class VaultService {
     this.db = deps.db;
     this.masterKey = deps.masterKey;
     this.keyId = keyFingerprint(deps.masterKey);
+    // Set or deleted by another process or `moxxy vault`: its value is redacted here too before the next event.
+    deps.changes.on('secret', (address) => {
+      const slash = address.indexOf('/');
+      return this.reload(address.slice(0, slash), address.slice(slash + 1));
+    });
   }
 
   /**
@@ -119,26 +130,41 @@ export class VaultService {
     const now = new Date();
     const ciphertext = encryptSecret(this.masterKey, { agent, key: input.key }, input.value);
     const existing = await this.row(agent, input.key);
-    const [row] = await this.db
-      .insert(secrets)
-      .values({ agent, key: input.key, ciphertext, keyId: this.keyId, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: [secrets.agent, secrets.key], set: { ciphertext, keyId: this.keyId, updatedAt: now } })
-      .returning();
+    const [[row]] = await this.db.batch([
+      this.db
+        .insert(secrets)
+        .values({ agent, key: input.key, ciphertext, keyId: this.keyId, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({ target: [secrets.agent, secrets.key], set: { ciphertext, keyId: this.keyId, updatedAt: now } })
+        .returning(),
+      this.deps.changes.record('secret', changeKey(agent, input.key)),
+    ]);
     this.remember(agent, input.key, input.value);
     return { ...toInfo(row!), created: !existing };
   }
 
   async delete(agentName: string, key: string): Promise<void> {
     const agent = (await this.deps.agents.get(agentName)).name;
-    const rows = await this.db.delete(secrets).where(and(eq(secrets.agent, agent), eq(secrets.key, key))).returning({ key: secrets.key });
+    const [rows] = await this.db.batch([
+      this.db.delete(secrets).where(and(eq(secrets.agent, agent), eq(secrets.key, key))).returning({ key: secrets.key }),
+      this.deps.changes.record('secret', changeKey(agent, key)),
+    ]);
     if (rows.length === 0) throw secretNotFound(agent, key);
     this.forget(agent, key);
   }
 
-  /** Every secret of a deleted agent goes with it. */
-  async deleteAgent(agent: string): Promise<void> {
-    const rows = await this.db.delete(secrets).where(eq(secrets.agent, agent)).returning({ key: secrets.key });
-    for (const row of rows) this.forget(agent, row.key);
+  /**
+   * Every secret of a deleted agent goes with it. A secret set between the two statements goes unannounced: the
+   * other processes then only redact a value that no longer exists.
+   */
+  /** The agent's secrets go with it (src/services/agents.ts, delete), and leave the redactor afterwards. */
+  async deletionOf(agent: string): Promise<AgentDeletion> {
+    const rows = await this.db.select({ key: secrets.key }).from(secrets).where(eq(secrets.agent, agent));
+    return {
+      statements: [this.db.delete(secrets).where(eq(secrets.agent, agent)), ...rows.map((row) => this.deps.changes.record('secret', changeKey(agent, row.key)))],
+      release: async () => {
+        for (const row of rows) this.forget(agent, row.key);
+      },
+    };
   }
 
   /**
@@ -244,6 +270,13 @@ export class VaultService {
   private async row(agent: string, key: string): Promise<SecretRow | undefined> {
     const [row] = await this.db.select().from(secrets).where(and(eq(secrets.agent, agent), eq(secrets.key, key))).limit(1);
     return row;
+  }
+
+  /** Registers the secret's value as stored now, or unregisters it when it is gone. */
+  private async reload(agent: string, key: string): Promise<void> {
+    const row = await this.row(agent, key);
+    if (row) this.remember(agent, key, this.decrypt(row));
+    else this.forget(agent, key);
   }
 
   private decrypt(row: SecretRow): string {

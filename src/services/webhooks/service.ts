@@ -4,7 +4,7 @@
  * redactor, and never leave this service.
  */
 import { createHash } from 'node:crypto';
-import { and, count, desc, eq, gte } from 'drizzle-orm';
+import { and, count, desc, eq, gte, inArray } from 'drizzle-orm';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
 import { AppError } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
@@ -25,7 +25,8 @@ import {
 } from '../../domain/webhooks.ts';
 import type { Db } from '../../db/client.ts';
 import { webhookDeliveries, webhooks } from '../../db/schema.ts';
-import type { AgentService } from '../agents.ts';
+import type { AgentDeletion, AgentService } from '../agents.ts';
+import type { ChangeFeed } from '../changes/feed.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Redactor } from '../redaction.ts';
 import type { Runtime } from '../runtime/runtime.ts';
@@ -44,6 +45,8 @@ export interface WebhookDeps {
   events: EventBus;
   redactor: Redactor;
   vault: VaultService;
+  /** Tells the other processes of a webhook created, changed or deleted, and brings theirs. */
+  changes: ChangeFeed;
 }
 
 /** One request to a trigger, as received. */
@@ -130,6 +133,8 @@ export class WebhookService {
       }
       return rotated;
     });
+    // Another process gave it a secret, replaced or removed it: redact the secret stored now, and only that one.
+    deps.changes.on('webhook', (name) => this.reload(name));
   }
 
   /**
@@ -153,22 +158,26 @@ export class WebhookService {
     const agent = (await this.deps.agents.get(agentName)).name;
     const now = new Date();
     const sealed = secret === undefined ? undefined : this.deps.vault.seal(secretAddress(name), secret);
-    const [row] = await this.db
-      .insert(webhooks)
-      .values({
-        name,
-        id: newId('whk'),
-        agent,
-        description,
-        promptTemplate: prompt_template,
-        secretCiphertext: sealed?.ciphertext ?? null,
-        secretKeyId: sealed?.keyId ?? null,
-        signatureScheme,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .onConflictDoNothing({ target: webhooks.name })
-      .returning();
+    // Recorded even when the name is taken: the other processes then only read the webhook again.
+    const [[row]] = await this.db.batch([
+      this.db
+        .insert(webhooks)
+        .values({
+          name,
+          id: newId('whk'),
+          agent,
+          description,
+          promptTemplate: prompt_template,
+          secretCiphertext: sealed?.ciphertext ?? null,
+          secretKeyId: sealed?.keyId ?? null,
+          signatureScheme,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .onConflictDoNothing({ target: webhooks.name })
+        .returning(),
+      this.deps.changes.record('webhook', name),
+    ]);
     if (!row) throw new AppError('WEBHOOK_EXISTS', `Webhook '${name}' already exists`, { name });
     if (secret !== undefined) this.remember(name, secret);
     return toWebhook(row);
@@ -191,22 +200,26 @@ export class WebhookService {
     const current = await this.row(name);
     const agent = patch.agent === undefined ? current.agent : (await this.deps.agents.get(patch.agent)).name;
     const sealed = patch.secret ? this.deps.vault.seal(secretAddress(name), patch.secret) : undefined;
-    const [row] = await this.db
-      .update(webhooks)
-      .set({
-        agent,
-        ...(patch.prompt_template === undefined ? {} : { promptTemplate: patch.prompt_template }),
-        ...(patch.description === undefined ? {} : { description: patch.description }),
-        ...(patch.enabled === undefined ? {} : { enabled: patch.enabled }),
-        ...(patch.secret === undefined ? {} : { secretCiphertext: sealed?.ciphertext ?? null, secretKeyId: sealed?.keyId ?? null }),
-        // A scheme, once set, stays: a new secret signs the same way.
-        ...(patch.secret && current.signatureScheme === null ? { signatureScheme: schemeForSecret(patch.secret) } : {}),
-        updatedAt: new Date(),
-      })
-      .where(eq(webhooks.name, name))
-      .returning();
+    const [[row]] = await this.db.batch([
+      this.db
+        .update(webhooks)
+        .set({
+          agent,
+          ...(patch.prompt_template === undefined ? {} : { promptTemplate: patch.prompt_template }),
+          ...(patch.description === undefined ? {} : { description: patch.description }),
+          ...(patch.enabled === undefined ? {} : { enabled: patch.enabled }),
+          ...(patch.secret === undefined ? {} : { secretCiphertext: sealed?.ciphertext ?? null, secretKeyId: sealed?.keyId ?? null }),
+          // A scheme, once set, stays: a new secret signs the same way.
+          ...(patch.secret && current.signatureScheme === null ? { signatureScheme: schemeForSecret(patch.secret) } : {}),
+          updatedAt: new Date(),
+        })
+        .where(eq(webhooks.name, name))
+        .returning(),
+      this.deps.changes.record('webhook', name),
+    ]);
     if (!row) throw webhookNotFound(name);
     if (patch.secret) this.remember(name, patch.secret);
+    else if (patch.secret === null) this.forget(name);
     return toWebhook(row);
   }
 
@@ -221,16 +234,25 @@ export class WebhookService {
     const [deleted] = await this.db.batch([
       this.db.delete(webhooks).where(eq(webhooks.name, name)).returning({ name: webhooks.name }),
       this.db.delete(webhookDeliveries).where(eq(webhookDeliveries.webhook, name)),
+      this.deps.changes.record('webhook', name),
     ]);
     if (deleted.length === 0) throw webhookNotFound(name);
     this.forget(name);
   }
 
-  /** Every webhook of a deleted agent goes with it. */
-  async deleteAgent(agent: string): Promise<void> {
-    for (const row of await this.db.select({ name: webhooks.name }).from(webhooks).where(eq(webhooks.agent, agent))) {
-      await this.delete(row.name);
-    }
+  /** Every webhook of a deleted agent goes with it, deliveries log included (src/services/agents.ts, delete). */
+  async deletionOf(agent: string): Promise<AgentDeletion> {
+    const names = (await this.db.select({ name: webhooks.name }).from(webhooks).where(eq(webhooks.agent, agent))).map((row) => row.name);
+    return {
+      statements: [
+        this.db.delete(webhookDeliveries).where(inArray(webhookDeliveries.webhook, names)),
+        this.db.delete(webhooks).where(eq(webhooks.agent, agent)),
+        ...names.map((name) => this.deps.changes.record('webhook', name)),
+      ],
+      release: async () => {
+        for (const name of names) this.forget(name);
+      },
+    };
   }
 
   async deliveries(name: string, page: PaginationInput): Promise<WebhookDeliveryList> {
@@ -340,6 +362,14 @@ export class WebhookService {
     const [row] = await this.db.select().from(webhooks).where(eq(webhooks.name, name)).limit(1);
     if (!row) throw webhookNotFound(name);
     return row;
+  }
+
+  /** Registers the webhook's secret as stored now; forgets it when the webhook or its secret is gone. */
+  private async reload(name: string): Promise<void> {
+    const [row] = await this.db.select().from(webhooks).where(eq(webhooks.name, name)).limit(1);
+    const secret = row ? this.secretOf(row) : null;
+    if (secret === null) this.forget(name);
+    else this.remember(name, secret);
   }
 
   private secretOf(row: WebhookRow): string | null {

@@ -1,0 +1,91 @@
+/**
+ * The change feed: how a change made by one process (or a CLI command) reaches every other process sharing the
+ * database. A change is a row of `changes` (topic, key); each process reads the rows after its position, in order,
+ * and hands them to the handlers of their topic. Its own changes it has applied already, so it skips them.
+ */
+import { gt, max } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { changes } from '../../db/schema.ts';
+
+/** What changed: a topic and the key of the thing (an agent name, `agent/key` of a secret, a run id ...). */
+export type ChangeTopic = 'agent' | 'secret' | 'channel' | 'webhook' | 'heartbeat' | 'mcp' | 'run.cancel';
+
+export type ChangeHandler = (key: string) => Promise<void> | void;
+
+/** Rows read per round; a longer backlog is read in several. */
+const PAGE = 500;
+
+export class ChangeFeed {
+  private readonly handlers = new Map<ChangeTopic, ChangeHandler[]>();
+  private position = 0;
+  private reading: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly db: Db,
+    /** This process's instance id; null for a one-off command, which publishes but never reads. */
+    private readonly origin: () => string | null,
+  ) {}
+
+  /** Starts at the end of the feed: what changed before this process started is already in the database it reads. */
+  static async open(db: Db, origin: () => string | null): Promise<ChangeFeed> {
+    const feed = new ChangeFeed(db, origin);
+    const [row] = await db.select({ seq: max(changes.seq) }).from(changes);
+    feed.position = row?.seq ?? 0;
+    return feed;
+  }
+
+  on(topic: ChangeTopic, handler: ChangeHandler): void {
+    this.handlers.set(topic, [...(this.handlers.get(topic) ?? []), handler]);
+  }
+
+  /** The statement recording a change, to run in the same batch (transaction) as the change itself. */
+  record(topic: ChangeTopic, key: string) {
+    return this.db.insert(changes).values({ topic, key, origin: this.origin(), at: new Date() });
+  }
+
+  /** Records a change on its own. */
+  async publish(topic: ChangeTopic, key: string): Promise<void> {
+    await this.record(topic, key);
+  }
+
+  /**
+   * Applies every change recorded so far by other processes. Concurrent callers share one read; a caller that
+   * must see a change made before it called (the event bus, before it redacts) awaits this.
+   */
+  catchUp(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.reading ??= this.read().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  /** Reads the feed every `intervalMs` from now on (the servers; a one-off command never does). */
+  start(intervalMs: number): void {
+    if (this.timer || this.closed) return;
+    this.timer = setInterval(() => void this.catchUp().catch(() => undefined), intervalMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.reading?.catch(() => undefined);
+  }
+
+  private async read(): Promise<void> {
+    for (;;) {
+      const rows = await this.db.select().from(changes).where(gt(changes.seq, this.position)).orderBy(changes.seq).limit(PAGE);
+      const self = this.origin();
+      for (const row of rows) {
+        this.position = row.seq;
+        if (self !== null && row.origin === self) continue;
+        for (const handler of this.handlers.get(row.topic as ChangeTopic) ?? []) {
+          // One handler failing (a secret that no longer decrypts) must not hold up the others or the feed.
+          await Promise.resolve(handler(row.key)).catch(() => undefined);
+        }
+      }
+      if (rows.length < PAGE) return;
+    }
+  }
+}

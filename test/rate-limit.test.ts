@@ -36,7 +36,8 @@ describe('rate limits (seed 000: chat 10/s, read 100/s, write 50/s per caller)',
     expect(passed.map((res) => res.status)).toEqual(Array(100).fill(200));
     expect(passed.map((res) => Number(res.headers.get('x-ratelimit-remaining')))).toEqual([...Array(100).keys()].reverse());
     expect(passed[0]!.headers.get('x-ratelimit-limit')).toBe('100');
-    expect(passed[0]!.headers.get('x-ratelimit-reset')).toBe('1');
+    // The UTC epoch second the window ends at: the clock's next whole second.
+    expect(passed[0]!.headers.get('x-ratelimit-reset')).toBe(String(Math.floor(clock / 1000) + 1));
     expectLimited(await server.api.get('/api/agents'), 100);
   });
 
@@ -128,10 +129,10 @@ describe('rate limit configuration', () => {
     }
   });
 
-  it('aligns windows to the clock and reports the time left', () => {
+  it('aligns windows to the clock and reports the time left and the time of the reset', () => {
     let now = 10_250;
     const limiter = new FixedWindowLimiter(() => now);
-    expect(limiter.take('k', 1)).toEqual({ allowed: true, limit: 1, remaining: 0, resetMs: 750 });
+    expect(limiter.take('k', 1)).toEqual({ allowed: true, limit: 1, remaining: 0, resetMs: 750, resetAt: 11_000 });
     expect(limiter.take('k', 1)).toMatchObject({ allowed: false, resetMs: 750 });
     now = 11_000;
     expect(limiter.take('k', 1)).toMatchObject({ allowed: true, resetMs: 1000 });

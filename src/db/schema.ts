@@ -6,6 +6,8 @@ import type { McpSandbox } from '../domain/mcp.ts';
 
 export const agents = sqliteTable('agents', {
   name: text('name').primaryKey(),
+  /** A name for people; null when none was given. */
+  displayName: text('display_name'),
   description: text('description').notNull().default(''),
   model: text('model', { mode: 'json' }).$type<ModelSettings>().notNull(),
   systemPrompt: text('system_prompt').notNull().default(''),
@@ -59,7 +61,7 @@ export const runs = sqliteTable(
     status: text('status', { enum: ['queued', 'running', 'completed', 'failed', 'cancelled'] }).notNull(),
     input: text('input').notNull(),
     output: text('output'),
-    error: text('error', { mode: 'json' }).$type<{ code: string; message: string }>(),
+    error: text('error', { mode: 'json' }).$type<{ code: string; message: string; details?: Record<string, unknown> }>(),
     steps: text('steps', { mode: 'json' }).$type<unknown[]>().notNull(),
     usage: text('usage', { mode: 'json' }).$type<{ input_tokens: number; output_tokens: number }>().notNull(),
     source: text('source').notNull().default('api'),

@@ -27,10 +27,12 @@ export const DEFAULT_AGENT_NAME = 'default';
 export const DEFAULT_MAX_STEPS = 8;
 
 const ToolName = z.string().min(1).max(200);
+const DisplayName = z.string().min(1).max(200).describe('A name for people, e.g. "Research Assistant" (the slug `name` is the id).');
 
 export const Agent = z
   .object({
     name: Slug,
+    display_name: DisplayName.nullable().describe('A name for people; null when none was given.'),
     description: z.string(),
     model: ModelSettings,
     system_prompt: z.string(),
@@ -48,6 +50,7 @@ export type Agent = z.infer<typeof Agent>;
 export const AgentCreate = z
   .strictObject({
     name: Slug,
+    display_name: DisplayName.optional(),
     description: z.string().max(2000).default(''),
     model: ModelSettings.optional().describe('Defaults to the offline echo provider.'),
     system_prompt: z.string().max(32_000).default(''),
@@ -60,6 +63,7 @@ export type AgentCreate = z.infer<typeof AgentCreate>;
 
 export const AgentPatch = z
   .strictObject({
+    display_name: DisplayName.nullable().optional().describe('A name for people; null removes it.'),
     description: z.string().max(2000).optional(),
     model: z
       .strictObject({
@@ -92,6 +96,7 @@ export { PaginationInput };
 export function applyAgentPatch(agent: Agent, patch: AgentPatch, now: Date): Agent {
   return {
     ...agent,
+    display_name: patch.display_name === undefined ? agent.display_name : patch.display_name,
     description: patch.description ?? agent.description,
     system_prompt: patch.system_prompt ?? agent.system_prompt,
     allowed_tools: patch.allowed_tools ?? agent.allowed_tools,

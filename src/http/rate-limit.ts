@@ -1,8 +1,9 @@
 /**
  * Rate limits (seed 000): a fixed one-second window per caller and class (chat, read, write). The caller is
  * its API token, else the internal token, else the client IP. Limited routes answer X-RateLimit-Limit,
- * X-RateLimit-Remaining and X-RateLimit-Reset (seconds until the window resets); over the limit, 429
- * RATE_LIMITED with Retry-After (seconds). Runs after the auth hook, which names the caller.
+ * X-RateLimit-Remaining and X-RateLimit-Reset (the UTC epoch second the window resets at, as seed 002 says, on every
+ * route); over the limit, 429 RATE_LIMITED with Retry-After (seconds to wait).
+ * Runs after the auth hook, which names the caller.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimitClass } from '../routers/trpc.ts';
@@ -22,6 +23,8 @@ export interface RateDecision {
   remaining: number;
   /** Milliseconds until the window resets. */
   resetMs: number;
+  /** When the window resets (epoch milliseconds). */
+  resetAt: number;
 }
 
 /** Windows are aligned to the clock (floor(now / windowMs)), so the reset time is the same for every caller. */
@@ -36,16 +39,17 @@ export class FixedWindowLimiter {
   take(key: string, limit: number): RateDecision {
     const now = this.now();
     const window = Math.floor(now / this.windowMs);
-    const resetMs = (window + 1) * this.windowMs - now;
+    const resetAt = (window + 1) * this.windowMs;
+    const resetMs = resetAt - now;
     let entry = this.windows.get(key);
     if (!entry || entry.window !== window) {
       if (this.windows.size >= PRUNE_AT) this.prune(window);
       entry = { window, used: 0 };
       this.windows.set(key, entry);
     }
-    if (entry.used >= limit) return { allowed: false, limit, remaining: 0, resetMs };
+    if (entry.used >= limit) return { allowed: false, limit, remaining: 0, resetMs, resetAt };
     entry.used += 1;
-    return { allowed: true, limit, remaining: limit - entry.used, resetMs };
+    return { allowed: true, limit, remaining: limit - entry.used, resetMs, resetAt };
   }
 
   private prune(current: number): void {
@@ -76,7 +80,8 @@ export function installRateLimits(app: FastifyInstance, { limits, now }: RateLim
   const take: RateLimitTake = (rateClass, caller, reply) => {
     const decision = limiter.take(`${rateClass}:${caller}`, limits[rateClass]);
     const resetSeconds = Math.max(1, Math.ceil(decision.resetMs / 1000));
-    reply.header('x-ratelimit-limit', decision.limit).header('x-ratelimit-remaining', decision.remaining).header('x-ratelimit-reset', resetSeconds);
+    const resetAt = Math.ceil(decision.resetAt / 1000);
+    reply.header('x-ratelimit-limit', decision.limit).header('x-ratelimit-remaining', decision.remaining).header('x-ratelimit-reset', resetAt);
     if (decision.allowed) return;
     reply.header('retry-after', resetSeconds);
     throw new AppError('RATE_LIMITED', `Too many ${rateClass} requests: at most ${decision.limit} a second`, {
@@ -85,8 +90,9 @@ export function installRateLimits(app: FastifyInstance, { limits, now }: RateLim
     });
   };
   addRouteHook(app, 'onRequest', (route) => {
-    const rateClass = routePolicyOf(route)?.rateLimit;
-    if (!rateClass) return undefined;
+    const policy = routePolicyOf(route);
+    if (!policy?.rateLimit) return undefined;
+    const rateClass = policy.rateLimit;
     return (request, reply, done) => {
       try {
         take(rateClass, callerKey(request), reply);

@@ -6,6 +6,7 @@
 import type { FastifyInstance, RouteOptions, onRequestHookHandler, preParsingHookHandler, preValidationHookHandler } from 'fastify';
 import type { RateLimitClass } from '../routers/trpc.ts';
 import type { Scope } from '../domain/scopes.ts';
+import type { Dialect } from './dialects/dialect.ts';
 import type { Operation } from './operations.ts';
 import type { RawRouteSpec } from './raw-routes.ts';
 
@@ -19,6 +20,8 @@ export interface RoutePolicy {
 interface RouteConfig {
   operation?: Operation;
   rawRoute?: RawRouteSpec;
+  /** The dialect serving the operation (src/http/dialect-adapter.ts). */
+  dialect?: Dialect;
 }
 
 /** What a REST or raw route declares about its callers; undefined for other routes (/trpc). */

@@ -22,6 +22,7 @@ type AgentRow = typeof agents.$inferSelect;
 function toAgent(row: AgentRow): Agent {
   return {
     name: row.name,
+    display_name: row.displayName,
     description: row.description,
     model: row.model,
     system_prompt: row.systemPrompt,
@@ -36,6 +37,7 @@ function toAgent(row: AgentRow): Agent {
 function toRow(agent: Agent): AgentRow {
   return {
     name: agent.name,
+    displayName: agent.display_name,
     description: agent.description,
     model: agent.model,
     systemPrompt: agent.system_prompt,
@@ -125,6 +127,7 @@ export class AgentService {
     const now = new Date();
     const agent: Agent = {
       name: input.name,
+      display_name: input.display_name ?? null,
       description: input.description,
       model: input.model ?? DEFAULT_MODEL,
       system_prompt: input.system_prompt,
@@ -190,6 +193,7 @@ export class AgentService {
       .values(
         toRow({
           name: DEFAULT_AGENT_NAME,
+          display_name: null,
           description: 'The default agent (offline echo provider until you configure a model).',
           model: DEFAULT_MODEL,
           system_prompt: 'You are a helpful assistant.',

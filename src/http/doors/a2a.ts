@@ -1,0 +1,201 @@
+/**
+ * The A2A door (Agent2Agent 1.0, JSON-RPC binding): each agent has a card at /a2a/{agent}/.well-known/agent-card.json
+ * naming its endpoint, POST /a2a/{agent}. A task is a run: SendMessage starts one (and waits for it unless told not
+ * to), SendStreamingMessage streams it, GetTask reads it, CancelTask cancels it. HTTP failures (auth, rate limits,
+ * invalid requests) are the server's envelope; what A2A defines (no such task, not cancelable) are JSON-RPC errors.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  A2A_ERRORS,
+  A2A_PROTOCOL_VERSION,
+  A2aRequest,
+  A2aRequestHeaders,
+  A2aResponse,
+  A2aStreamEvent,
+  AgentCard,
+  agentCardOf,
+  agentMessage,
+  answerArtifact,
+  taskOf,
+  taskStatusOf,
+  textOfParts,
+  type SendMessageParams,
+  type StreamResponse,
+} from '../../domain/a2a.ts';
+import { AgentRef } from '../../domain/agents.ts';
+import type { Run } from '../../domain/chat.ts';
+import { isAppError } from '../../domain/errors.ts';
+import type { Services } from '../../services/container.ts';
+import type { RunHandle } from '../../services/runtime/runtime.ts';
+import { VERSION } from '../../services/system.ts';
+import { defineRawRoute, type RawRouteSpec } from '../raw-routes.ts';
+import { openSse } from '../sse.ts';
+import { headersOf } from './headers.ts';
+
+const TAG = 'a2a';
+const SOURCE = 'a2a';
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+type RpcId = A2aRequest['id'];
+
+/** An A2A failure: answered as a JSON-RPC error with status 200, as the protocol's SDKs do. */
+class RpcFailure extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const sendRpc = (reply: FastifyReply, answer: A2aResponse) => reply.type(JSON_TYPE).send(answer);
+
+const originOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
+
+/** The agent's task: a run of this agent, else no such task (a run id of another agent names nothing here). */
+async function taskRun(services: Services, agent: string, id: string): Promise<Run> {
+  const run = await services.runtime.get(id).catch((error: unknown) => {
+    if (isAppError(error) && error.code === 'RUN_NOT_FOUND') return undefined;
+    throw error;
+  });
+  if (!run || run.agent_id !== agent) throw new RpcFailure(A2A_ERRORS.TASK_NOT_FOUND, `Task '${id}' not found`);
+  return run;
+}
+
+function startTask(services: Services, agent: string, { message }: SendMessageParams): Promise<RunHandle> {
+  if (message.taskId) {
+    throw new RpcFailure(A2A_ERRORS.UNSUPPORTED_OPERATION, 'A task here ends with its turn: send the next message with the same contextId, without taskId');
+  }
+  return services.runtime.start({
+    agent,
+    source: SOURCE,
+    message: textOfParts(message.parts),
+    ...(message.contextId ? { session_id: message.contextId } : {}),
+  });
+}
+
+async function cancelTask(services: Services, agent: string, id: string): Promise<Run> {
+  const run = await taskRun(services, agent, id);
+  const notCancelable = new RpcFailure(A2A_ERRORS.TASK_NOT_CANCELABLE, `Task '${id}' is already ${run.status}`);
+  if (run.status !== 'running' && run.status !== 'queued') throw notCancelable;
+  return services.runtime.cancel(id).catch((error: unknown) => {
+    throw isAppError(error) && error.code === 'RUN_NOT_ACTIVE' ? notCancelable : error;
+  });
+}
+
+/**
+ * A run as A2A's stream: the task, then the answer as artifact chunks, tool activity as `working` status updates with
+ * a data part, and the final status. Text after tool calls starts the artifact afresh (append false), so what a client
+ * assembles is the last step's text: the answer, as GetTask has it.
+ */
+async function* taskEvents(handle: RunHandle): AsyncGenerator<StreamResponse> {
+  const { run } = handle;
+  const ids = { taskId: run.id, contextId: run.session_id };
+  const working = (data: Record<string, unknown>, suffix: string): StreamResponse => ({
+    statusUpdate: { ...ids, status: { state: 'TASK_STATE_WORKING', message: agentMessage(run, [{ data }], suffix), timestamp: new Date().toISOString() } },
+  });
+  yield { task: taskOf(run) };
+  let append = false;
+  let answered = false;
+  for await (const update of handle.updates) {
+    if (update.type === 'text') {
+      yield { artifactUpdate: { ...ids, artifact: answerArtifact(run, update.delta), append, lastChunk: false } };
+      append = answered = true;
+    } else if (update.type === 'tool_call') {
+      yield working({ tool_call: { id: update.call.id, name: update.call.name, arguments: update.call.arguments } }, `${update.call.id}.call`);
+      append = false;
+    } else if (update.type === 'tool_result') {
+      yield working({ tool_result: { id: update.id, name: update.name, output: update.output, is_error: update.is_error } }, `${update.id}.result`);
+    } else if (update.type === 'done') {
+      if (answered) yield { artifactUpdate: { ...ids, artifact: answerArtifact(run, ''), append: true, lastChunk: true } };
+      yield { statusUpdate: { ...ids, status: taskStatusOf(update.run) } };
+      return;
+    }
+  }
+}
+
+async function streamTask(id: RpcId, handle: RunHandle, request: FastifyRequest, reply: FastifyReply, services: Services): Promise<void> {
+  const stream = openSse(request, reply, { keepAliveMs: services.events.options.keepAliveMs });
+  try {
+    for await (const result of taskEvents(handle)) {
+      if (!(await stream.send({ data: { jsonrpc: '2.0', id, result } satisfies A2aStreamEvent }))) return;
+    }
+  } finally {
+    stream.close();
+  }
+}
+
+export const agentCardRoute = defineRawRoute({
+  id: 'agentToAgent.card',
+  method: 'GET',
+  path: '/a2a/{name}/.well-known/agent-card.json',
+  tags: [TAG],
+  summary: "An agent's A2A agent card",
+  description:
+    `The Agent2Agent ${A2A_PROTOCOL_VERSION} card of the agent: its JSON-RPC endpoint (POST /a2a/{name}), streaming, and the ` +
+    'bearer token it takes. Point an A2A client at this URL.',
+  scope: 'agents:read',
+  rateLimit: 'read',
+  request: { params: AgentRef },
+  responses: { 200: { description: 'The card', contentType: 'application/json', schema: AgentCard } },
+  errors: ['AGENT_NOT_FOUND'],
+  async handler({ params }, request, reply, services) {
+    const agent = await services.agents.get(params.name);
+    const origin = originOf(request);
+    return reply.type(JSON_TYPE).send(agentCardOf(agent, `${origin}/a2a/${agent.name}`, origin, VERSION, services.auth.open));
+  },
+});
+
+export const agentRpcRoute = defineRawRoute({
+  id: 'agentToAgent.rpc',
+  method: 'POST',
+  path: '/a2a/{name}',
+  tags: [TAG],
+  summary: 'Talk to an agent over A2A (JSON-RPC)',
+  description:
+    `Agent2Agent ${A2A_PROTOCOL_VERSION} over JSON-RPC; a task is a run (its id the run id, its contextId the session). ` +
+    'SendMessage answers `{task}` when the run ends (at once with `configuration.returnImmediately`); SendStreamingMessage ' +
+    'answers Server-Sent Events, each a JSON-RPC response carrying the task, artifact chunks of the answer, tool activity as ' +
+    '`working` status updates and the final status; GetTask reads a task, CancelTask cancels it. A2A failures are JSON-RPC ' +
+    'errors with status 200: -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported. ' +
+    'Push notifications are not supported.',
+  scope: 'chat',
+  rateLimit: 'chat',
+  request: { params: AgentRef, headers: A2aRequestHeaders, body: { contentType: 'application/json', schema: A2aRequest } },
+  responses: {
+    200: {
+      description: 'The JSON-RPC answer, or for SendStreamingMessage the task as it goes',
+      contentType: 'application/json',
+      schema: A2aResponse,
+      alternatives: [{ contentType: 'text/event-stream', schema: A2aStreamEvent }],
+    },
+  },
+  errors: ['AGENT_NOT_FOUND', 'SESSION_BUSY'],
+  async handler({ params, body }, request, reply, services) {
+    const agent = (await services.agents.get(params.name)).name;
+    const version = headersOf(A2aRequestHeaders, request)['a2a-version'];
+    try {
+      if (version !== undefined && version.split('.')[0] !== A2A_PROTOCOL_VERSION.split('.')[0]) {
+        throw new RpcFailure(A2A_ERRORS.VERSION_NOT_SUPPORTED, `A2A version ${version} is not supported: this server speaks ${A2A_PROTOCOL_VERSION}`);
+      }
+      switch (body.method) {
+        case 'SendMessage': {
+          const handle = await startTask(services, agent, body.params);
+          const run = body.params.configuration?.returnImmediately ? handle.run : (await handle.done).run;
+          return sendRpc(reply, { jsonrpc: '2.0', id: body.id, result: { task: taskOf(run, body.params.configuration?.historyLength) } });
+        }
+        case 'SendStreamingMessage':
+          return streamTask(body.id, await startTask(services, agent, body.params), request, reply, services);
+        case 'GetTask':
+          return sendRpc(reply, { jsonrpc: '2.0', id: body.id, result: taskOf(await taskRun(services, agent, body.params.id), body.params.historyLength) });
+        case 'CancelTask':
+          return sendRpc(reply, { jsonrpc: '2.0', id: body.id, result: taskOf(await cancelTask(services, agent, body.params.id)) });
+      }
+    } catch (error) {
+      if (!(error instanceof RpcFailure)) throw error;
+      return sendRpc(reply, { jsonrpc: '2.0', id: body.id, error: { code: error.code, message: error.message } });
+    }
+  },
+});
+
+export const a2aRoutes: RawRouteSpec[] = [agentCardRoute, agentRpcRoute];

@@ -1,13 +1,34 @@
-/** Runs router: a run's state, cancelling it, and its events as a tRPC subscription. */
+/** Runs router: an agent's runs, a run's state, cancelling it, and its events as a tRPC subscription. */
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { Run, RunRef } from '../domain/chat.ts';
 import { EventEnvelope, RUN_END_EVENTS } from '../domain/events.ts';
+import { RunList, RunsInput } from '../domain/runs.ts';
 import { procedure, router } from './trpc.ts';
 
 const tags: ['runs'] = ['runs'];
 
 export const runsRouter = router({
+  list: procedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/api/agents/{name}/runs',
+        tags,
+        summary: "List the agent's runs, newest first",
+        description: 'Every run of the agent, whatever started it (API, stream, channel, webhook, heartbeat, sub-agent); filter by session_id and status.',
+        errors: ['AGENT_NOT_FOUND'],
+        scope: 'chat',
+        rateLimit: 'read',
+      },
+    })
+    .input(RunsInput)
+    .output(RunList)
+    .query(async ({ ctx, input: { name, session_id, status, ...page } }) => {
+      await ctx.services.agents.get(name);
+      return ctx.services.conversations.runs(name, { session_id, status }, page);
+    }),
+
   get: procedure
     .meta({
       openapi: { method: 'GET', path: '/api/runs/{id}', tags, summary: 'Get a run: status, steps, usage', errors: ['RUN_NOT_FOUND'], scope: 'chat', rateLimit: 'read' },

@@ -1,15 +1,15 @@
 /** Loads the configuration: file (cwd, then MOXXY_HOME), overridden by environment variables. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { ConfigError } from './errors.ts';
+import { readConfigFile } from './read-file.ts';
 import { ConfigSchema, type MoxxyConfig } from './schema.ts';
 
-export const CONFIG_FILE_NAMES = ['moxxy.config.ts', 'moxxy.config.js', 'moxxy.config.mjs', 'moxxy.config.json'];
+export { ConfigError } from './errors.ts';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+/** In this order of preference, in the working directory and then in MOXXY_HOME. */
+export const CONFIG_FILE_NAMES = ['moxxy.config.ts', 'moxxy.config.mts', 'moxxy.config.js', 'moxxy.config.mjs', 'moxxy.config.json'];
 
 type Env = Record<string, string | undefined>;
 
@@ -34,16 +34,6 @@ export function findConfigFile(cwd: string, env: Env): string | undefined {
   return undefined;
 }
 
-async function readConfigFile(file: string): Promise<Record<string, unknown>> {
-  try {
-    if (file.endsWith('.json')) return JSON.parse(readFileSync(file, 'utf8'));
-    const mod = await import(pathToFileURL(file).href);
-    return (mod.default ?? mod) as Record<string, unknown>;
-  } catch (error) {
-    throw new ConfigError(`Cannot read ${file}: ${(error as Error).message}`);
-  }
-}
-
 /** Environment variable -> config path. Numbers stay strings unless they look numeric, so zod names the field. */
 const ENV_KEYS: Array<[string, string[], 'string' | 'number']> = [
   ['HOST', ['host'], 'string'],
@@ -58,6 +48,7 @@ const ENV_KEYS: Array<[string, string[], 'string' | 'number']> = [
   ['ANTHROPIC_BASE_URL', ['providers', 'anthropic', 'baseUrl'], 'string'],
   ['MOXXY_HTTP_TOKEN', ['channels', 'http', 'authToken'], 'string'],
   ['MOXXY_INTERNAL_TOKEN', ['auth', 'internalToken'], 'string'],
+  ['MOXXY_API_KEY', ['auth', 'apiKey'], 'string'],
   ['MOXXY_VAULT_KEY', ['vault', 'masterKey'], 'string'],
 ];
 

@@ -1,6 +1,7 @@
-/** The configuration schema: moxxy.config.{json,ts,js}, then environment variables, validated here. */
+/** The configuration schema: a moxxy.config.* file (src/config/read-file.ts), then environment variables, validated here. */
 import { z } from 'zod';
 import { isLoopbackHost } from '../domain/hosts.ts';
+import { TOKEN_PREFIX } from '../domain/tokens.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -136,6 +137,15 @@ export const ConfigSchema = z.strictObject({
   auth: z
     .strictObject({
       internalToken: z.string().min(1).optional().describe('X-Moxxy-Internal-Token value (full access); MOXXY_INTERNAL_TOKEN overrides. Required to bind a non-loopback address.'),
+      apiKey: z
+        .string()
+        .regex(/^\S+$/, 'must be one word: it is sent as "Authorization: Bearer <key>"')
+        .refine((key) => !key.startsWith(TOKEN_PREFIX), `must not start with "${TOKEN_PREFIX}", which marks API tokens`)
+        .optional()
+        .describe(
+          'The API key (seed 002), sent as "Authorization: Bearer <key>": full access, like the internal token; MOXXY_API_KEY or ' +
+            '`moxxy serve --api-key` override. Either one allows binding a non-loopback address.',
+        ),
     })
     .default({}),
   vault: z

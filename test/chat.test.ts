@@ -1,9 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
+import { loadConfig } from '../src/config/load.ts';
+import { startServer } from '../src/http/server.ts';
 import { appRouter } from '../src/routers/app.ts';
+import { createServices } from '../src/services/container.ts';
 import { readSse } from './helpers/sse.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { createApi, makeTempHome, startTestServer, type TestServer } from './helpers/server.ts';
 
 const OPENAI = 'https://api.openai.test/v1';
 const msw = setupServer();
@@ -107,6 +112,42 @@ describe('chat', () => {
     expect((await server.api.get('/api/agents/ghost/chat/history')).body.error.code).toBe('AGENT_NOT_FOUND');
   });
 
+  it('pages history by next_cursor without losing messages that share a millisecond, and takes a message id or a time as before', async () => {
+    await server.api.post('/api/agents', { name: 'same-ms' });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2025-03-01T12:00:00.000Z'));
+    try {
+      for (let i = 1; i <= 15; i++) {
+        await server.services.conversations.appendMessage({ sessionId: 'burst', agent: 'same-ms', runId: null, userId: null, role: 'user', content: `m${i}` });
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = (await server.api.get(`/api/agents/same-ms/chat/history?session_id=burst&limit=1${cursor ? `&before=${cursor}` : ''}`)).body.data;
+      expect(page.messages).toHaveLength(1);
+      seen.unshift(page.messages[0].content);
+      expect(page.next_cursor).toBe(page.has_more ? page.messages[0].id : null);
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(Array.from({ length: 15 }, (_, i) => `m${i + 1}`));
+
+    const newest = (await server.api.get('/api/agents/same-ms/chat/history?session_id=burst&limit=5')).body.data;
+    expect(newest.messages.map((m: any) => m.content)).toEqual(['m11', 'm12', 'm13', 'm14', 'm15']);
+    const byId = (await server.api.get(`/api/agents/same-ms/chat/history?session_id=burst&limit=5&before=${newest.messages[0].id}`)).body.data;
+    expect(byId.messages.map((m: any) => m.content)).toEqual(['m6', 'm7', 'm8', 'm9', 'm10']);
+    const byTime = (await server.api.get('/api/agents/same-ms/chat/history?session_id=burst&before=2025-03-01T12:00:00.001Z')).body.data;
+    expect(byTime.messages).toHaveLength(15);
+    expect((await server.trpc.chat.history.query({ name: 'same-ms', session_id: 'burst', limit: 2, before: newest.messages[0].id })).messages.map((m) => m.content)).toEqual(['m9', 'm10']);
+    expect((await server.trpc.chat.history.query({ name: 'same-ms', session_id: 'burst', before: new Date('2025-03-01T12:00:00.000Z') })).messages).toEqual([]);
+    const refused = await server.api.get('/api/agents/same-ms/chat/history?before=yesterday');
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details.issues[0].path).toBe('before');
+  });
+
   it('remembers earlier turns of a session in the model context', async () => {
     await server.api.post('/api/agents', { name: 'context-check', model: { provider: 'openai', name: 'gpt-4o-mini' }, system_prompt: 'Be kind.' });
     const bodies: any[] = [];
@@ -146,7 +187,7 @@ describe('chat', () => {
 
     const events = await audit(run.id);
     const called = events.find((e) => e.event_type === 'primitive.called');
-    expect(called?.payload).toMatchObject({ name: 'memory.store', arguments: { content: 'User prefers green tea' } });
+    expect(called?.payload).toMatchObject({ name: 'memory.store', args: { content: 'User prefers green tea' } });
     expect(events.find((e) => e.event_type === 'primitive.result')?.payload).toMatchObject({ name: 'memory.store', is_error: false });
     expect(events.some((e) => e.event_type === 'memory.stored')).toBe(true);
   });
@@ -175,9 +216,13 @@ describe('chat', () => {
     const res = await server.api.post('/api/agents/flaky/chat', { message: 'hi', session_id: 'flaky-session' });
     expect(res.status).toBe(502);
     expect(res.body.error.code).toBe('PROVIDER_ERROR');
+    expect(res.body.error.details).toEqual({ provider: 'openai', status: 500, cause: 'upstream down', run_id: expect.stringMatching(/^run_/) });
     expect(JSON.stringify(res.body)).not.toContain('sk-test-key');
     const runId = res.body.error.details.run_id;
-    expect((await server.api.get(`/api/runs/${runId}`)).body.data).toMatchObject({ status: 'failed', error: { code: 'PROVIDER_ERROR' } });
+    expect((await server.api.get(`/api/runs/${runId}`)).body.data).toMatchObject({
+      status: 'failed',
+      error: { code: 'PROVIDER_ERROR', message: 'openai answered HTTP 500: upstream down', details: { provider: 'openai', status: 500, cause: 'upstream down' } },
+    });
     expect((await audit(runId)).at(-1)?.event_type).toBe('run.failed');
   });
 
@@ -216,6 +261,39 @@ describe('chat', () => {
     ]);
   });
 
+  it('logs a provider failure at warn, at the default log level, with the agent, provider, status and cause but never the key', async () => {
+    const home = makeTempHome();
+    const lines: string[] = [];
+    const logStream = new Writable({ write: (chunk, _encoding, done) => void (lines.push(...String(chunk).split('\n').filter(Boolean)), done()) });
+    const config = await loadConfig({
+      cwd: home,
+      env: { MOXXY_HOME: home },
+      overrides: { port: 0, rateLimits: { enabled: false }, providers: { openai: { baseUrl: OPENAI, apiKey: 'sk-logged-never' }, maxRetries: 0 } },
+    });
+    const logged = await startServer(await createServices(config, { logStream }));
+    try {
+      const api = createApi(logged.url);
+      await api.post('/api/agents', { name: 'denied', model: { provider: 'openai', name: 'gpt-4o-mini' } });
+      msw.use(http.post(`${OPENAI}/chat/completions`, () => HttpResponse.json({ error: { message: 'Incorrect API key provided' } }, { status: 401 })));
+      expect((await api.post('/api/agents/denied/chat', { message: 'hi' })).status).toBe(502);
+      const warnings = lines.map((line) => JSON.parse(line)).filter((line) => line.level === 40);
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          msg: 'openai answered HTTP 401: Incorrect API key provided',
+          agent: 'denied',
+          provider: 'openai',
+          status: 401,
+          cause: 'Incorrect API key provided',
+          url: `${OPENAI}/chat/completions`,
+        }),
+      ]);
+      expect(lines.join('\n')).not.toContain('sk-logged-never');
+    } finally {
+      await logged.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it('answers 503 PROVIDER_NOT_CONFIGURED for an agent whose provider has no key', async () => {
     const bare = await startTestServer({ providers: { openai: { baseUrl: OPENAI } } });
     try {
@@ -248,6 +326,60 @@ describe('streaming, busy sessions and cancellation', () => {
     });
     const last = JSON.parse(post.events.at(-1)!.data);
     expect(last).toMatchObject({ done: true, session_id: done.session_id, content: 'posted' });
+  });
+
+  it('names the run in a header and on every frame, adding no frame the seed\'s EventSource example would print as undefined', async () => {
+    const read = await readSse(`${server.url}/api/agents/default/chat/stream?message=${encodeURIComponent('name the run')}`);
+    const runId = read.headers.get('x-moxxy-run-id');
+    expect(runId).toMatch(/^run_/);
+    const chunks = read.events.map((e) => JSON.parse(e.data));
+    expect(chunks.every((chunk) => chunk.run_id === runId)).toBe(true);
+    // Seed 000: `if (data.done) close(); else console.log(data.content)`.
+    expect(chunks.filter((chunk) => !chunk.done).map((chunk) => chunk.content)).toEqual(['name ', 'the ', 'run']);
+    expect((await server.api.get(`/api/runs/${runId}`)).body.data.status).toBe('completed');
+  });
+
+  it('cancels the run when the client closes the stream before the first token, unless it asked to keep it running', async () => {
+    await server.api.post('/api/agents', { name: 'silent', model: { provider: 'openai', name: 'gpt-4o-mini' } });
+    let upstreamAborted = 0;
+    msw.use(
+      http.post(`${OPENAI}/chat/completions`, ({ request }) => {
+        // Says nothing until it is aborted, like a slow model before its first token.
+        const body = new ReadableStream({ start: (controller) => request.signal.addEventListener('abort', () => (upstreamAborted++, controller.close())) });
+        return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream' } });
+      }),
+    );
+    const open = async (init: RequestInit, query = '') => {
+      const controller = new AbortController();
+      const response = await fetch(`${server.url}/api/agents/silent/chat/stream${query}`, { ...init, signal: controller.signal });
+      const runId = response.headers.get('x-moxxy-run-id')!;
+      expect(runId).toMatch(/^run_/);
+      controller.abort();
+      return runId;
+    };
+    const statusOf = async (runId: string) => (await server.api.get(`/api/runs/${runId}`)).body.data.status;
+    const settled = async (runId: string) => {
+      for (let i = 0; i < 100 && (await statusOf(runId)) === 'running'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      return statusOf(runId);
+    };
+
+    const dropped = await open({}, '?message=hi&session_id=dropped');
+    expect(await settled(dropped)).toBe('cancelled');
+    expect((await audit(dropped)).at(-1)?.event_type).toBe('run.cancelled');
+    expect(upstreamAborted).toBe(1);
+
+    const posted = await open({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'hi', session_id: 'posted' }) });
+    expect(await settled(posted)).toBe('cancelled');
+
+    const kept = await open({}, '?message=hi&session_id=kept&keep_running=true');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await statusOf(kept)).toBe('running');
+    expect((await server.api.post(`/api/runs/${kept}/cancel`)).body.data.status).toBe('cancelled');
+
+    const keptPost = await open({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'hi', session_id: 'kept-post', keep_running: true }) });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await statusOf(keptPost)).toBe('running');
+    await server.api.post(`/api/runs/${keptPost}/cancel`);
   });
 
   it('answers errors before the stream starts with the envelope', async () => {

@@ -1,6 +1,9 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { EventSource } from 'eventsource';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
 import superjson from 'superjson';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
 import type { EmitEvent, EventEnvelope } from '../src/domain/events.ts';
 import { startServer } from '../src/http/server.ts';
@@ -90,7 +93,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe('GET /v1/events/stream', () => {
-  it('streams matching events as id/event/data messages with the envelope as JSON', async () => {
+  it('streams matching events as id/data messages with the envelope as JSON, and no event: line', async () => {
     const stream = await openStream(`${server.url}/v1/events/stream?agent_id=stream-a`);
     expect(stream.response.status).toBe(200);
     expect(stream.response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
@@ -103,8 +106,8 @@ describe('GET /v1/events/stream', () => {
     await sleep(50);
     await stream.close();
     expect(stream.messages).toHaveLength(2);
-    expect(a).toMatchObject({ id: first.event_id, event: 'run.started' });
-    expect(b).toMatchObject({ id: second.event_id, event: 'run.completed' });
+    expect(a).toEqual({ id: first.event_id, data: expect.any(String) });
+    expect(b).toEqual({ id: second.event_id, data: expect.any(String) });
     expect(JSON.parse(a!.data)).toEqual({
       event_id: first.event_id,
       timestamp: first.timestamp.toISOString(),
@@ -115,6 +118,38 @@ describe('GET /v1/events/stream', () => {
       payload: { input: 'hi' },
     });
     expect(first.event_id).toMatch(/^evt_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+  });
+
+  it("delivers every event to seed 004's JavaScript example (onmessage), as written, with the event id for resuming", async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    await waitForSubscribers(0);
+    // Seed 004's example, host and port aside.
+    const eventSource = new EventSource(
+      `${server.url}/v1/events/stream?agent_id=agent_abc123`,
+    );
+
+    eventSource.onmessage = (event) => {
+      const envelope = JSON.parse(event.data);
+      console.log(envelope.event_type, envelope.payload);
+    };
+    const ids: string[] = [];
+    eventSource.addEventListener('message', (event) => ids.push(event.lastEventId));
+    try {
+      await waitForSubscribers(1);
+      const started = await emit({ agent_id: 'agent_abc123', run_id: 'run_def456', event_type: 'run.started', payload: { input: 'hi' } });
+      await emit({ agent_id: 'someone-else', run_id: 'run_other', event_type: 'run.started', payload: {} });
+      const called = await emit({ agent_id: 'agent_abc123', run_id: 'run_def456', event_type: 'primitive.called', payload: { name: 'fs.read', args: { path: 'README.md' } } });
+      const deadline = Date.now() + 5000;
+      while (log.mock.calls.length < 2 && Date.now() < deadline) await sleep(5);
+      expect(log.mock.calls).toEqual([
+        ['run.started', { input: 'hi' }],
+        ['primitive.called', { name: 'fs.read', args: { path: 'README.md' } }],
+      ]);
+      expect(ids).toEqual([started.event_id, called.event_id]);
+    } finally {
+      eventSource.close();
+      log.mockRestore();
+    }
   });
 
   it('filters by run_id and a comma-separated event_type list, ignoring unknown parameters', async () => {
@@ -250,6 +285,67 @@ describe('GET /v1/events/stream', () => {
     const [streamed, notice] = stream.envelopes();
     expect(streamed!.payload).toEqual(expected);
     expect(notice).toMatchObject({ event_type: 'security.redacted', run_id: 'run_redact', agent_id: 'redactor', sequence: 2, payload: { event_id: event.event_id, count: 2 } });
+  });
+});
+
+describe('events of what runs and the API do', () => {
+  it("records message.system for each part of a run's system message: the agent's prompt, recalled memories, the turn's context", async () => {
+    await server.api.post('/api/agents', { name: 'sys-parts', system_prompt: 'Be brief.' });
+    await server.api.post('/api/agents/sys-parts/memory', { content: 'Ana drinks green tea', user_id: 'ana' });
+    const reply = await server.api.post('/api/agents/sys-parts/chat', { message: 'Which tea for Ana?', user_id: 'ana', context: { city: 'Lisbon' } });
+    const events = (await server.api.get(`/api/audit?run_id=${reply.body.data.run_id}&limit=100`)).body.data.events as EventEnvelope[];
+    expect(events.filter((e) => e.event_type === 'message.system').map((e) => e.payload)).toEqual([
+      { source: 'agent', content: 'Be brief.' },
+      { source: 'memory', content: 'Relevant memories:\n- Ana drinks green tea' },
+      { source: 'context', content: 'Context for this turn: {"city":"Lisbon"}' },
+    ]);
+    // After the user's message, before the model is asked.
+    const types = events.map((e) => e.event_type);
+    expect(types.indexOf('message.system')).toBeGreaterThan(types.indexOf('message.user'));
+    expect(types.lastIndexOf('message.system')).toBeLessThan(types.indexOf('model.request'));
+
+    await server.api.post('/api/agents', { name: 'no-prompt', system_prompt: '' });
+    const bare = await server.api.post('/api/agents/no-prompt/chat', { message: 'nothing to add' });
+    expect((await server.api.get(`/api/audit?run_id=${bare.body.data.run_id}&event_type=message.system`)).body.data.events).toEqual([]);
+  });
+
+  it("records the vault reads a run causes (a skill's env_keys) with the run's run_id, so a run_id filter sees them", async () => {
+    await server.api.post('/api/agents', { name: 'env-runner', allowed_tools: ['show_env'] });
+    await server.api.post('/api/agents/env-runner/vault', { key: 'API_TOKEN', value: 'run-scoped-token-value' });
+    await server.api.post('/api/agents/env-runner/skills', {
+      name: 'show_env', language: 'bash', code: 'echo "token=${API_TOKEN:-none}"', needs_env: true, env_keys: ['API_TOKEN', 'MISSING'],
+    });
+    const reply = await server.api.post('/api/agents/env-runner/chat', { message: '<invoke name="show_env">[]</invoke>' });
+    expect(reply.body.data.content.trim()).toBe('show_env: token=[REDACTED]');
+    const runId = reply.body.data.run_id;
+    const vault = (await server.api.get(`/api/audit?run_id=${runId}&event_type=vault.accessed,vault.denied`)).body.data.events as EventEnvelope[];
+    expect(vault.map((e) => [e.event_type, e.agent_id, e.run_id, e.payload])).toEqual([
+      ['vault.accessed', 'env-runner', runId, { key: 'API_TOKEN', skill: 'show_env' }],
+      ['vault.denied', 'env-runner', runId, { key: 'MISSING', reason: 'not_found', skill: 'show_env' }],
+    ]);
+
+    // The same skill invoked over the API belongs to no run.
+    await server.api.post('/api/agents/env-runner/skills/show_env/invoke', { args: [] });
+    const all = (await server.api.get('/api/audit?agent_id=env-runner&event_type=vault.accessed')).body.data.events as EventEnvelope[];
+    expect(all.map((e) => e.run_id)).toEqual([runId, null]);
+  });
+
+  it('records a memory search over REST as memory.recalled, with the payload a run records', async () => {
+    await server.api.post('/api/agents', { name: 'searcher' });
+    const stored = (await server.api.post('/api/agents/searcher/memory', { content: 'Bruno prefers oolong tea', user_id: 'bruno' })).body.data;
+    const found = await server.api.get('/api/agents/searcher/memory?query=oolong&user_id=bruno&limit=5');
+    expect(found.body.data.memories.map((m: any) => m.id)).toEqual([stored.id]);
+    const reply = await server.api.post('/api/agents/searcher/chat', { message: 'oolong', user_id: 'bruno' });
+
+    const recalled = (await server.api.get('/api/audit?agent_id=searcher&event_type=memory.recalled')).body.data.events as EventEnvelope[];
+    const expected = { query: 'oolong', user_id: 'bruno', mode: 'fts', memories: [{ id: stored.id, relevance_score: 1 }] };
+    expect(recalled.map((e) => [e.run_id, e.payload])).toEqual([
+      [null, expected],
+      [reply.body.data.run_id, expected],
+    ]);
+    // A listing without a query searches nothing.
+    await server.api.get('/api/agents/searcher/memory');
+    expect((await server.api.get('/api/audit?agent_id=searcher&event_type=memory.recalled')).body.data.events).toHaveLength(2);
   });
 });
 

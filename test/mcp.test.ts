@@ -174,6 +174,11 @@ describe('MCP servers over stdio', () => {
 
     const listed = (await servers('calc-agent')).body.data.servers;
     expect(listed.find((s: any) => s.name === 'broken')).toMatchObject({ status: 'error', error });
+    // Paged like every list, first added first.
+    const second = (await server.api.get('/api/agents/calc-agent/mcp/servers?limit=1&offset=1')).body.data;
+    expect(second.servers.map((s: any) => s.name)).toEqual(['broken']);
+    expect(second.pagination).toEqual({ total: 2, limit: 1, offset: 1, next_offset: null });
+    expect((await servers('calc-agent')).body.data.pagination).toEqual({ total: 2, limit: 50, offset: 0, next_offset: null });
     const tools = (await server.api.get('/api/agents/calc-agent/mcp/tools')).body.data.tools;
     expect(new Set(tools.map((t: any) => t.server))).toEqual(new Set(['calc']));
 
@@ -243,10 +248,29 @@ describe('MCP tools in agent runs', () => {
     expect(events.find((e: any) => e.event_type === 'primitive.called')?.payload).toMatchObject({
       name: 'mcp.calc.add',
       kind: 'mcp',
-      arguments: { a: 2, b: 3 },
+      args: { a: 2, b: 3 },
     });
     expect(events.find((e: any) => e.event_type === 'primitive.result')?.payload).toMatchObject({ name: 'mcp.calc.add', kind: 'mcp', output: '5', is_error: false });
   }, SLOW);
+
+  it("records a call over /mcp/invoke as primitive.called and primitive.result, with the payloads of a run's own call", async () => {
+    const audit = async (query: string) => (await server.api.get(`/api/audit?agent_id=mcp-chat&event_type=primitive.called,primitive.result&${query}`)).body.data.events;
+    const reply = await server.api.post('/api/agents/mcp-chat/chat', { message: '<invoke name="mcp.calc.add">{"a": 4, "b": 5}</invoke>' });
+    const ofRun = await audit(`run_id=${reply.body.data.run_id}`);
+    expect((await invoke('mcp-chat', { server: 'calc', tool: 'add', arguments: { a: 4, b: 5 } })).body.data.content).toEqual([{ type: 'text', text: '9' }]);
+    const ofApi = (await audit('limit=1000')).filter((event: any) => event.run_id === null);
+
+    expect(ofApi.map((event: any) => event.event_type)).toEqual(['primitive.called', 'primitive.result']);
+    const called = { name: 'mcp.calc.add', kind: 'mcp', args: { a: 4, b: 5 } };
+    const result = { name: 'mcp.calc.add', kind: 'mcp', output: '9', is_error: false, duration_ms: expect.any(Number) };
+    expect(ofRun.map((event: any) => event.payload)).toEqual([{ tool_call_id: 'call_1', ...called }, { tool_call_id: 'call_1', ...result }]);
+    expect(ofApi.map((event: any) => event.payload)).toEqual([{ tool_call_id: null, ...called }, { tool_call_id: null, ...result }]);
+
+    const failed = await invoke('mcp-chat', { server: 'calc', tool: 'fail' });
+    expect(failed.body.data.is_error).toBe(true);
+    const failure = (await audit('limit=1000')).filter((event: any) => event.run_id === null).at(-1);
+    expect(failure.payload).toMatchObject({ name: 'mcp.calc.fail', output: 'this tool always fails', is_error: true });
+  });
 
   it('passes tool failures back to the model and refuses tools outside the allow-list', async () => {
     const reply = await server.api.post('/api/agents/mcp-chat/chat', {
@@ -287,7 +311,7 @@ describe('MCP servers across restarts', () => {
 
 describe('MCP secrets', () => {
   it('resolves ${vault:KEY} in env at connect time, and stores only the reference, encrypted', async () => {
-    const { database, agents, config, vault, changes } = server.services;
+    const { database, agents, config, vault, changes, events } = server.services;
     const sandbox = new Sandbox(sandboxSettings(config));
     const mcp = new McpService({
       db: database.db,
@@ -295,6 +319,7 @@ describe('MCP secrets', () => {
       agents,
       vault,
       changes,
+      events,
       resolveSecret: async (value, agent) => value.replace('${vault:GREETING}', `secret-of-${agent}`),
       sandbox,
       home: server.home,
@@ -382,7 +407,7 @@ describe('stdio MCP servers in the sandbox', () => {
   });
 
   it('logs stderr and the exit instead, with the secrets it was given masked', async () => {
-    const { database, agents, config, vault, changes } = server.services;
+    const { database, agents, config, vault, changes, events } = server.services;
     const sandbox = new Sandbox(sandboxSettings(config));
     const logged: Array<{ message: string; details: Record<string, unknown> }> = [];
     const mcp = new McpService({
@@ -391,6 +416,7 @@ describe('stdio MCP servers in the sandbox', () => {
       agents,
       vault,
       changes,
+      events,
       resolveSecret: async (value) => value.replace('${vault:TOKEN}', 'vault-token-value'),
       sandbox,
       home: server.home,
@@ -418,9 +444,9 @@ describe('stdio MCP servers in the sandbox', () => {
   });
 
   it('says when a server does not answer in time, and stops it', async () => {
-    const { database, agents, config, vault, changes } = server.services;
+    const { database, agents, config, vault, changes, events } = server.services;
     const sandbox = new Sandbox(sandboxSettings(config));
-    const mcp = new McpService({ db: database.db, guard: NO_PRIVATE_NETWORK, agents, vault, changes, resolveSecret: async (value) => value, sandbox, home: server.home, timeoutMs: 1000 });
+    const mcp = new McpService({ db: database.db, guard: NO_PRIVATE_NETWORK, agents, vault, changes, events, resolveSecret: async (value) => value, sandbox, home: server.home, timeoutMs: 1000 });
     const marker = `41${process.pid}.5`;
     try {
       await server.api.post('/api/agents', { name: 'silent' });

@@ -46,6 +46,10 @@ beforeAll(async () => {
     expect(stored.status).toBe(201);
     responses.push(JSON.stringify(stored.body));
   }
+  // The provider's `${vault:CANARY}` is the server's own secret (the same value, so one canary covers both vaults).
+  const serverSecret = await server.api.post('/api/vault', { key: 'CANARY', value: CANARY });
+  expect(serverSecret.status).toBe(201);
+  responses.push(JSON.stringify(serverSecret.body));
   const skill = await server.api.post('/api/agents/default/skills', {
     name: 'leaky',
     language: 'bash',
@@ -76,7 +80,7 @@ describe('the vault leaks no secret', () => {
   });
 
   it('keeps it out of the event stream and the answer of a run whose skill prints it', async () => {
-    const stream = readSse(`${server.url}/v1/events/stream?agent_id=default`, {}, (events) => events.some((event) => event.event === 'run.completed'));
+    const stream = readSse(`${server.url}/v1/events/stream?agent_id=default`, {}, (events) => events.some((event) => event.data.includes('"run.completed"')));
     await expect.poll(() => server.services.events.subscriberCount).toBeGreaterThan(0);
     const chat = await server.api.post('/api/agents/default/chat', { message: 'run it <invoke name="leaky">[]</invoke>', session_id: 'leak-session' });
     expect(chat.status).toBe(200);

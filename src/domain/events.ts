@@ -1,5 +1,6 @@
 /** Events (seed 004): the catalogue of event types, the envelope, and the stream and audit filters. */
 import { z } from 'zod';
+import { AppError } from './errors.ts';
 
 export const EVENT_TYPES = [
   'run.started',
@@ -52,6 +53,44 @@ export const EventEnvelope = z
   })
   .meta({ id: 'Event' });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+/** Characters of a tool's output kept in its result event; the run's step keeps the whole output. */
+export const TOOL_OUTPUT_EVENT_CHARS = 4000;
+
+/** A tool call as primitive.called / skill.invoked record it; `id` is null for a call made over the API, outside any run. */
+export interface ToolCallRecord {
+  id: string | null;
+  name: string;
+  kind: 'primitive' | 'skill' | 'mcp';
+  arguments: unknown;
+}
+
+/** The events of a tool call: skills have their own, every other tool (memory, MCP, sub-agents) is a primitive. */
+export function toolEventTypes(kind: ToolCallRecord['kind']): { called: EventType; result: EventType } {
+  return kind === 'skill' ? { called: 'skill.invoked', result: 'skill.completed' } : { called: 'primitive.called', result: 'primitive.result' };
+}
+
+/** What a call whose tool threw answers: the message of an expected failure (an AppError), never internals. */
+export function toolFailureOutput(error: unknown): string {
+  return `Error: ${error instanceof AppError ? error.message : 'the tool failed'}`;
+}
+
+/** The payload of primitive.called and skill.invoked, for a run's calls and the API's alike (`args`, as seed 004 names them). */
+export function toolCalledPayload(call: ToolCallRecord): Record<string, unknown> {
+  return { tool_call_id: call.id, name: call.name, kind: call.kind, args: call.arguments };
+}
+
+/** The payload of primitive.result and skill.completed, for a run's calls and the API's alike. */
+export function toolResultPayload(call: ToolCallRecord, result: { output: string; is_error: boolean; duration_ms: number }): Record<string, unknown> {
+  return {
+    tool_call_id: call.id,
+    name: call.name,
+    kind: call.kind,
+    output: result.output.slice(0, TOOL_OUTPUT_EVENT_CHARS),
+    is_error: result.is_error,
+    duration_ms: result.duration_ms,
+  };
+}
 
 /** What a producer hands to the event bus; the bus adds id, timestamp and sequence. */
 export interface EmitEvent {

@@ -29,6 +29,7 @@ import { SystemService } from './system.ts';
 import { createTranscriber } from './transcription.ts';
 import { loadMasterKey } from './vault/master-key.ts';
 import { VaultService } from './vault/service.ts';
+import { vaultTools } from './vault/tools.ts';
 import { systemClock, type Clock } from './scheduler/clock.ts';
 import { HeartbeatScheduler } from './scheduler/scheduler.ts';
 import { HeartbeatService } from './scheduler/service.ts';
@@ -63,7 +64,10 @@ export interface Services {
   /** Heartbeats per agent; the server starts firing them (`heartbeats.start()`). */
   heartbeats: HeartbeatService;
   subagents: Subagents;
-  /** Resolves `${vault:KEY}` references in configuration at the point of use, with the secrets of `agent` (default: `default`). */
+  /**
+   * Resolves `${vault:KEY}` references at the point of use: in an agent's settings (its channels', MCP servers') with
+   * the secrets of `agent`; in the server's configuration (no agent) with the server's own secrets.
+   */
   resolveSecret(value: string, agent?: string): Promise<string>;
   /**
    * Makes this process a serving instance: registered with a lease (failing the runs of expired instances), reading
@@ -114,10 +118,11 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
   const vault = new VaultService({ db: database.db, agents, events, redactor, masterKey: masterKey.key, changes });
   await vault.init();
   agents.onDelete((agent) => vault.deletionOf(agent));
-  const resolveSecret = (value: string, agent?: string) => vault.resolve(value, agent);
+  const resolveSecret = (value: string, agent?: string) => (agent === undefined ? vault.resolveConfig(value) : vault.resolve(value, agent));
   const conversations = new ConversationStore(database.db);
   const tools = new ToolRegistry();
   tools.register(memoryTools(memory));
+  tools.register(vaultTools(vault));
   // One sandbox for skills and stdio MCP servers.
   const sandbox = new Sandbox(sandboxSettings(config));
   const mcp = new McpService({
@@ -130,8 +135,10 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     guard: { allowPrivateNetwork: config.mcp.allowPrivateNetwork, allowHttpLoopback: false, trustedUrls: config.mcp.allowedUrls },
     log: (message, details) => logger.warn(details, message),
     redact: (text) => redactor.redact(text).value,
+    secrets: redactor,
     vault,
     changes,
+    events,
   });
   await mcp.init();
   tools.register(mcpTools(mcp));
@@ -154,7 +161,7 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     store: conversations,
     events,
     tools,
-    provider: (name, agent) => createProvider(name, config.providers, (value) => resolveSecret(value, agent)),
+    provider: (name, agent) => createProvider(name, config.providers, (value) => resolveSecret(value), (details, message) => logger.warn({ ...details, agent }, message)),
     contextProviders: [memoryContext(memory)],
     redactor,
     // A command's first turn makes it an instance too (without reaping), so its runs are known to be alive.
@@ -215,7 +222,7 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     tools,
     runtime,
     tokens,
-    auth: new Authenticator(tokens, config.auth.internalToken),
+    auth: new Authenticator(tokens, config.auth.internalToken, config.auth.apiKey),
     vault,
     channels,
     webhooks,

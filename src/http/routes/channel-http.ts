@@ -1,30 +1,39 @@
 /**
- * Seed 001's HTTP channel: one agent turn per request, as JSON, SSE or audio. There is no human in the loop,
- * so the operator declares trust up front: a bearer token and a tool allow-list, both required — server-wide
- * (channels.http) or per agent (an `http` channel), the token telling which agent the request reaches.
+ * Seed 001's HTTP channel as Moxxy's own channel speaks it: one agent turn per request, as JSON, SSE or audio; the
+ * turn's events are the MoxxyEvents of Moxxy's SDK and every failure is `{"error": "<snake_case>", "message"}`.
+ * There is no human in the loop, so the operator declares trust up front: a tool allow-list and a bearer token,
+ * server-wide (channels.http) or per agent (an `http` channel), the token telling which agent a request reaches.
+ * Like the API, the server-wide channel may go without a token on a server that is open (a loopback bind, no auth).
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
   AudioTurnQuery,
   AudioTurnResponse,
-  ChannelError,
+  CHANNEL_ERROR_STATUSES,
+  ChannelFailure,
   ChannelHealth,
+  channelErrorOf,
+  channelErrorSchema,
   MoxxyEvent,
+  parseModelChoice,
   turnRequestSchema,
   TurnResponse,
+  type ChannelErrorCode,
   type TurnRequest,
 } from '../../domain/channel-http.ts';
-import { AppError, ERROR_STATUS, type ErrorCode } from '../../domain/errors.ts';
-import { validationError } from '../../routers/errors.ts';
+import { AppError } from '../../domain/errors.ts';
+import { toAppError } from '../../routers/errors.ts';
 import { sameSecret } from '../../services/auth/same-secret.ts';
 import type { HttpBinding } from '../../services/channels/service.ts';
 import type { Services } from '../../services/container.ts';
+import { turnEvents } from '../../services/runtime/moxxy-events.ts';
 import { createTranscriber } from '../../services/transcription.ts';
+import { WWW_AUTHENTICATE } from '../auth.ts';
 import { errorEnvelope } from '../envelope.ts';
-import { defineRawRoute, type RawRouteSpec } from '../raw-routes.ts';
+import { defineRawRoute, type RawResponseSpec, type RawRouteSpec } from '../raw-routes.ts';
 import { logOf } from '../logger.ts';
-import { openSse } from '../sse.ts';
+import { openSse, type SseStream } from '../sse.ts';
 
 const TAG = 'channel-http';
 const JSON_BODY_LIMIT = 64 * 1024;
@@ -34,44 +43,66 @@ const SOURCE = 'channel:http';
 const AUTH_NOTE =
   'Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured ' +
   'for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel\'s allowedTools, or the server-wide ' +
-  'channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The channel\'s ' +
-  'list narrows the agent\'s own, never widens it: a tool must be allowed by both. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully ' +
-  'configured. Each turn runs in a new session.';
+  'channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. On an open ' +
+  'server (a loopback bind without MOXXY_INTERNAL_TOKEN, or `moxxy channels http` on a loopback address) the server-wide channel ' +
+  'needs no token when none is configured; a token that is sent is always checked. The channel\'s list narrows the agent\'s own, ' +
+  'never widens it: a tool must be allowed by both. Each turn runs in a new session. Every failure is `{"error", "message"}` ' +
+  '(`channel_disabled` for a disabled channel\'s token, `channel_not_configured` while no channel can serve).';
 
 /** Which agent and tools each authorized request runs with, set before the body is read. */
 const bindings = new WeakMap<FastifyRequest, HttpBinding>();
 
-/** The server-wide channel (moxxy.config / MOXXY_HTTP_TOKEN): its binding and token, or why it cannot serve. */
-async function globalChannel(services: Services): Promise<{ binding: HttpBinding; token: string } | { problem: AppError }> {
+/** The server-wide channel (moxxy.config / MOXXY_HTTP_TOKEN): its binding and token (none when it serves openly), or why it cannot serve. */
+async function globalChannel(services: Services, open: boolean): Promise<{ binding: HttpBinding; token: string | undefined } | { problem: AppError }> {
   const channel = services.config.channels.http;
   if (!channel?.allowedTools) {
-    return { problem: new AppError('CHANNEL_NOT_CONFIGURED', 'The HTTP channel needs channels.http.allowedTools: the tools it may use ([] disables all tools)') };
+    return {
+      problem: new AppError(
+        'CHANNEL_NOT_CONFIGURED',
+        'The HTTP channel is not configured: set channels.http.allowedTools (the tools it may use, [] for none) in moxxy.config.json, or configure an http channel for an agent (POST /api/agents/{name}/channels)',
+      ),
+    };
   }
+  const binding = { agent: channel.agent, channel: 'http', allowedTools: channel.allowedTools };
   const token = channel.authToken ? await services.resolveSecret(channel.authToken) : '';
-  if (!token) {
-    return { problem: new AppError('CHANNEL_NOT_CONFIGURED', 'The HTTP channel needs a bearer token: set MOXXY_HTTP_TOKEN or channels.http.authToken') };
-  }
-  return { binding: { agent: channel.agent, channel: 'http', allowedTools: channel.allowedTools }, token };
+  if (token || open) return { binding, token: token || undefined };
+  return {
+    problem: new AppError(
+      'CHANNEL_NOT_CONFIGURED',
+      'The HTTP channel needs a bearer token on a server that is not open (one with MOXXY_INTERNAL_TOKEN or a non-loopback bind): set MOXXY_HTTP_TOKEN or channels.http.authToken',
+    ),
+  };
 }
 
 /**
- * Runs before the body is read: finds the channel whose token the caller sent (the server-wide one, else an
- * agent's http channel) and refuses otherwise — with 503 while no channel could serve at all.
+ * Runs before the body is read: finds the channel whose token the caller sent (the server-wide one, else an agent's
+ * http channel), or, without credentials, the server-wide channel when it serves openly; refuses otherwise — with
+ * 503 while no channel could serve at all, or for the token of a disabled channel.
  */
-async function authorizeTurn(request: FastifyRequest, services: Services): Promise<void> {
-  const given = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '')?.[1];
-  const global = await globalChannel(services);
-  const binding =
-    given === undefined
-      ? undefined
-      : 'binding' in global && sameSecret(given, global.token)
-        ? global.binding
-        : await services.channels.matchHttpToken(given);
-  if (binding) {
-    bindings.set(request, binding);
+async function authorizeTurn(request: FastifyRequest, services: Services, reply: FastifyReply): Promise<void> {
+  const { authorization } = request.headers;
+  const given = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '')?.[1];
+  const global = await globalChannel(services, request.server.servesOpenly);
+  if (given !== undefined) {
+    const binding =
+      'binding' in global && global.token !== undefined && sameSecret(given, global.token) ? global.binding : await services.channels.matchHttpToken(given);
+    if (binding && 'enabled' in binding && !binding.enabled) {
+      throw new ChannelFailure(
+        'channel_disabled',
+        'CHANNEL_NOT_CONFIGURED',
+        `The http channel '${binding.channel}' of agent '${binding.agent}' is disabled: enable it with PATCH /api/agents/${binding.agent}/channels/${binding.channel} {"enabled": true}`,
+      );
+    }
+    if (binding) {
+      bindings.set(request, binding);
+      return;
+    }
+  } else if (authorization === undefined && 'binding' in global && global.token === undefined) {
+    bindings.set(request, global.binding);
     return;
   }
   if ('problem' in global && !(await services.channels.hasHttpChannels())) throw global.problem;
+  reply.header('www-authenticate', WWW_AUTHENTICATE);
   throw new AppError('UNAUTHORIZED', 'Missing or wrong bearer token: send Authorization: Bearer <the channel token>');
 }
 
@@ -82,12 +113,10 @@ function bindingOf(request: FastifyRequest): HttpBinding {
   return binding;
 }
 
-const asErrorCode = (code: string): ErrorCode => (code in ERROR_STATUS ? (code as ErrorCode) : 'INTERNAL_ERROR');
-
 /**
- * One turn as MoxxyEvents, built from the run's live updates. A failed run ends with an `error` event;
- * failures before the run starts (e.g. the channel's agent does not exist) are thrown.
- * `systemPrompt` reaches the model as context for this turn, after the agent's own prompt.
+ * One turn as MoxxyEvents (src/services/runtime/moxxy-events.ts). A failed run ends with an `error` event and then
+ * throws; failures before the run starts (the channel's agent does not exist) are thrown. `systemPrompt` reaches the
+ * model as context for this turn, after the agent's own prompt; `model` chooses the turn's model.
  */
 async function* runTurn(services: Services, binding: HttpBinding, turn: TurnRequest): AsyncGenerator<MoxxyEvent> {
   const agent = await services.agents.get(binding.agent);
@@ -101,56 +130,68 @@ async function* runTurn(services: Services, binding: HttpBinding, turn: TurnRequ
     source: SOURCE,
     restrictions: [{ source: 'channel', name: binding.channel, patterns: binding.allowedTools }],
     ...(turn.systemPrompt ? { context: { instructions: turn.systemPrompt } } : {}),
+    ...(turn.model ? { model: parseModelChoice(turn.model) } : {}),
   });
-  const { run } = handle;
-  yield { type: 'turn_started', run_id: run.id, session_id: run.session_id, agent: agent.name, model: { provider: agent.model.provider, name: agent.model.name } };
-  for await (const update of handle.updates) {
-    switch (update.type) {
-      case 'text':
-        yield { type: 'assistant_chunk', delta: update.delta };
-        break;
-      case 'tool_call':
-        yield { type: 'tool_call_requested', id: update.call.id, name: update.call.name, arguments: update.call.arguments };
-        break;
-      case 'tool_result':
-        yield { type: 'tool_result', id: update.id, name: update.name, output: update.output, is_error: update.is_error };
-        break;
-      case 'done': {
-        const ended = update.run;
-        const content = ended.output ?? '';
-        // Stored before the client sees the end of the turn, so the audit log is complete when it does.
-        await services.events.emit({
-          agent_id: agent.name,
-          run_id: ended.id,
-          event_type: 'channel.message_sent',
-          payload: { ...channel, status: ended.status, content, ...(ended.error ? { error: ended.error } : {}) },
-        });
-        if (ended.status === 'failed') {
-          yield { type: 'error', code: ended.error?.code ?? 'INTERNAL_ERROR', message: ended.error?.message ?? 'The run failed' };
-        } else {
-          yield { type: 'assistant_message', content };
-          yield { type: 'turn_completed', run_id: ended.id, status: ended.status === 'cancelled' ? 'cancelled' : 'completed', usage: ended.usage };
-        }
-        return;
-      }
-    }
+  try {
+    yield* turnEvents(handle, turn.prompt);
+  } finally {
+    // Stored before the client sees the end of the turn, so the audit log is complete when it does.
+    const { run } = await handle.done;
+    await services.events.emit({
+      agent_id: agent.name,
+      run_id: run.id,
+      event_type: 'channel.message_sent',
+      payload: { ...channel, status: run.status, content: run.output ?? '', ...(run.error ? { error: run.error } : {}) },
+    });
   }
 }
 
-/** The whole turn at once; a failed run answers with its error (e.g. 502 PROVIDER_ERROR) instead. */
+/** The whole turn at once; a failed run answers with its error instead (e.g. 502 turn_failed, with run_id). */
 async function collectTurn(services: Services, binding: HttpBinding, turn: TurnRequest): Promise<TurnResponse> {
   const events: MoxxyEvent[] = [];
-  let runId: string | null = null;
-  for await (const event of runTurn(services, binding, turn)) {
-    if (event.type === 'turn_started') runId = event.run_id;
-    if (event.type === 'error') throw new AppError(asErrorCode(event.code), event.message, { run_id: runId });
-    events.push(event);
-  }
+  for await (const event of runTurn(services, binding, turn)) events.push(event);
   const answer = events.findLast((event) => event.type === 'assistant_message');
-  return { events, assistant: answer?.content ?? '' };
+  return { events, assistant: answer?.type === 'assistant_message' ? answer.content : '' };
 }
 
-const TURN_ERRORS: ErrorCode[] = ['UNAUTHORIZED', 'AGENT_NOT_FOUND', 'PROVIDER_ERROR', 'CHANNEL_NOT_CONFIGURED', 'PROVIDER_NOT_CONFIGURED'];
+/** Malformed HTTP is refused before any route is known, so in the API's envelope (src/http/errors.ts, clientErrorHandler). */
+const MALFORMED_HTTP = errorEnvelope(['VALIDATION_ERROR']);
+
+/** The failures each route can answer, by status, as the channel's error body (see channelErrorOf). */
+function channelErrors(codes: ChannelErrorCode[]): Record<number, RawResponseSpec> {
+  const byStatus = new Map<number, ChannelErrorCode[]>();
+  for (const code of codes) for (const status of CHANNEL_ERROR_STATUSES[code]) byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  const headers = (status: number): RawResponseSpec['headers'] =>
+    status === 401
+      ? { 'WWW-Authenticate': { description: WWW_AUTHENTICATE, schema: { type: 'string' } } }
+      : status === 429
+        ? { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } }
+        : undefined;
+  return Object.fromEntries(
+    [...byStatus].map(([status, named]) => [
+      status,
+      {
+        description: status === 400 ? `${named.join(', ')}; malformed HTTP gets the envelope's VALIDATION_ERROR` : named.join(', '),
+        contentType: 'application/json',
+        schema: status === 400 ? z.union([channelErrorSchema(named), MALFORMED_HTTP]) : channelErrorSchema(named),
+        ...(headers(status) ? { headers: headers(status) } : {}),
+      },
+    ]),
+  );
+}
+
+const TURN_FAILURES: ChannelErrorCode[] = [
+  'bad_request',
+  'unauthorized',
+  'cross_site_request',
+  'payload_too_large',
+  'unsupported_media_type',
+  'host_not_allowed',
+  'too_many_turns',
+  'turn_failed',
+  'channel_disabled',
+  'channel_not_configured',
+];
 
 const turnRouteBase = {
   method: 'POST',
@@ -160,6 +201,8 @@ const turnRouteBase = {
   rateLimit: 'chat',
   bodyLimit: JSON_BODY_LIMIT,
   onRequest: authorizeTurn,
+  errorResponse: channelErrorOf,
+  rawErrors: channelErrors(TURN_FAILURES),
 } satisfies Partial<RawRouteSpec>;
 
 export const channelHealthRoute = defineRawRoute({
@@ -179,13 +222,18 @@ export const channelTurnRoute = defineRawRoute({
   id: 'channelHttp.turn',
   path: '/v1/turn',
   summary: 'Run one turn and answer with its events and the final text',
-  description: `${AUTH_NOTE} A failed run answers with the error envelope (e.g. 502 PROVIDER_ERROR, details.run_id).`,
+  description: `${AUTH_NOTE} A failed run answers \`turn_failed\` (502 when the model provider failed) with its \`run_id\`.`,
   request: { body: { contentType: 'application/json', schema: turnRequestSchema } },
   responses: { 200: { description: 'The turn', contentType: 'application/json', schema: TurnResponse } },
-  errors: TURN_ERRORS,
   handler: async ({ body }, request, reply, services) =>
     reply.type('application/json; charset=utf-8').send(await collectTurn(services, bindingOf(request), body)),
 });
+
+/**
+ * The events before the model's first answer (and the `error` event of a turn failing then): until the model answers,
+ * a failure is still answered with its HTTP status.
+ */
+const beforeModelAnswer = (event: MoxxyEvent) => event.type === 'user_prompt' || event.type === 'provider_request' || event.type === 'error';
 
 export const channelTurnStreamRoute = defineRawRoute({
   ...turnRouteBase,
@@ -194,25 +242,39 @@ export const channelTurnStreamRoute = defineRawRoute({
   summary: 'Run one turn, streaming its events (SSE)',
   description:
     `${AUTH_NOTE} One \`data:\` line per MoxxyEvent (append \`assistant_chunk.delta\` for the text), then \`data: [DONE]\`. ` +
-    'Any failure once the stream is open, including the run failing, ends it with `event: error` and `data: {"type":"error","code","message"}` instead of [DONE].',
+    'The stream opens once the model answers: a turn that fails before that (an unknown model, the channel\'s agent missing) ' +
+    'is answered like POST /v1/turn. A failure after that ends the stream with the `error` MoxxyEvent and then ' +
+    '`event: error` with the channel\'s error body (`data: {"error": "turn_failed", "message", "run_id"}`) instead of [DONE].',
   request: { body: { contentType: 'application/json', schema: turnRequestSchema } },
   responses: { 200: { description: 'The turn as it happens', contentType: 'text/event-stream', schema: MoxxyEvent } },
-  errors: ['UNAUTHORIZED', 'CHANNEL_NOT_CONFIGURED'],
   async handler({ body }, request, reply, services) {
     const binding = bindingOf(request);
-    const stream = openSse(request, reply, { keepAliveMs: services.events.options.keepAliveMs });
+    const held: MoxxyEvent[] = [];
+    let stream: SseStream | undefined;
+    const open = async () => {
+      stream = openSse(request, reply, { keepAliveMs: services.events.options.keepAliveMs });
+      for (const event of held.splice(0)) if (!(await stream.send({ data: event }))) return false;
+      return true;
+    };
     try {
       for await (const event of runTurn(services, binding, body)) {
-        if (!(await stream.send(event.type === 'error' ? { event: 'error', data: event } : { data: event }))) return;
-        if (event.type === 'error') return;
+        if (stream) {
+          if (!(await stream.send({ data: event }))) return;
+        } else {
+          held.push(event);
+          if (!beforeModelAnswer(event) && !(await open())) return;
+        }
       }
-      await stream.send({ data: '[DONE]' });
+      if (!stream && !(await open())) return;
+      await stream!.send({ data: '[DONE]' });
     } catch (error) {
-      const app = error instanceof AppError ? error : new AppError('INTERNAL_ERROR', 'Internal server error');
-      if (app.code === 'INTERNAL_ERROR') logOf(request).error({ err: error }, 'channel turn failed');
-      await stream.send({ event: 'error', data: { type: 'error', code: app.code, message: app.message } satisfies MoxxyEvent });
+      // Before the stream opened, the error handler answers it as on /v1/turn.
+      if (!stream) throw error;
+      const failure = toAppError(error);
+      if (failure.code === 'INTERNAL_ERROR') logOf(request).error({ err: error }, 'channel turn failed');
+      await stream.send({ event: 'error', data: services.redactor.redact(channelErrorOf(failure, error).body).value });
     } finally {
-      stream.close();
+      stream?.close();
     }
   },
 });
@@ -224,35 +286,33 @@ export const channelTurnAudioRoute = defineRawRoute({
   summary: 'Run one turn from a voice note: the transcript becomes the prompt',
   description:
     `${AUTH_NOTE} The body is the raw audio (up to 10 MB) with its type in Content-Type (audio/m4a, audio/mpeg, audio/wav...). ` +
-    'It is sent to the configured `transcription` endpoint (OpenAI-compatible /audio/transcriptions); without one the answer is ' +
-    '503 `{"error": "no_transcriber"}`. `model` is accepted and not applied, as in POST /v1/turn.',
+    'It is sent to the configured `transcription` endpoint (OpenAI-compatible /audio/transcriptions): without one the answer is ' +
+    '503 `no_transcriber`; an empty body is `empty_body`, a failed transcription `transcription_failed`, no speech heard ' +
+    '`empty_transcript`. `model` chooses the turn\'s model as in POST /v1/turn.',
   bodyLimit: AUDIO_BODY_LIMIT,
   request: {
     query: AudioTurnQuery,
     body: { contentType: 'audio/*', schema: z.string().meta({ format: 'binary' }), description: 'The recording, up to 10 MB.' },
   },
   responses: { 200: { description: 'The transcript and the turn', contentType: 'application/json', schema: AudioTurnResponse } },
-  errors: [...TURN_ERRORS, 'VALIDATION_ERROR', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'],
-  rawErrors: {
-    503: {
-      description: 'no_transcriber (seed body) when no transcriber is configured; CHANNEL_NOT_CONFIGURED (error envelope)',
-      contentType: 'application/json',
-      schema: z.union([ChannelError, errorEnvelope(['CHANNEL_NOT_CONFIGURED'])]),
-    },
-  },
+  rawErrors: channelErrors([...TURN_FAILURES, 'empty_body', 'empty_transcript', 'transcription_failed', 'no_transcriber']),
   async handler({ query, body }, request, reply, services) {
     const transcriber = createTranscriber(services.config.transcription, services.resolveSecret, services.config.providers.timeoutMs);
     if (!transcriber) {
-      return reply.code(503).type('application/json; charset=utf-8').send({
-        error: 'no_transcriber',
-        message: 'No transcriber is configured: set `transcription` {baseUrl, apiKey?, model?} to an OpenAI-compatible /audio/transcriptions endpoint',
-      } satisfies ChannelError);
+      throw new AppError(
+        'NO_TRANSCRIBER',
+        'No transcriber is configured: set `transcription` {baseUrl, apiKey?, model?} to an OpenAI-compatible /audio/transcriptions endpoint',
+      );
     }
     if (!Buffer.isBuffer(body)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the audio bytes as the body, with Content-Type audio/*');
-    if (body.length === 0) throw validationError([{ path: 'body', message: 'The audio is empty', code: 'too_small' }]);
-    const transcript = await transcriber.transcribe({ audio: body, contentType: request.headers['content-type'] ?? 'audio/mpeg', language: query.language });
-    if (!transcript) throw validationError([{ path: 'body', message: 'The transcriber heard no speech in the audio', code: 'invalid_value' }]);
-    const turn = await collectTurn(services, bindingOf(request), { prompt: transcript });
+    if (body.length === 0) throw new ChannelFailure('empty_body', 'VALIDATION_ERROR', 'The audio is empty');
+    const transcript = await transcriber
+      .transcribe({ audio: body, contentType: request.headers['content-type'] ?? 'audio/mpeg', language: query.language })
+      .catch((error: unknown) => {
+        throw new ChannelFailure('transcription_failed', 'PROVIDER_ERROR', toAppError(error).message);
+      });
+    if (!transcript) throw new ChannelFailure('empty_transcript', 'VALIDATION_ERROR', 'The transcriber heard no speech in the audio');
+    const turn = await collectTurn(services, bindingOf(request), { prompt: transcript, ...(query.model ? { model: query.model } : {}) });
     return reply.type('application/json; charset=utf-8').send({ transcript, ...turn });
   },
 });

@@ -19,11 +19,14 @@ export function eventJson(event: EventEnvelope): string {
   return text;
 }
 
-/** The whole SSE message of an event (`id:` event_id, `event:` event_type, `data:` envelope), cached per event object. */
+/**
+ * The whole SSE message of an event (`id:` event_id, `data:` envelope), cached per event object. No `event:` line:
+ * a named event reaches only listeners of that name, and seed 004's client reads every event with `onmessage`.
+ */
 export function eventFrame(event: EventEnvelope): string {
   let frame = frames.get(event);
   if (frame === undefined) {
-    frame = formatSseMessage({ id: event.event_id, event: event.event_type, data: eventJson(event) });
+    frame = formatSseMessage({ id: event.event_id, data: eventJson(event) });
     frames.set(event, frame);
   }
   return frame;
@@ -36,7 +39,8 @@ export const eventStreamRoute = defineRawRoute({
   tags: ['events'],
   summary: 'Stream events live (SSE)',
   description:
-    'One message per event: `id:` is the event_id, `event:` the event_type, `data:` the envelope as JSON. ' +
+    'One message per event, with no `event:` line, so `EventSource.onmessage` receives every one (the type is the envelope\'s ' +
+    '`event_type`): `id:` is the event_id, `data:` the envelope as JSON. ' +
     'Reconnect with the Last-Event-ID header to replay, from the audit log, every matching event after that one and then continue live. ' +
     '`: keep-alive` comments are sent while idle. A consumer too slow for the live queue is caught up from the audit log, so it misses nothing.',
   scope: 'events:read',

@@ -4,29 +4,35 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { and, asc, eq, isNotNull, isNull } from 'drizzle-orm';
+import { and, asc, count, eq, isNotNull, isNull } from 'drizzle-orm';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { paginate, type PaginationInput } from '../../domain/common.ts';
 import { AppError } from '../../domain/errors.ts';
+import { toolCalledPayload, toolEventTypes, toolFailureOutput, toolResultPayload, type EventType, type ToolCallRecord } from '../../domain/events.ts';
 import {
   mcpSandbox,
   mcpServerConfig,
+  mcpToolName,
   type McpInvoke,
   type McpInvokeResult,
   type McpServer,
   type McpServerConfig,
   type McpServerCreate,
+  type McpServerList,
   type McpTool,
 } from '../../domain/mcp.ts';
 import type { Db } from '../../db/client.ts';
 import { mcpServers } from '../../db/schema.ts';
 import type { AgentDeletion, AgentService } from '../agents.ts';
 import type { ChangeFeed } from '../changes/feed.ts';
+import type { EventBus } from '../events/bus.ts';
 import { vaultReferences } from '../../domain/vault.ts';
 import { assertUrlAllowed, isTrustedUrl, OutboundFetchError, type NetGuardOptions } from '../net-guard.ts';
 import type { Sandbox } from '../sandbox/index.ts';
 import type { SecretAddress } from '../vault/crypto.ts';
 import type { SealedValue, VaultService } from '../vault/service.ts';
 import { McpConnection } from './connection.ts';
+import { textOf } from './tools.ts';
 
 type McpServerRow = typeof mcpServers.$inferSelect;
 /** What is encrypted of a server: the values of these maps (their names stay readable, for env_keys and header_keys). */
@@ -52,10 +58,14 @@ export interface McpServiceDeps {
   log?(message: string, details: Record<string, unknown>): void;
   /** Masks the server's known secrets in what is logged. */
   redact?(text: string): string;
+  /** Where the literal values of env and headers are registered while their server runs, so what it echoes is redacted. */
+  secrets?: { register(value: string): void; unregister(value: string): void };
   /** Encrypts the values of env and headers with the master key. */
   vault: VaultService;
   /** Tells the other processes of a server added or removed, and brings theirs. */
   changes: ChangeFeed;
+  /** Where a call made over the API is recorded, as a run's calls are (primitive.called, primitive.result). */
+  events: Pick<EventBus, 'emit'>;
 }
 
 /** A stdio server's working directory and HOME. Both names are slugs, so they cannot climb out of <home>/mcp. */
@@ -111,6 +121,8 @@ function serverNotFound(agent: string, name: string): AppError {
 
 export class McpService {
   private readonly connections = new Map<string, McpConnection>();
+  /** The literal env and header values registered with the redactor, per running server. */
+  private readonly registered = new Map<string, string[]>();
   private readonly timeoutMs: number;
   private readonly retryAfterMs: number;
 
@@ -147,9 +159,13 @@ export class McpService {
     }
   }
 
-  async list(agent: string): Promise<McpServer[]> {
+  async list(agent: string, page: PaginationInput): Promise<McpServerList> {
     await this.deps.agents.get(agent);
-    return (await this.rows(agent)).map((row) => toServer(row, this.connections.get(keyOf(row))));
+    const [rows, [totals]] = await Promise.all([
+      this.rows(agent).limit(page.limit).offset(page.offset),
+      this.deps.db.select({ total: count() }).from(mcpServers).where(eq(mcpServers.agent, agent)),
+    ]);
+    return { servers: rows.map((row) => toServer(row, this.connections.get(keyOf(row)))), pagination: paginate(totals?.total ?? 0, page) };
   }
 
   /** Saves the server and connects at once; one that fails to connect is kept, with its error, to retry or remove. */
@@ -244,9 +260,24 @@ export class McpService {
     }));
   }
 
+  /** A call made over the API, outside any run: recorded with the events and payloads a run's own call of the tool gets. */
   async invoke(agent: string, input: McpInvoke): Promise<McpInvokeResult> {
     await this.deps.agents.get(agent);
-    const result = await this.call(agent, input.server, input.tool, input.arguments);
+    const call: ToolCallRecord = { id: null, name: mcpToolName(input.server, input.tool), kind: 'mcp', arguments: input.arguments };
+    const types = toolEventTypes(call.kind);
+    const emit = (event_type: EventType, payload: Record<string, unknown>) => this.deps.events.emit({ agent_id: agent, run_id: null, event_type, payload });
+    await emit(types.called, toolCalledPayload(call));
+    const started = performance.now();
+    const ended = (output: string, isError: boolean) =>
+      emit(types.result, toolResultPayload(call, { output, is_error: isError, duration_ms: Math.round(performance.now() - started) }));
+    let result: CallToolResult;
+    try {
+      result = await this.call(agent, input.server, input.tool, input.arguments);
+    } catch (error) {
+      await ended(toolFailureOutput(error), true);
+      throw error;
+    }
+    await ended(textOf(result), result.isError ?? false);
     return {
       content: result.content,
       is_error: result.isError ?? false,
@@ -292,11 +323,13 @@ export class McpService {
   private async disconnect(key: string): Promise<void> {
     const connection = this.connections.get(key);
     this.connections.delete(key);
+    for (const value of this.registered.get(key) ?? []) this.deps.secrets?.unregister(value);
+    this.registered.delete(key);
     await connection?.close();
   }
 
-  private rows(agent: string): Promise<McpServerRow[]> {
-    return this.deps.db.select().from(mcpServers).where(eq(mcpServers.agent, agent)).orderBy(asc(mcpServers.createdAt), asc(mcpServers.name));
+  private rows(agent: string) {
+    return this.deps.db.select().from(mcpServers).where(eq(mcpServers.agent, agent)).orderBy(asc(mcpServers.createdAt), asc(mcpServers.name)).$dynamic();
   }
 
   private configOf(row: McpServerRow): McpServerConfig {
@@ -322,7 +355,12 @@ export class McpService {
     let connection = this.connections.get(key);
     if (!connection) {
       const { sandbox, home, log, redact } = this.deps;
-      connection = new McpConnection(row.name, this.configOf(row), {
+      const config = this.configOf(row);
+      // Literal values are secrets like the vault's (a `${vault:...}` reference is registered when the vault opens it).
+      const literals = Object.values(config.transport === 'stdio' ? config.env : config.headers).filter((value) => vaultReferences(value).length === 0 && value.length > 0);
+      for (const value of literals) this.deps.secrets?.register(value);
+      this.registered.set(key, literals);
+      connection = new McpConnection(row.name, config, {
         resolveSecret: (value) => this.deps.resolveSecret(value, row.agent),
         timeoutMs: this.timeoutMs,
         guard: this.deps.guard,

@@ -4,8 +4,8 @@ import { mcpToolName } from '../../domain/mcp.ts';
 import type { ToolSource } from '../tools/types.ts';
 import type { McpService } from './service.ts';
 
-/** What the model reads back: the text items joined; other items (images, audio, links) only named. */
-function textOf(result: CallToolResult): string {
+/** What the model reads back (and a call's primitive.result records): the text items joined; other items (images, audio, links) only named. */
+export function textOf(result: CallToolResult): string {
   return result.content.map((item) => (item.type === 'text' ? item.text : `[${item.type}]`)).join('\n');
 }
 

@@ -165,13 +165,14 @@ export class MemoryService {
     return added;
   }
 
-  /** The API listing: newest first, or ranked when a query is given. */
+  /** The API listing: newest first, or ranked when a query is given (a search, recorded as memory.recalled like a run's). */
   async list(agent: string, input: MemoryListInput): Promise<MemoryList> {
     await this.agents.get(agent);
     const page = { limit: input.limit, offset: input.offset };
     const scope = { userId: input.user_id };
     if (input.query?.trim()) {
       const ranked = await this.rank(agent, scope, input.query, page);
+      await this.recalled(agent, null, input.query, input.user_id ?? null, ranked);
       return { memories: ranked.memories, pagination: paginate(ranked.total, page), mode: ranked.mode };
     }
     const where = scopeWhere(agent, scope);
@@ -195,18 +196,23 @@ export class MemoryService {
    */
   async recall(agentName: string, userId: string | null, text: string, limit = this.options.config.recallLimit, runId: string | null = null): Promise<Memory[]> {
     const ranked = await this.rank(agentName, { userId, withShared: true }, text, { limit, offset: 0 });
+    await this.recalled(agentName, runId, text, userId, ranked);
+    return ranked.memories;
+  }
+
+  /** memory.recalled: what was searched for, for whom, and what was found, best first. */
+  private async recalled(agent: string, runId: string | null, query: string, userId: string | null, ranked: RankedMemories): Promise<void> {
     await this.options.emit({
-      agent_id: agentName,
+      agent_id: agent,
       run_id: runId,
       event_type: 'memory.recalled',
       payload: {
-        query: text,
+        query,
         user_id: userId,
         mode: ranked.mode,
         memories: ranked.memories.map((memory) => ({ id: memory.id, relevance_score: memory.relevance_score })),
       },
     });
-    return ranked.memories;
   }
 
   async delete(agent: string, id: string): Promise<void> {

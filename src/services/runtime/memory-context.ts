@@ -8,6 +8,6 @@ export function memoryContext(memory: MemoryService): ContextProvider {
   return async (agent, input, run) => {
     const memories = await memory.recall(agent.name, run.user_id, input.message, RECALLED, run.id);
     if (memories.length === 0) return undefined;
-    return `Relevant memories:\n${memories.map((m) => `- ${m.content}`).join('\n')}`;
+    return { source: 'memory', content: `Relevant memories:\n${memories.map((m) => `- ${m.content}`).join('\n')}` };
   };
 }

@@ -1,6 +1,8 @@
 import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorCode } from '../src/domain/errors.ts';
+import { openAiErrorCode } from '../src/domain/openai.ts';
 import { SCOPES, type Scope } from '../src/domain/scopes.ts';
 import type { AppRouter } from '../src/routers/app.ts';
 import { assertMatchesOpenApi, openApiDocument } from './helpers/openapi.ts';
@@ -58,6 +60,10 @@ async function call(server: TestServer, op: SecuredOperation, headers: Record<st
 
 const otherScope = (scope: Scope): Scope => (scope === 'events:read' ? 'agents:read' : 'events:read');
 
+/** The OpenAI door answers refusals as OpenAI does (src/domain/openai.ts): its codes as OpenAI names them, no details. */
+const speaksOpenAi = (op: SecuredOperation) => op.id.startsWith('openai.');
+const codeAt = (op: SecuredOperation, code: ErrorCode) => (speaksOpenAi(op) ? openAiErrorCode(code) : code);
+
 describe('auth with an internal token configured', () => {
   let server: TestServer;
   const tokenFor = new Map<Scope, string>();
@@ -83,7 +89,7 @@ describe('auth with an internal token configured', () => {
     for (const op of secured) {
       const res = await call(server, op, {});
       expect(res.status, `${op.method} ${op.path}`).toBe(401);
-      expect(res.body.error.code).toBe('UNAUTHORIZED');
+      expect(res.body.error.code).toBe(codeAt(op, 'UNAUTHORIZED'));
       expect(res.headers.get('www-authenticate')).toBe('Bearer realm="moxxy"');
     }
   });
@@ -94,7 +100,7 @@ describe('auth with an internal token configured', () => {
       expect(wrongInternal.status, `${op.method} ${op.path}`).toBe(401);
       const unknown = await call(server, op, bearer('mox_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'));
       expect(unknown.status, `${op.method} ${op.path}`).toBe(401);
-      expect(unknown.body.error.code).toBe('UNAUTHORIZED');
+      expect(unknown.body.error.code).toBe(codeAt(op, 'UNAUTHORIZED'));
     }
   });
 
@@ -102,15 +108,21 @@ describe('auth with an internal token configured', () => {
     for (const op of secured) {
       const res = await call(server, op, bearer(tokenFor.get(otherScope(op.scope))!));
       expect(res.status, `${op.method} ${op.path}`).toBe(403);
-      expect(res.body.error).toMatchObject({ code: 'FORBIDDEN', details: { required_scope: op.scope } });
+      const scopeNamed = speaksOpenAi(op) ? { message: expect.stringContaining(`'${op.scope}'`) } : { details: { required_scope: op.scope } };
+      expect(res.body.error).toMatchObject({ code: codeAt(op, 'FORBIDDEN'), ...scopeNamed });
     }
   });
 
-  it('lets a token with exactly the required scope, a `*` token and the internal token through', async () => {
+  it('lets a token with exactly the required scope, a `*` token (but for `admin` operations) and the internal token through', async () => {
     for (const op of secured) {
-      for (const headers of [bearer(tokenFor.get(op.scope)!), bearer(tokenFor.get('*')!), internal]) {
+      const wildcard = bearer(tokenFor.get('*')!);
+      for (const headers of [bearer(tokenFor.get(op.scope)!), ...(op.scope === 'admin' ? [] : [wildcard]), internal]) {
         const res = await call(server, op, headers);
         expect([401, 403], `${op.method} ${op.path} answered ${res.status}`).not.toContain(res.status);
+      }
+      if (op.scope === 'admin') {
+        const res = await call(server, op, wildcard);
+        expect(res.status, `${op.method} ${op.path} with a \`*\` token`).toBe(403);
       }
     }
   });

@@ -21,6 +21,8 @@ afterAll(() => server.close());
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 const turnEvents = (body: { events: unknown[] }) => body.events.map((event) => MoxxyEvent.parse(event));
+/** The agent a channel turn ran: its events name the turn, which is a run. */
+const agentOf = async (on: TestServer, body: { events: unknown[] }) => (await on.api.get(`/api/runs/${turnEvents(body)[0]!.turnId}`)).body.data.agent_id;
 
 describe('channels API (REST)', () => {
   it('configures an http channel named after its type, answering 201 with created and a masked token', async () => {
@@ -105,7 +107,12 @@ describe('channels API (REST)', () => {
     const disabled = await server.api.patch('/api/agents/alpha/channels/temp', { enabled: false });
     expect(disabled.status).toBe(200);
     expect(disabled.body.data).toMatchObject({ enabled: false, status: 'stopped' });
-    expect((await server.api.post('/v1/turn', { prompt: 'hi' }, bearer('temporary-token-0123456789'))).status).toBe(401);
+    const refused = await server.api.post('/v1/turn', { prompt: 'hi' }, bearer('temporary-token-0123456789'));
+    expect(refused.status).toBe(503);
+    expect(refused.body).toEqual({
+      error: 'channel_disabled',
+      message: 'The http channel \'temp\' of agent \'alpha\' is disabled: enable it with PATCH /api/agents/alpha/channels/temp {"enabled": true}',
+    });
 
     const enabled = await server.api.patch('/api/agents/alpha/channels/temp', { enabled: true });
     expect(enabled.body.data).toMatchObject({ enabled: true, status: 'running' });
@@ -142,7 +149,7 @@ describe('channels over tRPC', () => {
     const pairing = await server.trpc.channels.pair.mutate({ name: 'beta', channel: 'bot' });
     expect(pairing.code).toMatch(/^[A-Z2-9]{8}$/);
     expect(pairing.expires_at.getTime()).toBeGreaterThan(Date.now());
-    expect(await server.trpc.channels.listChats.query({ name: 'beta', channel: 'bot' })).toEqual({ chats: [] });
+    expect(await server.trpc.channels.listChats.query({ name: 'beta', channel: 'bot' })).toEqual({ chats: [], pagination: { total: 0, limit: 50, offset: 0, next_offset: null } });
     await expect(server.trpc.channels.get.query({ name: 'beta', channel: 'nope' })).rejects.toMatchObject({ data: { code: 'CHANNEL_NOT_FOUND', httpStatus: 404 } });
     expect(await server.trpc.channels.delete.mutate({ name: 'beta', channel: 'bot' })).toEqual({ name: 'bot', status: 'deleted' });
   });
@@ -160,16 +167,19 @@ describe('the http channel bound per agent', () => {
     const alpha = await server.api.post('/v1/turn', { prompt: `Remember ${STORE_TAG}` }, bearer(ALPHA_TOKEN));
     expect(alpha.status).toBe(200);
     const alphaTurn = turnEvents(alpha.body);
-    expect(alphaTurn[0]).toMatchObject({ type: 'turn_started', agent: 'alpha' });
-    expect(alphaTurn.find((e) => e.type === 'tool_result')).toMatchObject({ name: 'memory.store', is_error: false });
+    expect(await agentOf(server, alpha.body)).toBe('alpha');
+    expect(alphaTurn.find((e) => e.type === 'tool_call_requested')).toMatchObject({ name: 'memory.store', callId: 'call_1' });
+    expect(alphaTurn.find((e) => e.type === 'tool_call_approved')).toMatchObject({ callId: 'call_1', decidedBy: 'policy' });
+    expect(alphaTurn.find((e) => e.type === 'tool_result')).toMatchObject({ callId: 'call_1', ok: true });
     expect((await server.api.get('/api/agents/alpha/memory')).body.data.memories.map((m: any) => m.content)).toEqual(['kept']);
 
     // beta's own allow-list has memory.*, its channel allows nothing: the channel wins.
     const beta = await server.api.post('/v1/turn', { prompt: `Remember ${STORE_TAG}` }, bearer(BETA_TOKEN));
     expect(beta.status).toBe(200);
     const betaTurn = turnEvents(beta.body);
-    expect(betaTurn[0]).toMatchObject({ type: 'turn_started', agent: 'beta' });
-    expect(betaTurn.find((e) => e.type === 'tool_result')).toMatchObject({ name: 'memory.store', is_error: true, output: expect.stringContaining('not allowed') });
+    expect(await agentOf(server, beta.body)).toBe('beta');
+    expect(betaTurn.find((e) => e.type === 'tool_call_denied')).toMatchObject({ callId: 'call_1', decidedBy: 'policy', reason: expect.stringContaining('not allowed') });
+    expect(betaTurn.find((e) => e.type === 'tool_result')).toMatchObject({ callId: 'call_1', ok: false, error: { kind: 'denied' } });
     expect((await server.api.get('/api/agents/beta/memory')).body.data.memories).toEqual([]);
   });
 
@@ -177,7 +187,7 @@ describe('the http channel bound per agent', () => {
     for (const headers of [{}, bearer('not-any-channel-token'), bearer(`${ALPHA_TOKEN}x`)]) {
       const res = await server.api.post('/v1/turn', { prompt: 'hi' }, headers);
       expect(res.status).toBe(401);
-      expect(res.body.error.code).toBe('UNAUTHORIZED');
+      expect(res.body.error).toBe('unauthorized');
     }
   });
 
@@ -188,8 +198,9 @@ describe('the http channel bound per agent', () => {
       body: JSON.stringify({ prompt: 'streamed to beta' }),
     });
     const text = await res.text();
-    expect(text).toContain('"agent":"beta"');
     expect(text.trim().endsWith('data: [DONE]')).toBe(true);
+    const [first] = text.split('\n\n');
+    expect(await agentOf(server, { events: [JSON.parse(first!.slice('data: '.length))] })).toBe('beta');
     const audit = (await server.api.get('/api/audit?agent_id=beta&event_type=channel.message_received,channel.message_sent&limit=1000')).body.data.events;
     const received = audit.find((e: any) => e.event_type === 'channel.message_received' && e.payload.content === 'streamed to beta');
     expect(received.payload).toMatchObject({ channel: 'http', type: 'http' });
@@ -203,15 +214,20 @@ describe('the http channel bound per agent', () => {
     expect(JSON.stringify(audit)).not.toContain(ALPHA_TOKEN);
   });
 
-  it('answers 503 CHANNEL_NOT_CONFIGURED again when no channel is left', async () => {
+  it('answers 503 channel_disabled while the only channel is disabled, and channel_not_configured when none is left', async () => {
     const other = await startTestServer();
     try {
       await other.api.post('/api/agents/default/channels', { type: 'http', config: { authToken: ALPHA_TOKEN, allowedTools: [] } });
-      expect((await other.api.post('/v1/turn', { prompt: 'hi' }, bearer(ALPHA_TOKEN))).body.events[0].agent).toBe('default');
+      expect(await agentOf(other, (await other.api.post('/v1/turn', { prompt: 'hi' }, bearer(ALPHA_TOKEN))).body)).toBe('default');
+      await other.api.patch('/api/agents/default/channels/http', { enabled: false });
+      const disabled = await other.api.post('/v1/turn', { prompt: 'hi' }, bearer(ALPHA_TOKEN));
+      expect(disabled.status).toBe(503);
+      expect(disabled.body).toMatchObject({ error: 'channel_disabled', message: expect.stringContaining("The http channel 'http' of agent 'default' is disabled") });
+      expect(disabled.body.message).not.toContain('moxxy.config');
       await other.api.delete('/api/agents/default/channels/http');
       const res = await other.api.post('/v1/turn', { prompt: 'hi' }, bearer(ALPHA_TOKEN));
       expect(res.status).toBe(503);
-      expect(res.body.error.code).toBe('CHANNEL_NOT_CONFIGURED');
+      expect(res.body.error).toBe('channel_not_configured');
     } finally {
       await other.close();
     }
@@ -222,8 +238,8 @@ describe('the http channel bound per agent', () => {
     try {
       await both.api.post('/api/agents', { name: 'gamma' });
       await both.api.post('/api/agents/gamma/channels', { type: 'http', config: { authToken: ALPHA_TOKEN, allowedTools: [] } });
-      expect((await both.api.post('/v1/turn', { prompt: 'hi' }, bearer('the-server-wide-token-0123'))).body.events[0].agent).toBe('default');
-      expect((await both.api.post('/v1/turn', { prompt: 'hi' }, bearer(ALPHA_TOKEN))).body.events[0].agent).toBe('gamma');
+      expect(await agentOf(both, (await both.api.post('/v1/turn', { prompt: 'hi' }, bearer('the-server-wide-token-0123'))).body)).toBe('default');
+      expect(await agentOf(both, (await both.api.post('/v1/turn', { prompt: 'hi' }, bearer(ALPHA_TOKEN))).body)).toBe('gamma');
     } finally {
       await both.close();
     }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MOXXY_BIN, runCli } from './helpers/process.ts';
@@ -93,5 +94,36 @@ describe('moxxy channels http', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('channels.http.allowedTools is required');
     expect(res.stdout).not.toContain('listening');
+  });
+});
+
+describe('moxxy failures around the command', () => {
+  it('stops quietly when the reader of its output goes away (`moxxy openapi | head`)', async () => {
+    const child = spawn(process.execPath, [MOXXY_BIN, 'openapi'], { env: { ...process.env, MOXXY_HOME: home() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // Like head: read a little, then close the pipe while the document is still being written.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+
+  it('says in one line that the port is in use, with what to do, and exits 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const dir = home();
+      const serve = await runCli(['serve', '--port', String(port)], { MOXXY_HOME: dir }, dir);
+      expect(serve.code).toBe(1);
+      expect(serve.stderr).toBe(`moxxy: cannot listen on 127.0.0.1:${port}: the port is in use (another moxxy?); stop what listens there or choose another port with --port\n`);
+
+      const channel = await runCli(['channels', 'http', '--port', String(port)], { MOXXY_HOME: home({ channels: { http: { allowedTools: [] } } }), MOXXY_HTTP_TOKEN: 'cli-token' });
+      expect(channel.code).toBe(1);
+      expect(channel.stderr.trim().split('\n')).toEqual([expect.stringContaining(`cannot listen on 127.0.0.1:${port}: the port is in use`)]);
+    } finally {
+      taken.close();
+    }
   });
 });

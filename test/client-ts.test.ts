@@ -3,6 +3,7 @@
  * it receives is also checked against openapi.json through its `fetch` option), its SSE streams, auth, and the
  * tRPC client factory.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { createMoxxyClient, isMoxxyApiError, MoxxyApiError, type MoxxyClientOptions, type Schema } from '../clients/typescript/src/index.ts';
@@ -163,6 +164,40 @@ describe('REST client against a live open server', () => {
     expect(events[0]?.event_type).toBe('run.started');
     expect(events.at(-1)?.event_type).toBe('run.completed');
     expect(new Set(events.map((event) => event.run_id))).toEqual(new Set([reply.run_id]));
+  });
+});
+
+describe('a server that cannot be reached', () => {
+  /** A loopback address nothing listens on. */
+  async function closedUrl(): Promise<string> {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    return `http://127.0.0.1:${port}`;
+  }
+
+  it('is a MoxxyApiError CONNECTION_ERROR with status 0 and the cause, for calls and for streams alike', async () => {
+    const url = await closedUrl();
+    const offline = createMoxxyClient({ baseUrl: url, retry: 0 });
+    const error = await offline.agents.get({ name: 'default' }).catch((e: unknown) => e);
+    expect(isMoxxyApiError(error, 'CONNECTION_ERROR')).toBe(true);
+    expect(error).toMatchObject({ code: 'CONNECTION_ERROR', status: 0, operationId: 'agents.get', message: `agents.get: cannot reach ${url}/api/agents/default: connect ECONNREFUSED ${url.slice(7)}` });
+
+    const stream = offline.events.stream({ agent_id: 'default' }, { reconnect: { attempts: 1, delayMs: 10 } });
+    expect(await collect(stream).catch((e: unknown) => e)).toMatchObject({ code: 'CONNECTION_ERROR', status: 0, operationId: 'events.stream' });
+  });
+
+  it('is a MoxxyApiError TIMEOUT when the server does not answer in time', async () => {
+    const silent = createServer();
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const slow = createMoxxyClient({ baseUrl: `http://127.0.0.1:${port}`, retry: 0, timeout: 200 });
+      expect(await outcome(slow.system.health())).toEqual({ code: 'TIMEOUT', status: 0, details: undefined });
+    } finally {
+      silent.close();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from './helpers/openapi.ts';
@@ -7,6 +7,12 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const operations = Object.values(openApiDocument.paths).flatMap((item) => Object.values(item));
 const summaryOf = (operationId: string) => (operations.find((op) => op.operationId === operationId) as unknown as { summary: string }).summary;
+
+/** The page's files are served but are no API operations, so they are fetched as they are, not through the contract check. */
+async function fetchAsset(base: string, path: string) {
+  const response = await fetch(`${base}${path}`);
+  return { status: response.status, headers: response.headers, body: await response.text() };
+}
 
 let server: TestServer;
 beforeAll(async () => {
@@ -27,7 +33,7 @@ describe('GET /api/docs over plain HTTP', () => {
 
   it('sends a same-origin Content-Security-Policy with the page and its assets', async () => {
     for (const path of ['/api/docs', '/api/docs/assets/swagger-ui-bundle.js', '/api/docs/assets/swagger-ui.css', '/api/docs/assets/init.js']) {
-      const res = await server.api.get(path);
+      const res = await fetchAsset(server.url, path);
       const csp = res.headers.get('content-security-policy') ?? '';
       expect(csp, path).toContain("default-src 'none'");
       expect(csp, path).toContain("script-src 'self';");
@@ -38,13 +44,13 @@ describe('GET /api/docs over plain HTTP', () => {
   });
 
   it('serves the bundle, the styles and the settings with their content types', async () => {
-    const bundle = await server.api.get('/api/docs/assets/swagger-ui-bundle.js');
+    const bundle = await fetchAsset(server.url, '/api/docs/assets/swagger-ui-bundle.js');
     expect(bundle.status).toBe(200);
     expect(bundle.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(bundle.body.length).toBeGreaterThan(500_000);
     expect(bundle.body).toContain('SwaggerUIBundle');
 
-    const styles = await server.api.get('/api/docs/assets/swagger-ui.css');
+    const styles = await fetchAsset(server.url, '/api/docs/assets/swagger-ui.css');
     expect(styles.status).toBe(200);
     expect(styles.headers.get('content-type')).toBe('text/css; charset=utf-8');
     expect(styles.body).toContain('.swagger-ui');
@@ -54,7 +60,7 @@ describe('GET /api/docs over plain HTTP', () => {
     expect(icon.headers.get('content-type')).toBe('image/png');
     expect(Buffer.from(await icon.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
 
-    const init = await server.api.get('/api/docs/assets/init.js');
+    const init = await fetchAsset(server.url, '/api/docs/assets/init.js');
     expect(init.status).toBe(200);
     expect(init.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(init.body).toContain("url: '/api/openapi.json'");
@@ -67,7 +73,7 @@ describe('GET /api/docs over plain HTTP', () => {
     const locked = await startTestServer({ auth: { internalToken: 'docs-test-token' } });
     try {
       expect((await locked.api.get('/api/docs')).status).toBe(200);
-      expect((await locked.api.get('/api/docs/assets/init.js')).status).toBe(200);
+      expect((await fetchAsset(locked.url, '/api/docs/assets/init.js')).status).toBe(200);
       expect((await locked.api.get('/api/agents')).status).toBe(401);
     } finally {
       await locked.close();
@@ -86,6 +92,17 @@ describe('GET /api/docs over plain HTTP', () => {
     const page = openApiDocument.paths['/api/docs']!.get!;
     expect(page.operationId).toBe('system.docs');
     expect(Object.keys(page.responses['200']!.content!)).toEqual(['text/html']);
+  });
+
+  it('keeps the files the page loads out of openapi.json and both clients: they are no API operations', () => {
+    const committed = readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8');
+    const tsClient = readFileSync(new URL('../clients/typescript/src/generated/operations.ts', import.meta.url), 'utf8');
+    const pythonClient = readFileSync(new URL('../clients/python/moxxy_client/client.py', import.meta.url), 'utf8');
+    expect(Object.keys(openApiDocument.paths).filter((path) => path.startsWith('/api/docs/'))).toEqual([]);
+    for (const text of [committed, tsClient, pythonClient]) {
+      expect(text).not.toMatch(/docs\/assets|system\.docs(?:Bundle|Styles|Icon|Init)|docs_(?:bundle|styles|icon|init)/);
+    }
+    expect(tsClient).toContain('"/api/docs"');
   });
 });
 
@@ -122,6 +139,24 @@ describe.runIf(hasChromium || process.env.CI)(`GET /api/docs in headless Chromiu
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
+
+  it('executes an operation with "Try it out" on the port the server runs on, not the default one', async () => {
+    expect(new URL(server.url).port).not.toBe('17890');
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => void (message.type() === 'error' && problems.push(message.text())));
+    await page.goto(`${server.url}/api/docs#/system/system.health`);
+    // Swagger UI escapes the dot of the operationId in the element's id.
+    const operation = page.locator('[id="operations-system-system\\\\.health"]');
+    await operation.getByRole('button', { name: 'Execute' }).click({ timeout: 60_000 });
+    const status = operation.locator('.live-responses-table .response .response-col_status');
+    await status.first().waitFor({ timeout: 30_000 });
+    expect((await status.first().textContent())?.trim()).toBe('200');
+    expect(await operation.locator('.request-url pre').textContent()).toBe(`${server.url}/api/health`);
+    expect(await operation.locator('.live-responses-table .response-col_description pre').first().textContent()).toContain('"status"');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 90_000);
 
   it('lets a token be entered under Authorize and keeps it across a reload', async () => {
     const page = await browser.newPage();

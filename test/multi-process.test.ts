@@ -230,6 +230,14 @@ describe('two servers on one database', () => {
     expect(await loggedUserMessage(b, `gone ${second}`)).toBe(`gone ${second}`);
   });
 
+  it("redacts a server secret set through A in B's very next event, and forgets it once deleted", async () => {
+    const secret = 'server-wide-secret-3c4d5e';
+    expect((await a.api.post('/api/vault', { key: 'SERVER_SHARED', value: secret })).status).toBe(201);
+    expect(await loggedUserMessage(b, `server ${secret}`)).toBe(`server ${REDACTED}`);
+    expect((await a.api.delete('/api/vault/SERVER_SHARED')).status).toBe(200);
+    expect(await loggedUserMessage(b, `gone ${secret}`)).toBe(`gone ${secret}`);
+  });
+
   it("redacts a secret set with `moxxy vault set` in both servers' very next event", async () => {
     const secret = 'cli-made-secret-5b6c7d8e';
     const cli = await runCli(['vault', 'set', 'FROM_CLI', secret], { MOXXY_HOME: home });
@@ -253,7 +261,7 @@ describe('two servers on one database', () => {
     expect(await loggedUserMessage(b, `${first} ${second}`)).toBe(`${first} ${REDACTED}`);
 
     expect((await a.api.delete('/api/agents/default/channels/web')).status).toBe(200);
-    expect((await turnOnB(second)).body.error.code).toBe('CHANNEL_NOT_CONFIGURED');
+    expect((await turnOnB(second)).body.error).toBe('channel_not_configured');
     expect(await loggedUserMessage(b, `token ${second}`)).toBe(`token ${second}`);
   });
 

@@ -18,10 +18,14 @@ const committed = readFileSync(new URL('../openapi/openapi.json', import.meta.ur
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 describe('openapi.json', () => {
-  it('is served at /api/openapi.json exactly as committed in openapi/openapi.json', async () => {
+  it('is served at /api/openapi.json as committed in openapi/openapi.json, naming the server it came from instead of the default address', async () => {
     const res = await server.api.get('/api/openapi.json');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual(JSON.parse(committed));
+    const { servers, ...served } = res.body;
+    const { servers: committedServers, ...rest } = JSON.parse(committed);
+    expect(served).toEqual(rest);
+    expect(committedServers).toEqual([{ url: 'http://127.0.0.1:17890' }]);
+    expect(servers).toEqual([{ url: '/', description: 'This server (where this document was fetched from)' }]);
     expect(renderOpenApiFile()).toBe(committed);
   });
 

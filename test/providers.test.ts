@@ -1,4 +1,5 @@
-import { delay, http, HttpResponse } from 'msw';
+import { createServer } from 'node:net';
+import { delay, http, HttpResponse, passthrough } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MoxxyConfig } from '../src/config/schema.ts';
@@ -13,6 +14,11 @@ const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
+
+/** What the providers logged at warn, as the server's logger would get it. */
+const logged: Array<{ details: Record<string, unknown>; message: string }> = [];
+const log = (details: Record<string, unknown>, message: string) => void logged.push({ details, message });
+afterEach(() => void (logged.length = 0));
 
 const resolvedSecrets: string[] = [];
 async function resolveSecret(value: string): Promise<string> {
@@ -112,7 +118,7 @@ async function collect(stream: AsyncIterable<ModelStreamEvent>): Promise<ModelSt
 }
 
 describe('openai provider', () => {
-  const openai = createProvider('openai', providersConfig(), resolveSecret);
+  const openai = createProvider('openai', providersConfig(), resolveSecret, log);
 
   it('streams text and usage, sending mapped messages, tools and the bearer key', async () => {
     const sent: Captured[] = [];
@@ -272,7 +278,7 @@ describe('openai provider', () => {
         return sseResponse(['data: [DONE]\n\n']);
       }),
     );
-    const impatient = createProvider('openai', { ...providersConfig(), timeoutMs: 100 }, resolveSecret);
+    const impatient = createProvider('openai', { ...providersConfig(), timeoutMs: 100 }, resolveSecret, log);
 
     const { error } = await run(impatient.stream(request()));
 
@@ -282,7 +288,7 @@ describe('openai provider', () => {
 
   it('fails with PROVIDER_ERROR when a started stream goes silent for timeoutMs', async () => {
     server.use(http.post(`${OPENAI_URL}/chat/completions`, () => sseResponse([openAiChunk({ delta: { content: 'Hel' }, finish_reason: null })], 'hang')));
-    const impatient = createProvider('openai', { ...providersConfig(), timeoutMs: 100 }, resolveSecret);
+    const impatient = createProvider('openai', { ...providersConfig(), timeoutMs: 100 }, resolveSecret, log);
 
     const { events, error } = await run(impatient.stream(request()));
 
@@ -322,7 +328,7 @@ describe('openai provider', () => {
   });
 
   it('answers PROVIDER_NOT_CONFIGURED naming OPENAI_API_KEY when no key is set', async () => {
-    const unconfigured = createProvider('openai', providersConfig({ openai: { baseUrl: OPENAI_URL } }), resolveSecret);
+    const unconfigured = createProvider('openai', providersConfig({ openai: { baseUrl: OPENAI_URL } }), resolveSecret, log);
 
     const { error } = await run(unconfigured.stream(request()));
 
@@ -338,7 +344,7 @@ describe('openai provider', () => {
         return sseResponse([openAiChunk({ delta: { content: 'local' }, finish_reason: 'stop' }), 'data: [DONE]\n\n']);
       }),
     );
-    const ollama = createProvider('openai', providersConfig({ openai: { baseUrl: 'http://127.0.0.1:11434/v1' } }), resolveSecret);
+    const ollama = createProvider('openai', providersConfig({ openai: { baseUrl: 'http://127.0.0.1:11434/v1' } }), resolveSecret, log);
 
     const events = await collect(ollama.stream(request({ model: 'llama3.2', tools: [] })));
 
@@ -352,8 +358,115 @@ describe('openai provider', () => {
   });
 });
 
+describe('provider failures, as the caller and the log see them', () => {
+  const openai = createProvider('openai', providersConfig(), resolveSecret, log);
+
+  /** A loopback port nothing listens on. */
+  async function closedPort(): Promise<number> {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise((resolve) => probe.close(resolve));
+    return port;
+  }
+
+  it.each([
+    [401, { error: { message: 'Incorrect API key provided: sk-openai-secret' } }, 'Incorrect API key provided: [REDACTED]'],
+    [404, { error: { message: 'The model `gpt-5-nano` does not exist' } }, 'The model `gpt-5-nano` does not exist'],
+    [500, { error: { message: 'upstream exploded' } }, 'upstream exploded'],
+  ])('logs an upstream %i at warn and puts the provider, the status and the cause in details, never the key', async (status, body, cause) => {
+    server.use(http.post(`${OPENAI_URL}/chat/completions`, () => HttpResponse.json(body, { status })));
+
+    const { error } = await run(openai.stream(request()));
+
+    const details = { provider: 'openai', status, cause };
+    expect(error).toMatchObject({ code: 'PROVIDER_ERROR', message: `openai answered HTTP ${status}: ${cause}`, details });
+    expect(logged).toEqual([{ details: { ...details, url: `${OPENAI_URL}/chat/completions` }, message: `openai answered HTTP ${status}: ${cause}` }]);
+    expect(JSON.stringify(logged)).not.toContain('sk-openai-secret');
+  });
+
+  it('names the address and the cause when the server cannot be reached, instead of "fetch failed"', async () => {
+    const port = await closedPort();
+    const baseUrl = `http://127.0.0.1:${port}/v1`;
+    server.use(http.post(`${baseUrl}/chat/completions`, () => passthrough()));
+    const local = createProvider('openai', providersConfig({ openai: { baseUrl } }), resolveSecret, log);
+
+    const { error } = await run(local.stream(request()));
+
+    const cause = `connect ECONNREFUSED 127.0.0.1:${port}`;
+    const message = `openai could not be reached at ${baseUrl}/chat/completions: ${cause}`;
+    expect(error).toMatchObject({ code: 'PROVIDER_ERROR', message, details: { provider: 'openai', cause } });
+    expect((error as AppError).details).not.toHaveProperty('status');
+    expect(logged).toEqual([{ details: { provider: 'openai', cause, url: `${baseUrl}/chat/completions` }, message }]);
+  });
+
+  it('logs a stream that breaks off, once, with its cause', async () => {
+    server.use(http.post(`${OPENAI_URL}/chat/completions`, () => sseResponse([openAiChunk({ delta: { content: 'Hel' }, finish_reason: null })])));
+
+    await run(openai.stream(request()));
+
+    expect(logged).toEqual([
+      { details: { provider: 'openai', cause: 'the stream ended before [DONE]', url: `${OPENAI_URL}/chat/completions` }, message: 'openai request failed: the stream ended before [DONE]' },
+    ]);
+  });
+
+  it('accepts a whole JSON answer from a server that ignores stream: true, with text, tool calls and usage', async () => {
+    server.use(
+      http.post(`${OPENAI_URL}/chat/completions`, () =>
+        HttpResponse.json({
+          id: 'chatcmpl-1',
+          object: 'chat.completion',
+          choices: [
+            {
+              index: 0,
+              message: {
+                role: 'assistant',
+                content: 'Storing it.',
+                tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'memory__store', arguments: '{"content":"likes tea"}' } }],
+              },
+              finish_reason: 'tool_calls',
+            },
+          ],
+          usage: { prompt_tokens: 12, completion_tokens: 4, total_tokens: 16 },
+        }),
+      ),
+    );
+
+    const events = await collect(openai.stream(request()));
+
+    expect(events).toEqual([
+      { type: 'text', delta: 'Storing it.' },
+      { type: 'tool_call', call: { id: 'call_9', name: 'memory.store', arguments: { content: 'likes tea' } } },
+      { type: 'usage', usage: { input_tokens: 12, output_tokens: 4 } },
+      { type: 'done', finish_reason: 'tool_calls' },
+    ]);
+    expect(logged).toEqual([]);
+  });
+
+  it('accepts a whole JSON answer from the anthropic Messages API too', async () => {
+    server.use(
+      http.post(`${ANTHROPIC_URL}/v1/messages`, () =>
+        HttpResponse.json({
+          type: 'message',
+          role: 'assistant',
+          content: [{ type: 'text', text: 'You like tea.' }],
+          stop_reason: 'end_turn',
+          usage: { input_tokens: 20, output_tokens: 5 },
+        }),
+      ),
+    );
+    const anthropic = createProvider('anthropic', providersConfig(), resolveSecret, log);
+
+    expect(await collect(anthropic.stream(request()))).toEqual([
+      { type: 'text', delta: 'You like tea.' },
+      { type: 'usage', usage: { input_tokens: 20, output_tokens: 5 } },
+      { type: 'done', finish_reason: 'stop' },
+    ]);
+  });
+});
+
 describe('anthropic provider', () => {
-  const anthropic = createProvider('anthropic', providersConfig(), resolveSecret);
+  const anthropic = createProvider('anthropic', providersConfig(), resolveSecret, log);
 
   it('streams text and a tool_use assembled from input_json_delta chunks, sending the Messages API shape', async () => {
     const sent: Captured[] = [];
@@ -453,7 +566,7 @@ describe('anthropic provider', () => {
   });
 
   it('answers PROVIDER_NOT_CONFIGURED naming ANTHROPIC_API_KEY when no key is set', async () => {
-    const unconfigured = createProvider('anthropic', providersConfig({ anthropic: { baseUrl: ANTHROPIC_URL } }), resolveSecret);
+    const unconfigured = createProvider('anthropic', providersConfig({ anthropic: { baseUrl: ANTHROPIC_URL } }), resolveSecret, log);
 
     const { error } = await run(unconfigured.stream(request()));
 
@@ -462,7 +575,7 @@ describe('anthropic provider', () => {
 });
 
 describe('echo provider', () => {
-  const echo = createProvider('echo', providersConfig(), resolveSecret);
+  const echo = createProvider('echo', providersConfig(), resolveSecret, log);
 
   it('echoes the last user message in word-sized deltas', async () => {
     const events = await collect(

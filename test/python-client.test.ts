@@ -1,8 +1,8 @@
 /** The generated Python client: committed output matches the generator, and its unittest suite passes against a live server. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,29 +11,73 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLIENT_DIR = join(ROOT, 'clients', 'python');
+const PACKAGE = 'moxxy_client';
 
-/** Files under `dir` by relative path, leaving out the hand-written tests and Python's caches. */
+/** Files under `dir` by relative path, leaving out Python's caches. */
 function listFiles(dir: string, base = dir): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === '__pycache__' || (dir === base && entry.name === 'tests') ? [] : listFiles(path, base);
+    if (entry.isDirectory()) return entry.name === '__pycache__' ? [] : listFiles(path, base);
     return entry.name.endsWith('.pyc') ? [] : [relative(base, path)];
   });
+}
+
+/**
+ * How `clientDir` differs from the generator's output in `generatedDir`: generated files that are missing or
+ * different, and files in the generated package directory that the generator no longer writes. Anything else beside
+ * the package (the hand-written tests, what `pip install` leaves: build/, *.egg-info) is not the generator's.
+ */
+function driftFrom(generatedDir: string, clientDir: string): string[] {
+  const generated = listFiles(generatedDir);
+  const stale = generated.filter((file) => {
+    try {
+      return readFileSync(join(clientDir, file), 'utf8') !== readFileSync(join(generatedDir, file), 'utf8');
+    } catch {
+      return true;
+    }
+  });
+  const leftOver = listFiles(join(clientDir, PACKAGE))
+    .map((file) => join(PACKAGE, file))
+    .filter((file) => !generated.includes(file));
+  return [...stale, ...leftOver].sort();
+}
+
+async function generateInto(out: string): Promise<void> {
+  await run(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'gen-python.ts'), '--out', out], { cwd: ROOT });
 }
 
 describe('clients/python generation', () => {
   it('matches what `npm run gen:python` writes from openapi/openapi.json (run it after changing routes)', async () => {
     const out = mkdtempSync(join(tmpdir(), 'moxxy-python-client-'));
     try {
-      await run(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'gen-python.ts'), '--out', out], { cwd: ROOT });
-      const generated = listFiles(out).sort();
-      expect(generated).toEqual(expect.arrayContaining(['moxxy_client/__init__.py', 'moxxy_client/client.py', 'moxxy_client/models.py', 'pyproject.toml']));
-      expect(listFiles(CLIENT_DIR).sort()).toEqual(generated);
-      for (const file of generated) {
-        expect(readFileSync(join(CLIENT_DIR, file), 'utf8'), `clients/python/${file} is stale: run npm run gen:python`).toBe(readFileSync(join(out, file), 'utf8'));
-      }
+      await generateInto(out);
+      expect(listFiles(out).sort()).toEqual(expect.arrayContaining(['moxxy_client/__init__.py', 'moxxy_client/client.py', 'moxxy_client/models.py', 'pyproject.toml']));
+      expect(driftFrom(out, CLIENT_DIR), 'clients/python is stale: run npm run gen:python').toEqual([]);
     } finally {
       rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('ignores what `pip install ./clients/python` leaves beside the package, and git does too', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'moxxy-python-client-'));
+    const installed = mkdtempSync(join(tmpdir(), 'moxxy-python-installed-'));
+    try {
+      await generateInto(out);
+      cpSync(CLIENT_DIR, installed, { recursive: true });
+      const leftovers = ['build/lib/moxxy_client/client.py', 'moxxy_client.egg-info/PKG-INFO'];
+      for (const file of leftovers) {
+        mkdirSync(dirname(join(installed, file)), { recursive: true });
+        writeFileSync(join(installed, file), 'left by pip\n');
+      }
+      expect(driftFrom(out, installed)).toEqual([]);
+      writeFileSync(join(installed, PACKAGE, 'removed_module.py'), '');
+      expect(driftFrom(out, installed)).toEqual([join(PACKAGE, 'removed_module.py')]);
+
+      const ignored = await run('git', ['check-ignore', ...leftovers.map((file) => join('clients', 'python', file))], { cwd: ROOT });
+      expect(ignored.stdout.trim().split('\n')).toHaveLength(leftovers.length);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+      rmSync(installed, { recursive: true, force: true });
     }
   });
 

@@ -48,8 +48,9 @@ beforeAll(async () => {
   server = await startTestServer({ providers: { openai: { baseUrl: OPENAI, apiKey: '${vault:OPENAI_KEY}' }, maxRetries: 0, retryBaseDelayMs: 1 } });
   for (const agent of ['splitter', 'encoder']) {
     expect((await server.api.post('/api/agents', { name: agent, model: { provider: 'openai', name: 'gpt-4o-mini' } })).status).toBe(201);
-    expect((await server.api.post(`/api/agents/${agent}/vault`, { key: 'OPENAI_KEY', value: `sk-${agent}-key-5a9d0c44e1` })).status).toBe(201);
   }
+  // `${vault:OPENAI_KEY}` in the configuration names the server's own vault.
+  expect((await server.api.post('/api/vault', { key: 'OPENAI_KEY', value: 'sk-splitter-key-5a9d0c44e1' })).status).toBe(201);
   expect((await server.api.post('/api/agents/splitter/vault', { key: 'SPLIT_KEY', value: SECRET })).status).toBe(201);
   expect((await server.api.post('/api/agents/splitter/channels', { type: 'http', config: { authToken: CHANNEL_TOKEN, allowedTools: [] } })).status).toBe(201);
 });
@@ -110,7 +111,7 @@ describe('a vault secret streamed in pieces', () => {
     expect(turn.status).toBe(200);
     const events = turn.events.slice(0, -1).map((event) => JSON.parse(event.data));
     expect(events.filter((event) => event.type === 'assistant_chunk').map((event) => event.delta).join('')).toBe(answer);
-    expect(events.find((event) => event.type === 'assistant_message')).toEqual({ type: 'assistant_message', content: answer });
+    expect(events.find((event) => event.type === 'assistant_message')).toMatchObject({ type: 'assistant_message', content: answer, stopReason: 'end_turn' });
     expectNoPiece(turn.events.map((event) => event.data).join('\n'), '/v1/turn/stream');
   });
 

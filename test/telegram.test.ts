@@ -212,6 +212,25 @@ describe('telegram channel', () => {
     expect(telegram.polls.every((poll) => poll.timeout === 1)).toBe(true);
   });
 
+  it('pages the paired chats like every list, and answers 404 PAIRED_CHAT_NOT_FOUND for a chat that is not paired', async () => {
+    telegram = new FakeTelegram(BOT_TOKEN);
+    msw.use(...telegram.handlers());
+    const server = await serve();
+    await configureBot(server);
+    await pair(server, telegram, 42);
+    await pair(server, telegram, 7);
+
+    const first = (await server.api.get('/api/agents/default/channels/telegram/chats?limit=1')).body.data;
+    expect(first).toEqual({ chats: [expect.objectContaining({ chat_id: '42' })], pagination: { total: 2, limit: 1, offset: 0, next_offset: 1 } });
+    const second = (await server.api.get('/api/agents/default/channels/telegram/chats?limit=1&offset=1')).body.data;
+    expect(second).toEqual({ chats: [expect.objectContaining({ chat_id: '7' })], pagination: { total: 2, limit: 1, offset: 1, next_offset: null } });
+
+    const unpaired = await server.api.delete('/api/agents/default/channels/telegram/chats/99');
+    expect(unpaired.status).toBe(404);
+    expect(unpaired.body.error).toMatchObject({ code: 'PAIRED_CHAT_NOT_FOUND', details: { chat_id: '99', name: 'telegram', agent: 'default' } });
+    expect((await server.api.delete('/api/agents/default/channels/nope/chats/42')).body.error.code).toBe('CHANNEL_NOT_FOUND');
+  });
+
   it('transcribes a voice note from a paired chat and answers the transcript', async () => {
     telegram = new FakeTelegram(BOT_TOKEN);
     const uploads: Array<{ bytes: Buffer; name: string; type: string }> = [];

@@ -187,19 +187,78 @@ describe('master key', () => {
   });
 });
 
+describe('the server vault', () => {
+  it('stores, lists without values, reads (audited with no agent), replaces and deletes a server secret, apart from every agent', async () => {
+    const created = await server.api.post('/api/vault', { key: 'SERVER_ONLY', value: 'server-only-value' });
+    expect(created.status).toBe(201);
+    expect(created.body.data).toMatchObject({ key: 'SERVER_ONLY', created: true });
+    expect((await server.api.post('/api/vault', { key: 'SERVER_ONLY', value: 'server-only-value-2' })).body.data.created).toBe(false);
+
+    const list = (await server.api.get('/api/vault')).body.data;
+    expect(list.secrets.map((secret: any) => secret.key)).toContain('SERVER_ONLY');
+    expect(JSON.stringify(list)).not.toContain('server-only-value');
+    expect((await server.api.get('/api/vault/SERVER_ONLY')).body.data.value).toBe('server-only-value-2');
+    const accessed = (await audit('vault.accessed')).filter((event) => event.payload.key === 'SERVER_ONLY');
+    expect(accessed).toEqual([expect.objectContaining({ agent_id: null, payload: { key: 'SERVER_ONLY', source: 'api' } })]);
+
+    expect((await server.api.get('/api/agents/default/vault/SERVER_ONLY')).body.error.code).toBe('SECRET_NOT_FOUND');
+    expect((await storedRow('@server', 'SERVER_ONLY'))?.ciphertext).not.toContain('server-only-value');
+    expect(await server.trpc.serverVault.get.query({ key: 'SERVER_ONLY' })).toMatchObject({ key: 'SERVER_ONLY', value: 'server-only-value-2' });
+
+    expect((await server.api.delete('/api/vault/SERVER_ONLY')).body.data).toEqual({ key: 'SERVER_ONLY', status: 'deleted' });
+    const gone = await server.api.get('/api/vault/SERVER_ONLY');
+    expect(gone.status).toBe(404);
+    expect(gone.body.error).toMatchObject({ code: 'SECRET_NOT_FOUND', message: "Server secret 'SERVER_ONLY' not found" });
+  });
+
+  it('registers server secrets with the redactor', async () => {
+    await server.api.post('/api/vault', { key: 'REDACT_ME', value: 'server-secret-in-a-message' });
+    const reply = (await server.api.post('/api/agents/default/chat', { message: 'say server-secret-in-a-message' })).body.data;
+    expect(reply.content).toBe('say [REDACTED]');
+  });
+
+  it('is the operator\'s: a token needs the admin scope, vault:read and vault:write are not enough', async () => {
+    const locked = await startTestServer({}, { MOXXY_INTERNAL_TOKEN: 'server-vault-internal-token-0123456789' });
+    try {
+      const internal = { 'x-moxxy-internal-token': 'server-vault-internal-token-0123456789' };
+      const mint = async (scopes: string[]) => (await locked.api.post('/api/tokens', { name: scopes.join('-'), scopes }, { headers: internal })).body.data.token;
+      const vaultToken = { authorization: `Bearer ${await mint(['vault:read', 'vault:write'])}` };
+      const adminToken = { authorization: `Bearer ${await mint(['admin'])}` };
+      const refused = await locked.api.post('/api/vault', { key: 'K', value: 'v' }, { headers: vaultToken });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.code).toBe('FORBIDDEN');
+      expect((await locked.api.get('/api/vault', { headers: vaultToken })).status).toBe(403);
+      expect((await locked.api.post('/api/vault', { key: 'K', value: 'v' }, { headers: adminToken })).status).toBe(201);
+      expect((await locked.api.get('/api/vault/K', { headers: internal })).body.data.value).toBe('v');
+    } finally {
+      await locked.close();
+    }
+  });
+});
+
 describe('${vault:KEY} resolution', () => {
-  it("resolves every reference with the given agent's secrets, the default agent's when none is given", async () => {
-    await server.api.post('/api/agents/default/vault', { key: 'USER', value: 'default-user' });
-    await server.api.post('/api/agents/default/vault', { key: 'PASS', value: 'default-pass' });
+  it("resolves an agent's settings with its own secrets and the server's configuration with the server's", async () => {
     await server.api.post('/api/agents', { name: 'resolver' });
     await server.api.post('/api/agents/resolver/vault', { key: 'USER', value: 'resolver-user' });
-    expect(await server.services.resolveSecret('${vault:USER}:${vault:PASS}@host ${vault:USER}')).toBe('default-user:default-pass@host default-user');
+    await server.api.post('/api/agents/default/vault', { key: 'USER', value: 'default-user' });
+    await server.api.post('/api/vault', { key: 'USER', value: 'server-user' });
+    await server.api.post('/api/vault', { key: 'PASS', value: 'server-pass' });
+    expect(await server.services.resolveSecret('${vault:USER}:${vault:PASS}@host ${vault:USER}')).toBe('server-user:server-pass@host server-user');
     expect(await server.services.resolveSecret('u=${vault:USER}', 'resolver')).toBe('u=resolver-user');
     expect(await server.services.resolveSecret('no references')).toBe('no references');
   });
 
-  it('fails with SECRET_NOT_FOUND naming the missing key', async () => {
-    await expect(server.services.resolveSecret('Bearer ${vault:NOPE}')).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND', message: expect.stringContaining('${vault:NOPE}') });
+  it("fails with SECRET_NOT_FOUND naming the missing key of an agent's setting", async () => {
+    await expect(server.services.resolveSecret('Bearer ${vault:NOPE}', 'default')).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND', message: expect.stringContaining('${vault:NOPE}') });
+  });
+
+  it('fails with 503 CONFIG_UNRESOLVED, saying how to fix it, for configuration naming a server secret that is missing or an agent\'s', async () => {
+    await expect(server.services.resolveSecret('Bearer ${vault:NOPE}')).rejects.toMatchObject({
+      code: 'CONFIG_UNRESOLVED',
+      status: 503,
+      message: "The server configuration refers to ${vault:NOPE}, but the server has no secret 'NOPE': store it with moxxy vault set --server NOPE or POST /api/vault",
+    });
+    await expect(server.services.resolveSecret('${vault:default/USER}')).rejects.toMatchObject({ code: 'CONFIG_UNRESOLVED', message: expect.stringContaining('moxxy vault set --server USER') });
   });
 
   it("refuses and audits a reference to another agent's secret", async () => {
@@ -210,20 +269,27 @@ describe('${vault:KEY} resolution', () => {
     expect(denied).toEqual([expect.objectContaining({ agent_id: 'default', payload: { key: 'THEIRS', reason: 'other_agent', source: 'config' } })]);
   });
 
-  it("gives a model provider the running agent's ${vault:OPENAI_KEY}", async () => {
+  it("gives every agent's model provider the server's ${vault:OPENAI_KEY}, and answers 503 CONFIG_UNRESOLVED while it is missing", async () => {
     await server.api.post('/api/agents', { name: 'paid', model: { provider: 'openai', name: 'gpt-4o-mini' } });
-    await server.api.post('/api/agents/paid/vault', { key: 'OPENAI_KEY', value: 'sk-paid-agent-key' });
-    let authorization: string | null = null;
+    await server.api.post('/api/agents', { name: 'also-paid', model: { provider: 'openai', name: 'gpt-4o-mini' } });
+    const missing = await server.api.post('/api/agents/paid/chat', { message: 'hello' });
+    expect(missing.status).toBe(503);
+    expect(missing.body.error).toMatchObject({ code: 'CONFIG_UNRESOLVED', details: { reference: '${vault:OPENAI_KEY}', key: 'OPENAI_KEY' } });
+    expect(missing.body.error.message).toContain('moxxy vault set --server OPENAI_KEY');
+
+    await server.api.post('/api/vault', { key: 'OPENAI_KEY', value: 'sk-server-openai-key' });
+    const authorizations: Array<string | null> = [];
     msw.use(
       http.post(`${OPENAI}/chat/completions`, ({ request }) => {
-        authorization = request.headers.get('authorization');
+        authorizations.push(request.headers.get('authorization'));
         const chunk = { choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: 'stop' }] };
         return new HttpResponse(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`, { headers: { 'content-type': 'text/event-stream' } });
       }),
     );
-    const res = await server.api.post('/api/agents/paid/chat', { message: 'hello' });
-    expect(res.status).toBe(200);
-    expect(authorization).toBe('Bearer sk-paid-agent-key');
+    expect((await server.api.post('/api/agents/paid/chat', { message: 'hello' })).status).toBe(200);
+    expect((await server.api.post('/api/agents/also-paid/chat', { message: 'hello' })).status).toBe(200);
+    expect(authorizations).toEqual(['Bearer sk-server-openai-key', 'Bearer sk-server-openai-key']);
+    await server.api.delete('/api/vault/OPENAI_KEY');
   });
 });
 
@@ -290,6 +356,24 @@ describe('moxxy vault', () => {
       rmSync(home, { recursive: true, force: true });
     }
   }, 90_000); // a dozen CLI processes, each compiling TypeScript at start
+
+  it("works on the server's own secrets with --server, and rotate-key re-encrypts them too", async () => {
+    const home = makeTempHome();
+    const env = { MOXXY_HOME: home };
+    try {
+      const set = await moxxy(['vault', 'set', '--server', 'OPENAI_API_KEY'], env, 'sk-from-the-cli\n');
+      expect(set).toMatchObject({ code: 0, stderr: 'Stored OPENAI_API_KEY for the server\n' });
+      expect((await moxxy(['vault', 'list', '--server'], env)).stdout).toMatch(/^OPENAI_API_KEY\tcreated /);
+      const both = await moxxy(['vault', 'get', '--server', '--agent', 'default', 'OPENAI_API_KEY'], env);
+      expect(both.code).toBe(1);
+      expect(both.stderr).toContain("'--agent <name>' cannot be used with option '--server'");
+
+      expect((await moxxy(['vault', 'rotate-key'], env)).stderr).toContain('Re-encrypted 1 secret(s)');
+      expect((await moxxy(['vault', 'get', '--server', 'OPENAI_API_KEY'], env)).stdout).toBe('sk-from-the-cli\n');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('prints the new key when MOXXY_VAULT_KEY holds the master key', async () => {
     const home = makeTempHome();

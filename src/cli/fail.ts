@@ -3,3 +3,27 @@ export function fail(message: string): never {
   process.stderr.write(`moxxy: ${message}\n`);
   process.exit(1);
 }
+
+interface ListenError {
+  code?: string;
+  syscall?: string;
+  address?: string;
+  port?: number;
+}
+
+/** A server that cannot listen, said in one line with what to do about it; undefined for any other failure. */
+export function listenFailure(error: unknown): string | undefined {
+  const { code, syscall, address, port } = (error ?? {}) as ListenError;
+  if (syscall !== 'listen') return undefined;
+  const where = `${address}:${port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `cannot listen on ${where}: the port is in use (another moxxy?); stop what listens there or choose another port with --port`;
+    case 'EACCES':
+      return `cannot listen on ${where}: ports below 1024 need privileges; choose another port with --port`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${where}: ${address} is not an address of this machine; choose another with --host`;
+    default:
+      return undefined;
+  }
+}

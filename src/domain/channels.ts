@@ -130,7 +130,8 @@ export const PairedChat = z
   .meta({ id: 'PairedChat' });
 export type PairedChat = z.infer<typeof PairedChat>;
 
-export const PairedChatList = z.object({ chats: z.array(PairedChat) }).meta({ id: 'PairedChatList' });
+export const PairedChatList = z.object({ chats: z.array(PairedChat), pagination: Pagination }).meta({ id: 'PairedChatList' });
+export type PairedChatList = z.infer<typeof PairedChatList>;
 export const ChatRef = z.object({ chat_id: z.string().regex(/^-?\d{1,20}$/, 'must be a Telegram chat id').describe('Telegram chat id.') });
 export const ChatUnpaired = z.object({ chat_id: z.string(), status: z.literal('unpaired') }).meta({ id: 'ChatUnpaired' });
 

@@ -60,17 +60,30 @@ export const Message = z
   .meta({ id: 'Message' });
 export type Message = z.infer<typeof Message>;
 
+/** A message id; ids grow with time, so one is a cursor that no two messages share (timestamps can be). */
+export const MessageId = z.string().regex(/^msg_[0-9a-f-]{36}$/, 'must be a message id (msg_...)');
+
 export const HistoryInput = z.object({
   name: Slug,
-  session_id: SessionId.optional(),
+  session_id: SessionId.optional().describe('Only messages of this session.'),
   user_id: UserId.optional(),
   limit: z.number().int().min(1).max(100).default(50),
-  before: z.date().optional().describe('Only messages before this time (ISO 8601).'),
+  before: z
+    .union([MessageId, z.date()])
+    .optional()
+    .describe('Only messages older than this one: the `next_cursor` of the page you have (a message id), or a time (ISO 8601).'),
   include_tools: z.boolean().default(false).describe('Include tool results and tool-call steps.'),
 });
+export type HistoryQuery = Omit<z.infer<typeof HistoryInput>, 'name'>;
+
 export const History = z
-  .object({ messages: z.array(Message).describe('Oldest first.'), has_more: z.boolean() })
+  .object({
+    messages: z.array(Message).describe('Oldest first.'),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable().describe('Pass it as `before` for the page of older messages; null when has_more is false.'),
+  })
   .meta({ id: 'ChatHistory' });
+export type History = z.infer<typeof History>;
 
 export const Session = z
   .object({
@@ -87,32 +100,40 @@ export const SessionsInput = PaginationInput.extend({ name: Slug, user_id: UserI
 export const SessionList = z.object({ sessions: z.array(Session), pagination: Pagination }).meta({ id: 'SessionList' });
 
 
-export const RunStep = z
-  .discriminatedUnion('type', [
-    z.object({
-      type: z.literal('model'),
-      index: z.number().int(),
-      content: z.string(),
-      tool_calls: z.array(ToolCallRecord),
-      finish_reason: z.string(),
-      usage: Usage,
-      duration_ms: z.number(),
-    }),
-    z.object({
-      type: z.literal('tool'),
-      index: z.number().int(),
-      tool_call_id: z.string(),
-      name: z.string(),
-      arguments: z.unknown(),
-      output: z.string(),
-      is_error: z.boolean(),
-      duration_ms: z.number(),
-    }),
-  ])
-  .meta({ id: 'RunStep' });
+export const RunModelStep = z
+  .object({
+    type: z.literal('model'),
+    index: z.number().int(),
+    content: z.string(),
+    tool_calls: z.array(ToolCallRecord),
+    finish_reason: z.string(),
+    usage: Usage,
+    duration_ms: z.number(),
+  })
+  .meta({ id: 'RunModelStep', description: 'One call of the model.' });
+export const RunToolStep = z
+  .object({
+    type: z.literal('tool'),
+    index: z.number().int(),
+    tool_call_id: z.string(),
+    name: z.string(),
+    arguments: z.unknown(),
+    output: z.string(),
+    is_error: z.boolean(),
+    duration_ms: z.number(),
+  })
+  .meta({ id: 'RunToolStep', description: 'One tool call.' });
+export const RunStep = z.discriminatedUnion('type', [RunModelStep, RunToolStep]).meta({ id: 'RunStep' });
 export type RunStep = z.infer<typeof RunStep>;
 
-export const RunError = z.object({ code: z.string(), message: z.string() });
+export const RunError = z
+  .object({
+    code: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional().describe('What the error carried, e.g. a provider failure\'s provider, upstream status and cause.'),
+  })
+  .meta({ id: 'RunError' });
+export type RunError = z.infer<typeof RunError>;
 
 export const Run = z
   .object({
@@ -138,23 +159,48 @@ export type Run = z.infer<typeof Run>;
 
 export const RunRef = z.object({ id: z.string().min(1).max(100).describe('Run id.') });
 
-/** One chunk of a streamed chat answer (seed 000): content deltas, then `done`. */
+/** A streamed turn: a chat turn that may outlive the connection streaming it. */
+export const ChatStreamInput = ChatInput.extend({
+  keep_running: z
+    .boolean()
+    .default(false)
+    .describe('Keep the run going when the connection closes before it ends (follow it at /api/runs/{run_id}); by default closing the stream cancels it.'),
+}).meta({ id: 'ChatStreamInput' });
+export type ChatStreamInput = z.infer<typeof ChatStreamInput>;
+
+const RunIdField = z.string().describe('The run producing this answer; cancel it with POST /api/runs/{run_id}/cancel.');
+
+/*
+ * The chunks of a streamed chat answer (seed 000): content deltas, tool activity, then `done`. Every member is a named
+ * component, so generated clients get one model per chunk rather than colliding anonymous ones.
+ */
+export const ChatStreamDone = z
+  .object({
+    done: z.literal(true),
+    run_id: RunIdField,
+    session_id: z.string(),
+    message_id: z.string().nullable(),
+    content: z.string(),
+    status: RunStatus,
+    usage: Usage,
+    error: RunError.optional().describe('Why the run failed, when status is failed.'),
+  })
+  .meta({ id: 'ChatStreamDone', description: 'The last chunk: the whole answer, how the run ended and its usage.' });
+export const ChatStreamToolCall = z
+  .object({ tool_call: ToolCallRecord, run_id: RunIdField })
+  .meta({ id: 'ChatStreamToolCall', description: 'The model called a tool.' });
+export const ToolResultRecord = z
+  .object({ id: z.string(), name: z.string(), output: z.string(), is_error: z.boolean() })
+  .meta({ id: 'ToolResult', description: 'What a tool call answered.' });
+export const ChatStreamToolResult = z
+  .object({ tool_result: ToolResultRecord, run_id: RunIdField })
+  .meta({ id: 'ChatStreamToolResult', description: 'A tool call answered.' });
+export const ChatStreamContent = z
+  .object({ content: z.string(), run_id: RunIdField })
+  .meta({ id: 'ChatStreamContent', description: 'A piece of the answer as the model writes it.' });
+
+// `done` first: a union keeps the first member that parses, and `done` also carries `content`.
 export const ChatStreamChunk = z
-  .union([
-    // `done` first: a union keeps the first member that parses, and `done` also carries `content`.
-    z.object({
-      done: z.literal(true),
-      run_id: z.string(),
-      session_id: z.string(),
-      message_id: z.string().nullable(),
-      content: z.string(),
-      status: RunStatus,
-      usage: Usage,
-      error: RunError.optional(),
-    }),
-    z.object({ tool_call: ToolCallRecord }),
-    z.object({ tool_result: z.object({ id: z.string(), name: z.string(), output: z.string(), is_error: z.boolean() }) }),
-    z.object({ content: z.string() }),
-  ])
+  .union([ChatStreamDone, ChatStreamToolCall, ChatStreamToolResult, ChatStreamContent])
   .meta({ id: 'ChatStreamChunk' });
 export type ChatStreamChunk = z.infer<typeof ChatStreamChunk>;

@@ -1,6 +1,6 @@
 /** MCP servers per agent (seed 003): how one is configured, how it is shown, its tools and a call's result. */
 import { z } from 'zod';
-import { Slug } from './common.ts';
+import { Pagination, Slug } from './common.ts';
 import { AppError } from './errors.ts';
 
 export const McpTransport = z.enum(['stdio', 'http']).meta({ id: 'McpTransport' });
@@ -51,7 +51,8 @@ export const McpServer = z
   .meta({ id: 'McpServer' });
 export type McpServer = z.infer<typeof McpServer>;
 
-export const McpServerList = z.object({ servers: z.array(McpServer) }).meta({ id: 'McpServerList' });
+export const McpServerList = z.object({ servers: z.array(McpServer), pagination: Pagination }).meta({ id: 'McpServerList' });
+export type McpServerList = z.infer<typeof McpServerList>;
 
 export const McpServerCreate = z
   .strictObject({

@@ -5,6 +5,13 @@ import { Pagination, PaginationInput, Slug } from './common.ts';
 export const SKILL_LANGUAGES = ['bash', 'sh', 'python', 'node'] as const;
 export const SkillLanguage = z.enum(SKILL_LANGUAGES).meta({ id: 'SkillLanguage' });
 export type SkillLanguage = z.infer<typeof SkillLanguage>;
+/**
+ * What runs a skill: a language, or "builtin". Named apart from SkillLanguage, whose values a new skill may take, so
+ * generators that name an inline enum after its property (Skill.language -> SkillLanguage) meet no clash.
+ */
+export const SkillRuntime = z
+  .enum([...SKILL_LANGUAGES, 'builtin'])
+  .meta({ id: 'SkillRuntime', description: '"builtin" for skills that run inside the server (web_crawler).' });
 
 /** Names of vault secrets handed to a skill as environment variables (the vault's key pattern). */
 export const EnvKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'must be a secret key: letters, digits, "_", "." or "-", not starting with a digit');
@@ -40,7 +47,7 @@ export const Skill = z
     name: Slug,
     description: z.string(),
     version: z.string(),
-    language: z.enum([...SKILL_LANGUAGES, 'builtin']).describe('"builtin" for skills that run inside the server (web_crawler).'),
+    language: SkillRuntime,
     run_command: z.string().describe('The interpreter that runs the entrypoint.'),
     entrypoint: z.string().describe("File name of the code in the skill's working directory."),
     ...flags,

@@ -1,9 +1,18 @@
-/** Vault (seed 000): per-agent secrets, their API shapes, and the `${vault:KEY}` reference syntax. */
+/**
+ * Vault (seed 000): per-agent secrets, the server's own secrets (what `${vault:KEY}` in its configuration names),
+ * their API shapes, and the `${vault:KEY}` reference syntax.
+ */
 import { z } from 'zod';
 import { Pagination, PaginationInput } from './common.ts';
 
 export const SECRET_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 export const SECRET_VALUE_MAX_BYTES = 32 * 1024;
+
+/**
+ * Whose secrets the server's own are, in the column that names an agent otherwise: not a slug, so never an agent's
+ * name, and apart from every agent's vault (skills and agent configuration never read it).
+ */
+export const SERVER_SECRETS_OWNER = '@server';
 
 export const SecretKey = z
   .string()
@@ -38,8 +47,9 @@ export const SecretListInput = PaginationInput;
 export const SecretDeleted = z.object({ key: z.string(), status: z.literal('deleted') }).meta({ id: 'SecretDeleted' });
 
 /**
- * `${vault:KEY}` names a secret of the agent using the value; `${vault:AGENT/KEY}` names another agent's, which
- * is always refused (agents never read each other's secrets) but is parsed so the refusal can be audited.
+ * `${vault:KEY}` names a secret of whoever the value belongs to: the agent using it (a channel's or MCP server's
+ * settings), or the server (its configuration file). `${vault:AGENT/KEY}` names an agent's, which is always refused
+ * elsewhere (agents never read each other's secrets) but is parsed so the refusal can be audited.
  */
 const REFERENCE = /\$\{vault:(?:([^/}]*)\/)?([^}]*)\}/g;
 

@@ -8,8 +8,11 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError, type ErrorCode } from '../domain/errors.ts';
 import { toAppError } from '../routers/errors.ts';
 import { recordAllowedMethods } from './allowed-methods.ts';
+import { isDialectPath, type Dialect } from './dialects/dialect.ts';
 import { errorBody, sendError } from './envelope.ts';
+import { loggableUrl } from './auth.ts';
 import { logOf } from './logger.ts';
+import { ownErrorResponseOf } from './raw-routes.ts';
 
 /** Fastify's failures without a case below keep their 4xx status, under the catalogue's code for it. */
 const CODE_OF_FRAMEWORK_STATUS: Partial<Record<number, ErrorCode>> = {
@@ -42,7 +45,7 @@ function fromFastifyError(error: FastifyError, bodyLimit: number): AppError | un
  * Failures the router hits before any route or hook runs (fastify's `frameworkErrors`): a malformed URL
  * or a path segment longer than the router allows. Without this they would answer fastify's own shape.
  */
-export function frameworkErrorHandler(maxParamLength: number) {
+export function frameworkErrorHandler(maxParamLength: number, dialects: ErrorDialects) {
   return (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
     const app =
       error.code === 'FST_ERR_MAX_PARAM_LENGTH'
@@ -50,8 +53,18 @@ export function frameworkErrorHandler(maxParamLength: number) {
         : error.code === 'FST_ERR_BAD_URL'
           ? new AppError('VALIDATION_ERROR', 'The URL is malformed (bad percent-encoding)', { issues: [] })
           : toAppError(error);
-    return sendError(reply, app);
+    return sendErrorAt(reply, app, dialects);
   };
+}
+
+/** The dialects whose paths answer failures in their own shape rather than the envelope (src/http/dialects/). */
+export type ErrorDialects = readonly Pick<Dialect, 'prefix' | 'errorBody'>[];
+
+/** A failure in the shape of the path it answers: a dialect's under its prefix, routed or not; else the envelope. */
+function sendErrorAt(reply: FastifyReply, error: AppError, dialects: ErrorDialects): FastifyReply {
+  const dialect = dialects.find((candidate) => isDialectPath(candidate, reply.request.url));
+  if (!dialect) return sendError(reply, error);
+  return reply.code(error.status).type('application/json; charset=utf-8').send(dialect.errorBody(error));
 }
 
 /**
@@ -85,13 +98,18 @@ const listOf = (items: string[]) => (items.length > 1 ? `${items.slice(0, -1).jo
 
 /**
  * `redact` replaces the server's secrets in what an error says: services redact what they record, and this is the
- * last gate before any error text leaves the process.
+ * last gate before any error text leaves the process. A raw route may answer its failures in a shape of its own
+ * (src/http/raw-routes.ts, errorResponse), a dialect's paths in the dialect's; every other failure is the envelope.
  */
-export function installErrorHandling(app: FastifyInstance, bodyLimit: number, redact: <T>(value: T) => T): void {
+export function installErrorHandling(app: FastifyInstance, bodyLimit: number, redact: <T>(value: T) => T, dialects: ErrorDialects): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const app = fromFastifyError(error, bodyLimit) ?? toAppError(error);
-    if (app.code === 'INTERNAL_ERROR') logOf(request).error({ err: error, url: request.url }, 'request failed');
-    return sendError(reply, new AppError(app.code, redact(app.message), redact(app.details)));
+    if (app.code === 'INTERNAL_ERROR') logOf(request).error({ err: error, url: loggableUrl(request.url) }, 'request failed');
+    const safe = new AppError(app.code, redact(app.message), redact(app.details));
+    const own = ownErrorResponseOf(request.routeOptions.config);
+    if (!own) return sendErrorAt(reply, safe, dialects);
+    const { status, body } = own(safe, error);
+    return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
 
   const allowedOn = recordAllowedMethods(app);
@@ -99,9 +117,9 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number, re
     const { method } = request;
     const path = request.url.split('?')[0]!;
     const allowed = allowedOn(path);
-    if (allowed.length === 0) return sendError(reply, new AppError('ROUTE_NOT_FOUND', `Route ${method} ${path} not found`, { method, path }));
+    if (allowed.length === 0) return sendErrorAt(reply, new AppError('ROUTE_NOT_FOUND', `Route ${method} ${path} not found`, { method, path }), dialects);
     reply.header('allow', allowed.join(', '));
-    return sendError(reply, new AppError('METHOD_NOT_ALLOWED', `Method ${method} is not allowed on ${path}: use ${listOf(allowed)}`, { method, path, allowed }));
+    return sendErrorAt(reply, new AppError('METHOD_NOT_ALLOWED', `Method ${method} is not allowed on ${path}: use ${listOf(allowed)}`, { method, path, allowed }), dialects);
   };
   app.setNotFoundHandler(answerUnrouted);
   // Before the body is read: what a request sends to no route (a QUERY without Content-Type, malformed JSON) does not

@@ -18,14 +18,16 @@ export const SECURITY_SCHEMES = {
     in: 'header' as const,
     name: 'X-Moxxy-Internal-Token',
     description:
-      'The MOXXY_INTERNAL_TOKEN value; full access. Without an internal token configured (allowed on a loopback bind only) ' +
+      'The MOXXY_INTERNAL_TOKEN value; full access. Without an internal token or API key configured (allowed on a loopback bind only) ' +
       'requests without credentials are let through; credentials that are sent are always checked (401 wrong, 403 missing scope).',
   },
   bearerToken: {
     type: 'http' as const,
     scheme: 'bearer',
     bearerFormat: 'mox_<base64url>',
-    description: 'An API token made with POST /api/tokens or `moxxy tokens create`; its scopes limit what it may do.',
+    description:
+      'An API token made with POST /api/tokens or `moxxy tokens create`; its scopes limit what it may do. The server\'s API key ' +
+      '(`moxxy serve --api-key`, MOXXY_API_KEY) is sent the same way and has full access, like the internal token.',
   },
   channelToken: {
     type: 'http' as const,
@@ -34,7 +36,7 @@ export const SECURITY_SCHEMES = {
   },
 };
 
-const TAGS = [
+export const TAGS = [
   { name: 'system', description: 'Health and the API description itself.' },
   { name: 'agents', description: 'Agents: model, system prompt and allowed tools.' },
   { name: 'chat', description: 'Conversations: a turn, its stream (SSE), history and sessions.' },
@@ -43,11 +45,14 @@ const TAGS = [
   { name: 'memory', description: 'What agents remember, per user: ranked recall (full-text, optionally hybrid with embeddings).' },
   { name: 'skills', description: "An agent's skills: programs run in a sandbox per their manifest, built-ins (host_shell, web_crawler), install from a URL." },
   { name: 'mcp', description: "An agent's MCP servers (stdio or streamable HTTP), their tools, and calling them." },
-  { name: 'vault', description: "An agent's secrets, encrypted at rest (AES-256-GCM): keys listed without values, one audited read, ${vault:KEY} in configuration." },
+  { name: 'vault', description: "Secrets encrypted at rest (AES-256-GCM), each agent's and the server's own (what ${vault:KEY} in the server's configuration names): keys listed without values, one audited read." },
   { name: 'heartbeats', description: "An agent's schedules (cron in a time zone, or an interval) that start runs with a prompt; missed slots fire once, never as a backlog." },
   { name: 'tokens', description: 'API tokens: made once (only a hash is kept), listed, revoked; each carries scopes.' },
   { name: 'webhooks', description: 'Webhooks: outside services (GitHub, Stripe...) start runs by POSTing to a trigger, signed (GitHub or Standard Webhooks) when the webhook has a secret; every delivery is logged.' },
   { name: 'channel-http', description: 'The HTTP channel (seed 001): one turn per request as JSON, SSE or audio, behind the channel\'s own bearer token and tool allow-list.' },
+  { name: 'openai', description: "OpenAI's API for agents: each agent a model, a turn as Chat Completions, failures in OpenAI's shape." },
+  { name: 'mcp-server', description: 'The server as an MCP server: tools to list agents, send them messages, search and store memory.' },
+  { name: 'a2a', description: 'Agent2Agent 1.0: each agent\'s card, and tasks (runs) over JSON-RPC.' },
 ];
 
 interface ObjectDef {
@@ -84,6 +89,9 @@ interface ErrorSources {
 /** What any request may be answered before it reaches an operation (src/http/origin-guard.ts, src/http/errors.ts). */
 const TRANSPORT_ERRORS: ErrorCode[] = ['REQUEST_TIMEOUT', 'HOST_NOT_ALLOWED', 'HEADERS_TOO_LARGE'];
 
+/** The sources of the errors any request may get before it is routed: TRANSPORT_ERRORS, and INTERNAL_ERROR. */
+const BEFORE_ROUTING: ErrorSources = { hasInput: false, hasBody: false, scope: null, changesState: false };
+
 /** Every error code an operation can answer with, in catalogue order. */
 export function operationErrorCodes({ errors, hasInput, hasBody, scope, rateLimit, changesState }: ErrorSources): ErrorCode[] {
   const codes = new Set<ErrorCode>([...(errors ?? []), ...TRANSPORT_ERRORS]);
@@ -105,7 +113,7 @@ export function operationErrorCodes({ errors, hasInput, hasBody, scope, rateLimi
 }
 
 /** One named component per error code (`AgentNotFoundError`), so each response refers to it instead of repeating it. */
-type ErrorSchemas = (code: ErrorCode) => z.ZodType;
+export type ErrorSchemas = (code: ErrorCode) => z.ZodType;
 
 function errorSchemas(registry: OpenAPIRegistry): ErrorSchemas {
   const made = new Map<ErrorCode, z.ZodType>();
@@ -131,23 +139,22 @@ function errorResponses(sources: ErrorSources, schemaOf: ErrorSchemas): RouteCon
     responses[status] = {
       description: codes.join(', '),
       ...(status === 401 ? { headers: UNAUTHORIZED_HEADERS } : status === 429 ? { headers: RATE_LIMITED_HEADERS } : {}),
-      content: {
-        'application/json': {
-          schema: codes.length === 1 ? schemaOf(codes[0]!) : z.union(codes.map(schemaOf) as [z.ZodType, z.ZodType, ...z.ZodType[]]),
-        },
-      },
+      content: { 'application/json': { schema: oneOf([...new Set(codes.map(schemaOf))]) } },
     };
   }
   return responses;
 }
 
-const integerHeader = (description: string) => ({ description, schema: { type: 'integer' as const, minimum: 0 } });
+/** A dialect may show several codes with one schema (src/http/dialect-openapi.ts): each is listed once. */
+const oneOf = (schemas: z.ZodType[]) => (schemas.length === 1 ? schemas[0]! : z.union(schemas as [z.ZodType, z.ZodType, ...z.ZodType[]]));
+
+export const integerHeader = (description: string) => ({ description, schema: { type: 'integer' as const, minimum: 0 } });
 
 /** Response headers, declared once under components.headers (see src/http/rate-limit.ts and src/http/auth.ts). */
-const HEADER_COMPONENTS = {
+export const HEADER_COMPONENTS = {
   'X-RateLimit-Limit': integerHeader('Requests allowed per window (one second) for this caller and class.'),
   'X-RateLimit-Remaining': integerHeader('Requests left in the current window.'),
-  'X-RateLimit-Reset': integerHeader('Seconds until the window resets.'),
+  'X-RateLimit-Reset': integerHeader('When the window resets, in UTC epoch seconds (Retry-After says how long to wait).'),
   'Retry-After': integerHeader('Seconds to wait before retrying.'),
   'WWW-Authenticate': { description: 'Bearer realm="moxxy"', schema: { type: 'string' as const } },
 };
@@ -180,7 +187,14 @@ function requestOf(operation: Operation, registry: OpenAPIRegistry): RouteConfig
   return request;
 }
 
-function routeConfig(operation: Operation, registry: OpenAPIRegistry, schemaOf: ErrorSchemas): RouteConfig {
+/** How a document shows an operation's answers and callers: /api's envelope, or a dialect's own (src/http/dialect-openapi.ts). */
+export interface DocumentCodec {
+  success(output: z.ZodType): z.ZodType;
+  security(scope: Scope | null): RouteConfig['security'];
+  errorOf: ErrorSchemas;
+}
+
+export function routeConfig(operation: Operation, registry: OpenAPIRegistry, codec: DocumentCodec): RouteConfig {
   const { meta } = operation;
   const status = meta.successStatus ?? 200;
   const output = operation.output ?? z.null();
@@ -192,10 +206,10 @@ function routeConfig(operation: Operation, registry: OpenAPIRegistry, schemaOf: 
     summary: meta.summary,
     ...(meta.description || meta.hostPower ? { description: [meta.description, meta.hostPower && `**Host power:** ${meta.hostPower}`].filter(Boolean).join('\n\n') } : {}),
     ...(meta.hostPower ? { 'x-moxxy-host-power': meta.hostPower } : {}),
-    security: securityOf(meta.scope),
+    security: codec.security(meta.scope),
     request: requestOf(operation, registry),
     responses: {
-      [status]: { description: meta.summary, ...successHeaders(meta.rateLimit), content: { 'application/json': { schema: successEnvelope(output) } } },
+      [status]: { description: meta.summary, ...successHeaders(meta.rateLimit), content: { 'application/json': { schema: codec.success(output) } } },
       ...errorResponses({
         errors: meta.errors,
         hasInput: operation.input !== undefined,
@@ -203,7 +217,7 @@ function routeConfig(operation: Operation, registry: OpenAPIRegistry, schemaOf: 
         scope: meta.scope,
         rateLimit: meta.rateLimit,
         changesState: meta.method !== 'GET',
-      }, schemaOf),
+      }, codec.errorOf),
     },
   };
 }
@@ -212,7 +226,7 @@ function securityOf(scope: Scope | null): RouteConfig['security'] {
   return scope === null ? [] : [{ internalToken: [] }, { bearerToken: [scope] }];
 }
 
-function rawRouteConfig(route: RawRouteSpec, schemaOf: ErrorSchemas): RouteConfig {
+export function rawRouteConfig(route: RawRouteSpec, schemaOf: ErrorSchemas): RouteConfig {
   const request: NonNullable<RouteConfig['request']> = {};
   if (route.request?.params) request.params = route.request.params as z.ZodObject;
   if (route.request?.query) request.query = route.request.query as z.ZodObject;
@@ -223,14 +237,17 @@ function rawRouteConfig(route: RawRouteSpec, schemaOf: ErrorSchemas): RouteConfi
   }
   const responses: RouteConfig['responses'] = {};
   for (const [status, response] of Object.entries({ ...route.responses, ...route.rawErrors })) {
+    const headers = { ...(Number(status) < 300 ? successHeaders(route.rateLimit).headers : {}), ...response.headers };
     responses[status] = {
       description: response.description,
-      ...(Number(status) < 300 ? successHeaders(route.rateLimit) : {}),
-      content: { [response.contentType]: { schema: response.schema } },
+      ...(Object.keys(headers).length ? { headers } : {}),
+      content: Object.fromEntries([response, ...(response.alternatives ?? [])].map(({ contentType, schema }) => [contentType, { schema }])),
     };
   }
   const hasBody = route.request?.body?.contentType === 'application/json';
-  const envelopeErrors = errorResponses({
+  // A route answering its failures in its own shape (rawErrors) keeps the envelope only for what node answers before
+  // any route is known: a request too slow or too large.
+  const envelopeErrors = errorResponses(route.errorResponse ? BEFORE_ROUTING : {
     errors: route.errors,
     hasInput: Boolean(route.request?.params ?? route.request?.query ?? route.request?.body),
     hasBody,
@@ -270,8 +287,9 @@ export function buildOpenApiDocument(router: AnyRouter, rawRoutes: RawRouteSpec[
   for (const [name, header] of Object.entries(HEADER_COMPONENTS)) registry.registerComponent('headers', name, header);
   registry.register('ErrorEnvelope', errorEnvelope());
   const schemaOf = errorSchemas(registry);
-  for (const operation of listOperations(router)) registry.registerPath(routeConfig(operation, registry, schemaOf));
-  for (const route of rawRoutes) registry.registerPath(rawRouteConfig(route, schemaOf));
+  const envelope: DocumentCodec = { success: successEnvelope, security: securityOf, errorOf: schemaOf };
+  for (const operation of listOperations(router)) registry.registerPath(routeConfig(operation, registry, envelope));
+  for (const route of rawRoutes) if (!route.undocumented) registry.registerPath(rawRouteConfig(route, schemaOf));
 
   const generator = new OpenApiGeneratorV31(registry.definitions);
   return boundIntegers(generator.generateDocument({
@@ -294,7 +312,7 @@ export function buildOpenApiDocument(router: AnyRouter, rawRoutes: RawRouteSpec[
  * zod's `.int()` accepts safe integers only (|n| <= 2^53 - 1); the generator leaves that rule out, so a schema-valid
  * `offset=1e300` would be refused for a reason the document does not show. Every integer states the bounds it lacks.
  */
-function boundIntegers<T>(node: T): T {
+export function boundIntegers<T>(node: T): T {
   if (Array.isArray(node)) {
     for (const item of node) boundIntegers(item);
   } else if (typeof node === 'object' && node !== null) {

@@ -36,16 +36,16 @@ export function listOperations(router: AnyRouter): Operation[] {
     if (clash) throw new Error(`Operations ${clash} and ${id} both answer ${meta.method} ${meta.path}`);
     seen.set(key, id);
     if (def.inputs.length > 1) throw new Error(`Operation ${id} has more than one input schema`);
-    operations.push({
-      id,
-      meta,
-      input: def.inputs[0],
-      output: def.output,
-      pathKeys: [...meta.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!),
-      route: meta.path.replace(/\{(\w+)\}/g, ':$1'),
-      hasBody: meta.method === 'POST' || meta.method === 'PUT' || meta.method === 'PATCH',
-      type: def.type,
-    });
+    operations.push({ id, meta, input: def.inputs[0], output: def.output, ...routingOf(meta), type: def.type });
   }
   return operations;
+}
+
+/** Where an operation is served: its path's parameters, its fastify route, and whether it reads a body. */
+export function routingOf(meta: Pick<OpenApiMeta, 'method' | 'path'>): Pick<Operation, 'pathKeys' | 'route' | 'hasBody'> {
+  return {
+    pathKeys: [...meta.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!),
+    route: meta.path.replace(/\{(\w+)\}/g, ':$1'),
+    hasBody: meta.method === 'POST' || meta.method === 'PUT' || meta.method === 'PATCH',
+  };
 }

@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Services } from '../services/container.ts';
 import { installAuth } from './auth.ts';
 import { AuthFailures, installAuthThrottle } from './auth-throttle.ts';
-import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors.ts';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandling, type ErrorDialects } from './errors.ts';
 import { installJsonParser } from './json-body.ts';
 import { createLogger } from '../services/logger.ts';
 import { installLogger, type Logger } from './logger.ts';
@@ -17,13 +17,22 @@ import { installOriginGuard } from './origin-guard.ts';
 import { installRateLimits, type RateLimitTake } from './rate-limit.ts';
 import { ignoreUndeclaredBodies } from './request-body.ts';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Whether this server lets requests without credentials through (PipelineOptions.open), its Host checked. */
+    readonly servesOpenly: boolean;
+  }
+}
+
 export interface PipelineOptions {
-  /** Whether requests without credentials may use the API (no internal token): only then is the Host checked. */
+  /** Whether requests without credentials may use the API (no internal token or API key): only then is the Host checked. */
   open: boolean;
   /** The clock of the rate limits and the credential throttle (tests). */
   now?: () => number;
   /** Where the log goes instead of stdout (tests read it to check no secret is logged). */
   logStream?: NodeJS.WritableStream;
+  /** Dialects served besides /api (src/http/dialects/): failures under their prefixes take their shape. */
+  dialects?: ErrorDialects;
 }
 
 export interface Pipeline {
@@ -49,7 +58,7 @@ export function createPipeline(services: Services, options: PipelineOptions): Pi
     bodyLimit,
     // tRPC batches name every procedure in one path segment (`/trpc/a.get,b.list,...`).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
-    frameworkErrors: frameworkErrorHandler(MAX_PARAM_LENGTH),
+    frameworkErrors: frameworkErrorHandler(MAX_PARAM_LENGTH, options.dialects ?? []),
     clientErrorHandler: clientErrorHandler(http.maxHeaderBytes),
     // Node's own server options; requestTimeout is among them because node checks headersTimeout against it when
     // the server is made, and fastify sets it (with keepAliveTimeout) on the server again from its options below.
@@ -68,12 +77,13 @@ export function createPipeline(services: Services, options: PipelineOptions): Pi
 
   // The services' logger, unless the caller reads a log of its own (tests).
   const logger = installLogger(app, options.logStream ? createLogger(config.logLevel, services.redactor, options.logStream) : services.logger);
+  app.decorate('servesOpenly', options.open);
   // Hooks run in the order installed: on every request the Host, throttled credentials, then unrouted requests
   // (404/405); on each route cross-site refusal, auth, then rate limits.
   installOriginGuard(app, { checkHost: options.open, allowedHosts: http.allowedHosts });
   const authFailures = config.rateLimits.enabled ? new AuthFailures(http.authFailureLimit, http.authFailureWindowMs, options.now) : undefined;
   if (authFailures) installAuthThrottle(app, authFailures);
-  installErrorHandling(app, bodyLimit, (value) => services.redactor.redact(value).value);
+  installErrorHandling(app, bodyLimit, (value) => services.redactor.redact(value).value, options.dialects ?? []);
   installJsonParser(app);
   ignoreUndeclaredBodies(app);
   app.removeContentTypeParser('text/plain');

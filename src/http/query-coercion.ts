@@ -48,6 +48,9 @@ function kindOf(schema: z.ZodType): { kind: Kind; element?: z.ZodType } {
       return { kind: 'date' };
     case 'array':
       return { kind: 'array', element: def.element };
+    // `before=msg_...` or `before=2025-01-01T00:00:00Z`: a value that does not convert stays a string for the other options.
+    case 'union':
+      return (def.options ?? []).map(kindOf).find(({ kind }) => kind !== 'other' && kind !== 'array') ?? { kind: 'other' };
     default:
       return { kind: 'other' };
   }

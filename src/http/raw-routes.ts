@@ -19,6 +19,10 @@ export interface RawResponseSpec {
   contentType: string;
   /** JSON body, or for SSE the schema of one event's `data`. */
   schema: z.ZodType;
+  /** Response headers it sends, as OpenAPI header objects. */
+  headers?: Record<string, { description: string; schema: { type: 'string' | 'integer' } }>;
+  /** The same answer in other content types, as the request chooses (`"stream": true` answers text/event-stream). */
+  alternatives?: Array<{ contentType: string; schema: z.ZodType }>;
 }
 
 export interface RawRouteInput<P, Q, B> {
@@ -59,6 +63,14 @@ export interface RawRouteSpec<P = any, Q = any, B = any> {
   errors?: ErrorCode[];
   /** Documented, non-envelope errors (e.g. seed 001's `{error: 'no_transcriber'}`). */
   rawErrors?: Record<number, RawResponseSpec>;
+  /**
+   * Every failure of the route (auth, rate limits, body limits, what the handler throws) answered in a shape of its
+   * own instead of the envelope (seed 001's channel), by the one error handler (src/http/errors.ts). `error` is what
+   * the handler made of `thrown`, redacted. Document the answers in `rawErrors`.
+   */
+  errorResponse?(error: AppError, thrown: unknown): { status: number; body: unknown };
+  /** Served, but no operation of openapi.json (nor of the clients made from it): the files a page loads. */
+  undocumented?: true;
   /** This route's body limit in bytes, instead of the server's JSON limit (e.g. 10 MB of audio). */
   bodyLimit?: number;
   /** Runs before the body is read (e.g. a channel's own bearer auth); throw an AppError to refuse. */
@@ -68,6 +80,11 @@ export interface RawRouteSpec<P = any, Q = any, B = any> {
 
 export function defineRawRoute<P, Q, B>(spec: RawRouteSpec<P, Q, B>): RawRouteSpec<P, Q, B> {
   return spec;
+}
+
+/** The error answer of the raw route a request was routed to, when it has one of its own. */
+export function ownErrorResponseOf(routeConfig: unknown): RawRouteSpec['errorResponse'] {
+  return (routeConfig as { rawRoute?: RawRouteSpec } | undefined)?.rawRoute?.errorResponse;
 }
 
 function parseWith<T>(schema: z.ZodType<T> | undefined, value: unknown, prefix: string): T {

@@ -29,7 +29,8 @@ interface ProcedureInternals {
   resolver?: (opts: { ctx: Context; input: unknown; path: string; type: string; signal: AbortSignal | undefined }) => Promise<unknown>;
 }
 
-function internalsOf(router: AnyRouter, operation: Operation): Required<ProcedureInternals> {
+/** The procedure's own resolver, run without tRPC's middleware runner (see above); also what dialects run. */
+export function internalsOf(router: AnyRouter, operation: Operation): Required<ProcedureInternals> {
   const def = (router._def.procedures as Record<string, { _def: ProcedureInternals }>)[operation.id]!._def;
   const unknown = def.middlewares.filter((m, i) => i < def.middlewares.length - 1 && !m._type && !m[REST_SAFE_MIDDLEWARE]);
   if (unknown.length || !def.resolver) {
@@ -44,7 +45,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function readInput(operation: Operation, request: FastifyRequest, coerce: (q: Record<string, unknown>) => Record<string, unknown>) {
+/** The raw input of a request: path parameters with the query string, or with the JSON body. */
+export function readInput(operation: Operation, request: FastifyRequest, coerce: (q: Record<string, unknown>) => Record<string, unknown>) {
   const params = request.params as Record<string, string>;
   if (!operation.hasBody) return Object.assign(coerce(request.query as Record<string, unknown>), params);
   const body = request.body;
@@ -56,7 +58,7 @@ function readInput(operation: Operation, request: FastifyRequest, coerce: (q: Re
   return { ...body, ...params };
 }
 
-function parseInput(schema: z.ZodType | undefined, raw: unknown): unknown {
+export function parseInput(schema: z.ZodType | undefined, raw: unknown): unknown {
   if (!schema) return raw;
   const result = schema.safeParse(raw);
   if (result.success) return result.data;

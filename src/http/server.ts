@@ -1,12 +1,15 @@
-/** The HTTP host: one fastify instance serving /trpc, the REST routes under /api, and openapi.json. */
-import type { FastifyInstance } from 'fastify';
+/** The HTTP host: one fastify instance serving /trpc, the REST routes under /api, the dialects (/api/v1), and openapi.json. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { appRouter, type AppRouter } from '../routers/app.ts';
 import { toAppError } from '../routers/errors.ts';
 import type { Context, RateLimitClass } from '../routers/trpc.ts';
 import type { Services } from '../services/container.ts';
 import { ANONYMOUS } from '../services/auth/authenticator.ts';
-import { assertSafeBind, callerOf, credentialsOf, installTrpcSubscriptionAuth, WWW_AUTHENTICATE } from './auth.ts';
+import { assertSafeBind, callerOf, installTrpcSubscriptionAuth, requestCredentials, WWW_AUTHENTICATE } from './auth.ts';
+import { registerDialectRoutes } from './dialect-adapter.ts';
+import { dialectDocumentRoute } from './dialect-openapi.ts';
+import { DIALECTS } from './dialects/index.ts';
 import { limitTrpcJsonDepth } from './json-body.ts';
 import { trackStream } from './open-streams.ts';
 import { createPipeline } from './pipeline.ts';
@@ -15,6 +18,7 @@ import { registerRawRoutes } from './raw-routes.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
 import { installResponseSchemas } from './serializers.ts';
 import { openApiJson } from './openapi-document.ts';
+import { consoleBuildProblem } from './routes/console.ts';
 import { rawRoutes } from './routes/index.ts';
 
 export interface ServerOptions {
@@ -25,7 +29,7 @@ export interface ServerOptions {
 }
 
 export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
-  const { app, logger, takeRateLimit, authFailures } = createPipeline(services, { ...options, open: services.auth.open });
+  const { app, logger, takeRateLimit, authFailures } = createPipeline(services, { ...options, open: services.auth.open, dialects: DIALECTS });
 
   installTrpcSubscriptionAuth(app, appRouter, services.auth);
   limitTrpcJsonDepth(app);
@@ -38,7 +42,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
         // A subscription is an SSE stream like the REST ones: ended on shutdown and with its token.
         if (info.type === 'subscription') trackStream(req, res.raw, () => res.raw.destroy());
         let caller: ReturnType<NonNullable<Context['caller']>> | undefined;
-        const callerOf = () => (caller ??= services.auth.authenticate(credentialsOf(req.headers)));
+        const callerOf = () => (caller ??= services.auth.authenticate(requestCredentials(req, info.type === 'subscription')));
         if (!takeRateLimit) return { services, caller: callerOf };
         // Bad credentials are the scope middleware's to refuse; here they only mean "count by IP".
         const rateLimit = async (rateClass: RateLimitClass) =>
@@ -54,15 +58,16 @@ export async function buildServer(services: Services, options: ServerOptions = {
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });
 
-  registerRestRoutes(app, {
-    router: appRouter,
-    responseSchema: installResponseSchemas(app, JSON.parse(openApiJson())),
-    // The auth hook has already checked the request against the operation's scope; the caller it found is
-    // there for what depends on the input (host powers).
-    createContext: (request): Context => ({ services, caller: () => Promise.resolve(callerOf(request) ?? ANONYMOUS) }),
-  });
+  // The auth hook has already checked the request against the operation's scope; the caller it found is
+  // there for what depends on the input (host powers).
+  const createContext = (request: FastifyRequest): Context => ({ services, caller: () => Promise.resolve(callerOf(request) ?? ANONYMOUS) });
+  registerRestRoutes(app, { router: appRouter, responseSchema: installResponseSchemas(app, JSON.parse(openApiJson())), createContext });
+  for (const dialect of DIALECTS) registerDialectRoutes(app, dialect, { router: appRouter, createContext });
 
-  registerRawRoutes(app, rawRoutes, services);
+  registerRawRoutes(app, [...rawRoutes, ...DIALECTS.map(dialectDocumentRoute)], services);
+  // Without a build, / says how to make one; so does the log, for whoever starts the server without a browser.
+  const consoleProblem = consoleBuildProblem();
+  if (consoleProblem) logger.warn(consoleProblem);
 
   return app;
 }

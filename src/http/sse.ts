@@ -2,12 +2,13 @@
  * Server-Sent Events over a fastify reply, for every streaming route (event stream, chat and run streams).
  *
  *   const stream = openSse(request, reply, { keepAliveMs: 15_000 });
- *   while (!stream.closed) await stream.send({ id, event: 'run.started', data: envelope });
+ *   while (!stream.closed) await stream.send({ id, data: envelope });
  *
  * - `openSse` takes the reply over (reply.hijack()) and writes the headers at once, so validate and
  *   answer error envelopes before calling it. Headers already set on the reply (rate limits) are kept.
  * - `send` writes one message: `data` that is a string goes out verbatim (e.g. `[DONE]`), anything
- *   else as JSON; multi-line data becomes several `data:` lines. `write` sends text already made
+ *   else as JSON; multi-line data becomes several `data:` lines. An `event:` name is for messages a client must
+ *   tell apart (`event: error`): `EventSource.onmessage` never sees a named message. `write` sends text already made
  *   with `formatSseMessage` (one or several messages), for fan-out that formats each event once.
  *   Both resolve true once the socket took the bytes (waiting for 'drain' under backpressure), or
  *   false when the stream is closed.

@@ -1,4 +1,5 @@
-/** Agents router: list, create, get, update, delete. */
+/** Agents router: list, create, get, update, delete, and the tools an agent could be given. */
+import { AgentToolList } from '../domain/agent-tools.ts';
 import { Agent, AgentCreate, AgentDeleted, AgentList, AgentPatch, AgentRef } from '../domain/agents.ts';
 import { PaginationInput } from '../domain/common.ts';
 import { hostToolsIn } from '../domain/tool-access.ts';
@@ -78,6 +79,25 @@ export const agentsRouter = router({
       if (patch.allowed_tools) await checkHostToolGrants(ctx, patch.allowed_tools, (await ctx.services.agents.get(name)).allowed_tools);
       return ctx.services.agents.update(name, patch);
     }),
+
+  tools: procedure
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/api/agents/{name}/tools',
+        tags,
+        summary: 'List the tools the agent could be given, and which it allows',
+        description:
+          'Primitives (memory.*, subagent.spawn), skills (built-ins included) and the tools of its reachable MCP servers, each with ' +
+          'whether `allowed_tools` allows it and whether it is a host tool (granting one needs the `admin` scope or the internal token).',
+        errors: ['AGENT_NOT_FOUND'],
+        scope: 'agents:read',
+        rateLimit: 'read',
+      },
+    })
+    .input(AgentRef)
+    .output(AgentToolList)
+    .query(async ({ ctx, input }) => ({ tools: await ctx.services.tools.catalogue(await ctx.services.agents.get(input.name)) })),
 
   delete: procedure
     .meta({

@@ -10,7 +10,7 @@ import { mcpRouter } from './mcp.ts';
 import { skillsRouter } from './skills.ts';
 import { systemRouter } from './system.ts';
 import { tokensRouter } from './tokens.ts';
-import { vaultRouter } from './vault.ts';
+import { serverVaultRouter, vaultRouter } from './vault.ts';
 import { webhooksRouter } from './webhooks.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
@@ -25,6 +25,7 @@ export const appRouter = router({
   mcp: mcpRouter,
   tokens: tokensRouter,
   vault: vaultRouter,
+  serverVault: serverVaultRouter,
   webhooks: webhooksRouter,
   channels: channelsRouter,
   heartbeats: heartbeatsRouter,

@@ -14,6 +14,7 @@ import {
   PairedChatList,
   PairingCode,
 } from '../domain/channels.ts';
+import { PaginationInput } from '../domain/common.ts';
 import { hostToolsIn } from '../domain/tool-access.ts';
 import { procedure, requireHostPower, router } from './trpc.ts';
 
@@ -147,15 +148,15 @@ export const channelsRouter = router({
         method: 'GET',
         path: `${one}/chats`,
         tags,
-        summary: "List a telegram channel's paired chats",
+        summary: "List a telegram channel's paired chats, first paired first",
         errors: ['AGENT_NOT_FOUND', 'CHANNEL_NOT_FOUND'],
         scope: 'channels:read',
         rateLimit: 'read',
       },
     })
-    .input(ChannelInput)
+    .input(PaginationInput.extend(ChannelInput.shape))
     .output(PairedChatList)
-    .query(async ({ ctx, input }) => ({ chats: await ctx.services.channels.listChats(input.name, input.channel) })),
+    .query(({ ctx, input: { name, channel, ...page } }) => ctx.services.channels.listChats(name, channel, page)),
 
   unpairChat: procedure
     .meta({
@@ -164,8 +165,8 @@ export const channelsRouter = router({
         path: `${one}/chats/{chat_id}`,
         tags,
         summary: 'Unpair a chat',
-        description: 'Its next messages are refused until it pairs again. CHANNEL_NOT_FOUND when the chat is not paired.',
-        errors: ['AGENT_NOT_FOUND', 'CHANNEL_NOT_FOUND'],
+        description: 'Its next messages are refused until it pairs again. PAIRED_CHAT_NOT_FOUND when the chat is not paired.',
+        errors: ['AGENT_NOT_FOUND', 'CHANNEL_NOT_FOUND', 'PAIRED_CHAT_NOT_FOUND'],
         scope: 'channels:write',
         rateLimit: 'write',
       },

@@ -1,5 +1,5 @@
 /** Chat router: a turn, its stream, history and sessions. */
-import { ChatInput, ChatReply, ChatStreamChunk, History, HistoryInput, SessionList, SessionsInput } from '../domain/chat.ts';
+import { ChatInput, ChatReply, ChatStreamChunk, ChatStreamInput, History, HistoryInput, SessionList, SessionsInput } from '../domain/chat.ts';
 import { AgentRef } from '../domain/agents.ts';
 import { procedure, router } from './trpc.ts';
 import { chatChunks } from '../services/runtime/stream.ts';
@@ -16,7 +16,7 @@ export const chatRouter = router({
         tags,
         summary: 'Send a message and get the answer',
         description: 'Runs one turn (model and tool calls) and answers when it ends. 409 SESSION_BUSY when the session already has a run going.',
-        errors: ['AGENT_NOT_FOUND', 'SESSION_BUSY', 'PROVIDER_ERROR', 'PROVIDER_NOT_CONFIGURED'],
+        errors: ['AGENT_NOT_FOUND', 'SESSION_BUSY', 'PROVIDER_ERROR', 'PROVIDER_NOT_CONFIGURED', 'CONFIG_UNRESOLVED'],
         scope: 'chat',
         rateLimit: 'chat',
       },
@@ -25,13 +25,14 @@ export const chatRouter = router({
     .output(ChatReply)
     .mutation(({ ctx, input: { name, ...turn } }) => ctx.services.runtime.chat({ ...turn, agent: name, source: 'api' })),
 
-  /** The streamed turn for tRPC callers: the same chunks as GET /api/agents/{name}/chat/stream. */
+  /** The streamed turn for tRPC callers: the same chunks as GET /api/agents/{name}/chat/stream, and the same cancel on leaving. */
   stream: procedure
     .meta({ scope: 'chat', rateLimit: 'chat' })
-    .input(TurnInput)
-    .subscription(async function* ({ ctx, input: { name, ...turn }, signal }) {
+    .input(ChatStreamInput.extend(AgentRef.shape))
+    .subscription(async function* ({ ctx, input: { name, keep_running, ...turn }, signal }) {
       const handle = await ctx.services.runtime.start({ ...turn, agent: name, source: 'stream' });
-      for await (const chunk of chatChunks(handle)) {
+      const cancel = () => void ctx.services.runtime.cancel(handle.run.id).catch(() => undefined);
+      for await (const chunk of chatChunks(handle, { signal, onAbandoned: keep_running ? undefined : cancel })) {
         if (signal?.aborted) return;
         yield ChatStreamChunk.parse(chunk);
       }
@@ -44,7 +45,7 @@ export const chatRouter = router({
         path: '/api/agents/{name}/chat/history',
         tags,
         summary: 'Chat history, oldest first',
-        description: 'Filter by session_id and/or user_id; page backwards with `before` (the timestamp of the oldest message you have) while has_more is true.',
+        description: 'Filter by session_id and/or user_id; page backwards with `before=<next_cursor>` while has_more is true (`before` also takes a time).',
         errors: ['AGENT_NOT_FOUND'],
         scope: 'chat',
         rateLimit: 'read',

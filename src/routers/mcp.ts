@@ -13,6 +13,7 @@ import {
   McpServerRef,
   McpToolList,
 } from '../domain/mcp.ts';
+import { PaginationInput } from '../domain/common.ts';
 import { procedure, requireHostPower, router } from './trpc.ts';
 
 const tags: ['mcp'] = ['mcp'];
@@ -32,9 +33,9 @@ export const mcpRouter = router({
         rateLimit: 'read',
       },
     })
-    .input(McpAgentRef)
+    .input(PaginationInput.extend(McpAgentRef.shape))
     .output(McpServerList)
-    .query(async ({ ctx, input }) => ({ servers: await ctx.services.mcp.list(input.agent) })),
+    .query(({ ctx, input: { agent, ...page } }) => ctx.services.mcp.list(agent, page)),
 
   addServer: procedure
     .meta({

@@ -10,6 +10,7 @@ import { formatMasterKey } from './vault/master-key.ts';
 export function serverSecrets(config: MoxxyConfig, masterKey: Buffer): string[] {
   const configured = [
     config.auth.internalToken,
+    config.auth.apiKey,
     config.database.authToken,
     config.providers.openai.apiKey,
     config.providers.anthropic.apiKey,

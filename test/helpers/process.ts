@@ -11,16 +11,20 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `moxxy serve` on a free port and resolves once it says where it listens. */
-export function spawnServer(env: Record<string, string>, cwd?: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MOXXY_BIN, 'serve'], {
+/** Starts `moxxy serve` (or another serving sub-command, e.g. `channels http`) on a free port and resolves once it says where it listens. */
+export function spawnServer(env: Record<string, string>, cwd?: string, args: string[] = ['serve']): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [MOXXY_BIN, ...args], {
     cwd,
     env: { ...process.env, PORT: '0', MOXXY_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(() => {
+      // Nobody will stop a server that never said where it listens.
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start:\n${output}`));
+    }, 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listening on (http:\/\/\S+)/.exec(output);

@@ -13,6 +13,83 @@ DEFAULT_BASE_URL = "http://127.0.0.1:17890"
 __version__ = "0.1.0"
 
 
+class AgentToAgentApi:
+    """AgentToAgent operations."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def card(
+        self,
+        *,
+        name: str,
+        timeout: Optional[float] = None,
+    ) -> m.A2aAgentCard:
+        """An agent's A2A agent card
+
+        The Agent2Agent 1.0 card of the agent: its JSON-RPC endpoint (POST /a2a/{name}), streaming, and
+        the bearer token it takes. Point an A2A client at this URL.
+
+        GET /a2a/{name}/.well-known/agent-card.json (operationId agentToAgent.card).
+        Bearer token scope: agents:read.
+
+        Args:
+            name: Agent name.
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "GET",
+            "/a2a/{name}/.well-known/agent-card.json",
+            kind="json",
+            result=m.A2aAgentCard,
+            path_params={"name": name},
+            timeout=timeout,
+        )
+
+    def rpc(
+        self,
+        *,
+        name: str,
+        body: Union[m.A2aRequest, Dict[str, Any]],
+        a2a_version: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> EventStream[m.A2aStreamEvent]:
+        """Talk to an agent over A2A (JSON-RPC)
+
+        Agent2Agent 1.0 over JSON-RPC; a task is a run (its id the run id, its contextId the session).
+        SendMessage answers `{task}` when the run ends (at once with `configuration.returnImmediately`);
+        SendStreamingMessage answers Server-Sent Events, each a JSON-RPC response carrying the task,
+        artifact chunks of the answer, tool activity as `working` status updates and the final status;
+        GetTask reads a task, CancelTask cancels it. A2A failures are JSON-RPC errors with status 200:
+        -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported.
+        Push notifications are not supported.
+
+        POST /a2a/{name} (operationId agentToAgent.rpc).
+        Bearer token scope: chat.
+        Returns an EventStream: iterate it for ServerSentEvent messages whose ``value`` is the parsed event.
+
+        Args:
+            name: Agent name.
+            a2a_version: The protocol version the client speaks; 1.0 here (JSON-RPC error -32009
+                otherwise).
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SESSION_BUSY; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "POST",
+            "/a2a/{name}",
+            kind="sse",
+            result=m.A2aStreamEvent,
+            path_params={"name": name},
+            headers={"a2a-version": a2a_version},
+            json_body=body,
+            timeout=timeout,
+        )
+
+
 class AgentsApi:
     """Agents operations. Agents: model, system prompt and allowed tools."""
 
@@ -23,6 +100,7 @@ class AgentsApi:
         self,
         *,
         name: str,
+        display_name: Optional[str] = None,
         description: Optional[str] = None,
         model: Optional[Union[m.AgentCreateModel, Dict[str, Any]]] = None,
         system_prompt: Optional[str] = None,
@@ -40,6 +118,7 @@ class AgentsApi:
         Bearer token scope: agents:write.
 
         Args:
+            display_name: A name for people, e.g. "Research Assistant" (the slug `name` is the id).
             model: Defaults to the offline echo provider.
 
         Raises:
@@ -50,7 +129,7 @@ class AgentsApi:
             "/api/agents",
             kind="envelope",
             result=m.Agent,
-            json_body=body_of({"name": name, "description": description, "model": model, "system_prompt": system_prompt, "allowed_tools": allowed_tools, "subagents": subagents, "max_steps": max_steps}, required=("name",)),
+            json_body=body_of({"name": name, "display_name": display_name, "description": description, "model": model, "system_prompt": system_prompt, "allowed_tools": allowed_tools, "subagents": subagents, "max_steps": max_steps}, required=("name",)),
             timeout=timeout,
         )
 
@@ -134,10 +213,41 @@ class AgentsApi:
             timeout=timeout,
         )
 
+    def tools(
+        self,
+        *,
+        name: str,
+        timeout: Optional[float] = None,
+    ) -> m.AgentToolList:
+        """List the tools the agent could be given, and which it allows
+
+        Primitives (memory.*, subagent.spawn), skills (built-ins included) and the tools of its
+        reachable MCP servers, each with whether `allowed_tools` allows it and whether it is a host tool
+        (granting one needs the `admin` scope or the internal token).
+
+        GET /api/agents/{name}/tools (operationId agents.tools).
+        Bearer token scope: agents:read.
+
+        Args:
+            name: Agent name.
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "GET",
+            "/api/agents/{name}/tools",
+            kind="envelope",
+            result=m.AgentToolList,
+            path_params={"name": name},
+            timeout=timeout,
+        )
+
     def update(
         self,
         *,
         name: str,
+        display_name: Optional[str] = None,
         description: Optional[str] = None,
         model: Optional[Union[m.AgentsUpdateBodyModel, Dict[str, Any]]] = None,
         system_prompt: Optional[str] = None,
@@ -157,6 +267,7 @@ class AgentsApi:
 
         Args:
             name: Agent name.
+            display_name: A name for people; null removes it.
 
         Raises:
             MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
@@ -167,7 +278,7 @@ class AgentsApi:
             kind="envelope",
             result=m.Agent,
             path_params={"name": name},
-            json_body=body_of({"description": description, "model": model, "system_prompt": system_prompt, "allowed_tools": allowed_tools, "subagents": subagents, "max_steps": max_steps}),
+            json_body=body_of({"display_name": display_name, "description": description, "model": model, "system_prompt": system_prompt, "allowed_tools": allowed_tools, "subagents": subagents, "max_steps": max_steps}),
             timeout=timeout,
         )
 
@@ -211,23 +322,30 @@ class ChannelHttpApi:
         Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of
         an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that
         agent with that channel's allowedTools, or the server-wide channels.http.authToken
-        (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The
-        channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Answers
-        503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new
-        session. A failed run answers with the error envelope (e.g. 502 PROVIDER_ERROR, details.run_id).
+        (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. On an
+        open server (a loopback bind without MOXXY_INTERNAL_TOKEN, or `moxxy channels http` on a
+        loopback address) the server-wide channel needs no token when none is configured; a token that
+        is sent is always checked. The channel's list narrows the agent's own, never widens it: a tool
+        must be allowed by both. Each turn runs in a new session. Every failure is `{"error",
+        "message"}` (`channel_disabled` for a disabled channel's token, `channel_not_configured` while
+        no channel can serve). A failed run answers `turn_failed` (502 when the model provider failed)
+        with its `run_id`.
 
         POST /v1/turn (operationId channelHttp.turn).
 
         Args:
             prompt: The user message of this turn.
-            model: Accepted for seed compatibility but not applied: the turn runs on the channel agent's
-                configured model, which turn_started reports. Change the agent (PATCH /api/agents/{name}) to
-                change the model.
+            model: The model of this turn instead of the agent's: `gpt-4o-mini` is a model of the
+                agent's own provider; `<provider>:<name>` (`openai:gpt-4o`, `anthropic:claude-sonnet-4-5`,
+                `echo:echo`) names one of the server's providers. Any other prefix is part of the name
+                (`llama3:8b` for Ollama, `meta-llama/llama-3-70b` for OpenRouter). An unknown model is a 400
+                `bad_request`: the provider answers the turn's first model request with 404, or the named
+                provider has no settings on this server. The agent's temperature and max_tokens still apply.
             system_prompt: Extra instructions for this turn, appended to the agent's system prompt (it
                 does not replace it).
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 502 PROVIDER_ERROR; 503 PROVIDER_NOT_CONFIGURED, CHANNEL_NOT_CONFIGURED.
+            MoxxyError: 400 bad_request; malformed HTTP gets the envelope's VALIDATION_ERROR; 401 unauthorized; 403 cross_site_request; 408 REQUEST_TIMEOUT; 413 payload_too_large; 415 unsupported_media_type; 421 host_not_allowed; 429 too_many_turns; 431 HEADERS_TOO_LARGE; 500 turn_failed; 502 turn_failed; 503 turn_failed, channel_disabled, channel_not_configured.
         """
         return self._transport.call(
             "POST",
@@ -252,26 +370,33 @@ class ChannelHttpApi:
         Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of
         an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that
         agent with that channel's allowedTools, or the server-wide channels.http.authToken
-        (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The
-        channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Answers
-        503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new
-        session. The body is the raw audio (up to 10 MB) with its type in Content-Type (audio/m4a,
-        audio/mpeg, audio/wav...). It is sent to the configured `transcription` endpoint
-        (OpenAI-compatible /audio/transcriptions); without one the answer is 503 `{"error":
-        "no_transcriber"}`. `model` is accepted and not applied, as in POST /v1/turn.
+        (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. On an
+        open server (a loopback bind without MOXXY_INTERNAL_TOKEN, or `moxxy channels http` on a
+        loopback address) the server-wide channel needs no token when none is configured; a token that
+        is sent is always checked. The channel's list narrows the agent's own, never widens it: a tool
+        must be allowed by both. Each turn runs in a new session. Every failure is `{"error",
+        "message"}` (`channel_disabled` for a disabled channel's token, `channel_not_configured` while
+        no channel can serve). The body is the raw audio (up to 10 MB) with its type in Content-Type
+        (audio/m4a, audio/mpeg, audio/wav...). It is sent to the configured `transcription` endpoint
+        (OpenAI-compatible /audio/transcriptions): without one the answer is 503 `no_transcriber`; an
+        empty body is `empty_body`, a failed transcription `transcription_failed`, no speech heard
+        `empty_transcript`. `model` chooses the turn's model as in POST /v1/turn.
 
         POST /v1/turn/audio (operationId channelHttp.turnAudio).
 
         Args:
-            model: Accepted for seed compatibility but not applied: the turn runs on the channel agent's
-                configured model, which turn_started reports. Change the agent (PATCH /api/agents/{name}) to
-                change the model.
+            model: The model of this turn instead of the agent's: `gpt-4o-mini` is a model of the
+                agent's own provider; `<provider>:<name>` (`openai:gpt-4o`, `anthropic:claude-sonnet-4-5`,
+                `echo:echo`) names one of the server's providers. Any other prefix is part of the name
+                (`llama3:8b` for Ollama, `meta-llama/llama-3-70b` for OpenRouter). An unknown model is a 400
+                `bad_request`: the provider answers the turn's first model request with 404, or the named
+                provider has no settings on this server. The agent's temperature and max_tokens still apply.
             language: Language of the audio (ISO 639-1), passed to the transcriber.
             content: The recording, up to 10 MB.
             content_type: Media type of the content, matching audio/*.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 502 PROVIDER_ERROR; 503 no_transcriber (seed body) when no transcriber is configured; CHANNEL_NOT_CONFIGURED (error envelope).
+            MoxxyError: 400 bad_request, empty_body; malformed HTTP gets the envelope's VALIDATION_ERROR; 401 unauthorized; 403 cross_site_request; 408 REQUEST_TIMEOUT; 413 payload_too_large; 415 unsupported_media_type; 421 host_not_allowed; 422 empty_transcript; 429 too_many_turns; 431 HEADERS_TOO_LARGE; 500 turn_failed; 502 turn_failed, transcription_failed; 503 turn_failed, channel_disabled, channel_not_configured, no_transcriber.
         """
         return self._transport.call(
             "POST",
@@ -297,26 +422,34 @@ class ChannelHttpApi:
         Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of
         an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that
         agent with that channel's allowedTools, or the server-wide channels.http.authToken
-        (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The
-        channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Answers
-        503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new
-        session. One `data:` line per MoxxyEvent (append `assistant_chunk.delta` for the text), then
-        `data: [DONE]`. Any failure once the stream is open, including the run failing, ends it with
-        `event: error` and `data: {"type":"error","code","message"}` instead of [DONE].
+        (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. On an
+        open server (a loopback bind without MOXXY_INTERNAL_TOKEN, or `moxxy channels http` on a
+        loopback address) the server-wide channel needs no token when none is configured; a token that
+        is sent is always checked. The channel's list narrows the agent's own, never widens it: a tool
+        must be allowed by both. Each turn runs in a new session. Every failure is `{"error",
+        "message"}` (`channel_disabled` for a disabled channel's token, `channel_not_configured` while
+        no channel can serve). One `data:` line per MoxxyEvent (append `assistant_chunk.delta` for the
+        text), then `data: [DONE]`. The stream opens once the model answers: a turn that fails before
+        that (an unknown model, the channel's agent missing) is answered like POST /v1/turn. A failure
+        after that ends the stream with the `error` MoxxyEvent and then `event: error` with the
+        channel's error body (`data: {"error": "turn_failed", "message", "run_id"}`) instead of [DONE].
 
         POST /v1/turn/stream (operationId channelHttp.turnStream).
         Returns an EventStream: iterate it for ServerSentEvent messages whose ``value`` is the parsed event.
 
         Args:
             prompt: The user message of this turn.
-            model: Accepted for seed compatibility but not applied: the turn runs on the channel agent's
-                configured model, which turn_started reports. Change the agent (PATCH /api/agents/{name}) to
-                change the model.
+            model: The model of this turn instead of the agent's: `gpt-4o-mini` is a model of the
+                agent's own provider; `<provider>:<name>` (`openai:gpt-4o`, `anthropic:claude-sonnet-4-5`,
+                `echo:echo`) names one of the server's providers. Any other prefix is part of the name
+                (`llama3:8b` for Ollama, `meta-llama/llama-3-70b` for OpenRouter). An unknown model is a 400
+                `bad_request`: the provider answers the turn's first model request with 404, or the named
+                provider has no settings on this server. The agent's temperature and max_tokens still apply.
             system_prompt: Extra instructions for this turn, appended to the agent's system prompt (it
                 does not replace it).
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 CROSS_SITE_REQUEST; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 503 CHANNEL_NOT_CONFIGURED.
+            MoxxyError: 400 bad_request; malformed HTTP gets the envelope's VALIDATION_ERROR; 401 unauthorized; 403 cross_site_request; 408 REQUEST_TIMEOUT; 413 payload_too_large; 415 unsupported_media_type; 421 host_not_allowed; 429 too_many_turns; 431 HEADERS_TOO_LARGE; 500 turn_failed; 502 turn_failed; 503 turn_failed, channel_disabled, channel_not_configured.
         """
         return self._transport.call(
             "POST",
@@ -473,9 +606,11 @@ class ChannelsApi:
         *,
         name: str,
         channel: str,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
         timeout: Optional[float] = None,
     ) -> m.PairedChatList:
-        """List a telegram channel's paired chats
+        """List a telegram channel's paired chats, first paired first
 
         GET /api/agents/{name}/channels/{channel}/chats (operationId channels.listChats).
         Bearer token scope: channels:read.
@@ -483,6 +618,8 @@ class ChannelsApi:
         Args:
             name: Agent name.
             channel: Channel name.
+            limit: Items per page (1-100).
+            offset: Items to skip.
 
         Raises:
             MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
@@ -493,6 +630,7 @@ class ChannelsApi:
             kind="envelope",
             result=m.PairedChatList,
             path_params={"name": name, "channel": channel},
+            query={"limit": limit, "offset": offset},
             timeout=timeout,
         )
 
@@ -537,7 +675,7 @@ class ChannelsApi:
     ) -> m.ChatUnpaired:
         """Unpair a chat
 
-        Its next messages are refused until it pairs again. CHANNEL_NOT_FOUND when the chat is not
+        Its next messages are refused until it pairs again. PAIRED_CHAT_NOT_FOUND when the chat is not
         paired.
 
         DELETE /api/agents/{name}/channels/{channel}/chats/{chat_id} (operationId channels.unpairChat).
@@ -549,7 +687,7 @@ class ChannelsApi:
             chat_id: Telegram chat id.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, CHANNEL_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND, PAIRED_CHAT_NOT_FOUND, CHANNEL_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "DELETE",
@@ -615,16 +753,17 @@ class ChatApi:
     ) -> m.ChatHistory:
         """Chat history, oldest first
 
-        Filter by session_id and/or user_id; page backwards with `before` (the timestamp of the oldest
-        message you have) while has_more is true.
+        Filter by session_id and/or user_id; page backwards with `before=<next_cursor>` while has_more
+        is true (`before` also takes a time).
 
         GET /api/agents/{name}/chat/history (operationId chat.history).
         Bearer token scope: chat.
 
         Args:
-            session_id: Conversation id; a new one is created when omitted or unknown.
+            session_id: Only messages of this session.
             user_id: Your end user, for history and memory scoping.
-            before: Only messages before this time (ISO 8601).
+            before: Only messages older than this one: the `next_cursor` of the page you have (a message
+                id), or a time (ISO 8601).
             include_tools: Include tool results and tool-call steps.
 
         Raises:
@@ -665,7 +804,7 @@ class ChatApi:
             context: Facts for this turn, added to the system prompt as JSON.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SESSION_BUSY; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 502 PROVIDER_ERROR; 503 PROVIDER_NOT_CONFIGURED.
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SESSION_BUSY; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 502 PROVIDER_ERROR; 503 PROVIDER_NOT_CONFIGURED, CONFIG_UNRESOLVED.
         """
         return self._transport.call(
             "POST",
@@ -716,15 +855,18 @@ class ChatApi:
         message: str,
         session_id: Optional[str] = None,
         user_id: Optional[str] = None,
+        keep_running: Optional[bool] = None,
         timeout: Optional[float] = None,
     ) -> EventStream[m.ChatStreamChunk]:
         """Stream an answer (SSE), message in the query string
 
-        Server-Sent Events in the seed format: `data: {"content": "..."}` per text delta (plus
-        `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id", "session_id",
-        "message_id", "content", "status", "usage"}`. A failed run ends with `done` carrying `error`.
-        Errors found before the stream starts (unknown agent, busy session, invalid input) answer with
-        the error envelope.
+        Server-Sent Events in the seed format: `data: {"content": "...", "run_id": "..."}` per text
+        delta (plus `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id",
+        "session_id", "message_id", "content", "status", "usage"}`. A failed run ends with `done`
+        carrying `status: "failed"` and `error`. The run id is also the `X-Moxxy-Run-Id` response
+        header, so the run can be cancelled (POST /api/runs/{run_id}/cancel) before its first token.
+        Closing the connection cancels the run unless `keep_running` is true. Errors found before the
+        stream starts (unknown agent, busy session, invalid input) answer with the error envelope.
 
         GET /api/agents/{name}/chat/stream (operationId chat.streamGet).
         Bearer token scope: chat.
@@ -734,6 +876,8 @@ class ChatApi:
             name: Agent name.
             session_id: Conversation id; a new one is created when omitted or unknown.
             user_id: Your end user, for history and memory scoping.
+            keep_running: Keep the run going when the connection closes before it ends (follow it at
+                /api/runs/{run_id}); by default closing the stream cancels it.
 
         Raises:
             MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SESSION_BUSY; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
@@ -744,7 +888,7 @@ class ChatApi:
             kind="sse",
             result=m.ChatStreamChunk,
             path_params={"name": name},
-            query={"message": message, "session_id": session_id, "user_id": user_id},
+            query={"message": message, "session_id": session_id, "user_id": user_id, "keep_running": keep_running},
             timeout=timeout,
         )
 
@@ -756,15 +900,18 @@ class ChatApi:
         session_id: Optional[str] = None,
         user_id: Optional[str] = None,
         context: Optional[Dict[str, Any]] = None,
+        keep_running: Optional[bool] = None,
         timeout: Optional[float] = None,
     ) -> EventStream[m.ChatStreamChunk]:
         """Stream an answer (SSE), message in a JSON body
 
-        Server-Sent Events in the seed format: `data: {"content": "..."}` per text delta (plus
-        `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id", "session_id",
-        "message_id", "content", "status", "usage"}`. A failed run ends with `done` carrying `error`.
-        Errors found before the stream starts (unknown agent, busy session, invalid input) answer with
-        the error envelope.
+        Server-Sent Events in the seed format: `data: {"content": "...", "run_id": "..."}` per text
+        delta (plus `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id",
+        "session_id", "message_id", "content", "status", "usage"}`. A failed run ends with `done`
+        carrying `status: "failed"` and `error`. The run id is also the `X-Moxxy-Run-Id` response
+        header, so the run can be cancelled (POST /api/runs/{run_id}/cancel) before its first token.
+        Closing the connection cancels the run unless `keep_running` is true. Errors found before the
+        stream starts (unknown agent, busy session, invalid input) answer with the error envelope.
 
         POST /api/agents/{name}/chat/stream (operationId chat.streamPost).
         Bearer token scope: chat.
@@ -775,6 +922,8 @@ class ChatApi:
             session_id: Conversation id; a new one is created when omitted or unknown.
             user_id: Your end user, for history and memory scoping.
             context: Facts for this turn, added to the system prompt as JSON.
+            keep_running: Keep the run going when the connection closes before it ends (follow it at
+                /api/runs/{run_id}); by default closing the stream cancels it.
 
         Raises:
             MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SESSION_BUSY; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
@@ -785,7 +934,7 @@ class ChatApi:
             kind="sse",
             result=m.ChatStreamChunk,
             path_params={"name": name},
-            json_body=body_of({"message": message, "session_id": session_id, "user_id": user_id, "context": context}, required=("message",)),
+            json_body=body_of({"message": message, "session_id": session_id, "user_id": user_id, "context": context, "keep_running": keep_running}, required=("message",)),
             timeout=timeout,
         )
 
@@ -890,10 +1039,11 @@ class EventsApi:
     ) -> EventStream[m.Event]:
         """Stream events live (SSE)
 
-        One message per event: `id:` is the event_id, `event:` the event_type, `data:` the envelope as
-        JSON. Reconnect with the Last-Event-ID header to replay, from the audit log, every matching
-        event after that one and then continue live. `: keep-alive` comments are sent while idle. A
-        consumer too slow for the live queue is caught up from the audit log, so it misses nothing.
+        One message per event, with no `event:` line, so `EventSource.onmessage` receives every one (the
+        type is the envelope's `event_type`): `id:` is the event_id, `data:` the envelope as JSON.
+        Reconnect with the Last-Event-ID header to replay, from the audit log, every matching event
+        after that one and then continue live. `: keep-alive` comments are sent while idle. A consumer
+        too slow for the live queue is caught up from the audit log, so it misses nothing.
 
         GET /v1/events/stream (operationId events.stream).
         Bearer token scope: events:read.
@@ -1196,6 +1346,8 @@ class McpApi:
         self,
         *,
         agent: str,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
         timeout: Optional[float] = None,
     ) -> m.McpServerList:
         """List an agent's MCP servers
@@ -1208,6 +1360,8 @@ class McpApi:
 
         Args:
             agent: Agent name.
+            limit: Items per page (1-100).
+            offset: Items to skip.
 
         Raises:
             MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
@@ -1218,6 +1372,7 @@ class McpApi:
             kind="envelope",
             result=m.McpServerList,
             path_params={"agent": agent},
+            query={"limit": limit, "offset": offset},
             timeout=timeout,
         )
 
@@ -1276,6 +1431,51 @@ class McpApi:
             kind="envelope",
             result=m.McpServerDeleted,
             path_params={"agent": agent, "server": server},
+            timeout=timeout,
+        )
+
+
+class McpServerApi:
+    """McpServer operations. The server as an MCP server: tools to list agents, send them messages, search and store memory."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def message(
+        self,
+        *,
+        jsonrpc: Literal["2.0"],
+        id: Optional[Union[str, int]] = None,
+        method: Optional[str] = None,
+        params: Optional[Dict[str, Any]] = None,
+        result: Optional[Dict[str, Any]] = None,
+        error: Optional[Union[m.McpJsonRpcMessageError, Dict[str, Any]]] = None,
+        timeout: Optional[float] = None,
+    ) -> m.McpJsonRpcAnswer:
+        """The server as an MCP server (streamable HTTP)
+
+        The Model Context Protocol over streamable HTTP, stateless (no Mcp-Session-Id), answering JSON.
+        Tools: list_agents, send_message, search_memory, store_memory; each needs the scope of its REST
+        twin (agents:read, chat, memory:read, memory:write) and answers a refusal as a tool error
+        (`isError`), e.g. "FORBIDDEN: This token lacks the 'memory:write' scope". Send `Accept:
+        application/json, text/event-stream` (406 otherwise). Notifications are answered 202 with no
+        body.
+
+        POST /mcp (operationId mcpServer.message).
+        Bearer token scope: chat.
+
+        Args:
+            id: Absent for notifications.
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON (error envelope); a message MCP refuses (JSON-RPC error); 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 406 The request does not accept both application/json and text/event-stream; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "POST",
+            "/mcp",
+            kind="json",
+            result=m.McpJsonRpcAnswer,
+            json_body=body_of({"jsonrpc": jsonrpc, "id": id, "method": method, "params": params, "result": result, "error": error}, required=("jsonrpc",)),
             timeout=timeout,
         )
 
@@ -1416,6 +1616,114 @@ class MemoryApi:
         )
 
 
+class OpenaiApi:
+    """Openai operations. OpenAI's API for agents: each agent a model, a turn as Chat Completions, failures in OpenAI's shape."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def chat_completions(
+        self,
+        *,
+        model: str,
+        messages: List[Union[m.OpenAiMessage, Dict[str, Any]]],
+        x_session_id: Optional[str] = None,
+        stream: Optional[bool] = None,
+        stream_options: Optional[Union[m.OpenAiChatCompletionRequestStreamOptions, Dict[str, Any]]] = None,
+        user: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> EventStream[m.OpenAiChatCompletionChunk]:
+        """Run a turn of an agent, as OpenAI Chat Completions
+
+        OpenAI's `POST /v1/chat/completions` with `model` naming the agent. The agent's system prompt,
+        memory recall and tools run on the server; tool activity is reported in `moxxy` and is never
+        `tool_calls` for the client to run. `"stream": true` answers `chat.completion.chunk` events
+        ending with `data: [DONE]`; a run failing midway ends the stream with `data: {"error": {...}}`
+        instead. Failures answer OpenAI's `{"error": {"message", "type", "param", "code"}}` with its
+        statuses: 401 invalid_api_key, 404 model_not_found, 429 rate_limit_exceeded, 400 for invalid
+        input.
+
+        POST /v1/chat/completions (operationId openai.chatCompletions).
+        Bearer token scope: chat.
+        Returns an EventStream: iterate it for ServerSentEvent messages whose ``value`` is the parsed event.
+
+        Args:
+            x_session_id: Keep the conversation on the server in this session (made on first use)
+                instead of sending it with every request: the last user message is the turn, the session is
+                its history. Every answer names its session in X-Session-Id.
+            model: The agent that answers: its name, as GET /v1/models lists it.
+            messages: The conversation, ending with the user message this turn answers. System and
+                developer messages are added to the agent's own system prompt for this turn. With
+                X-Session-Id only the last user message is used: the session holds the rest.
+            stream: Answer with chat.completion.chunk events (SSE), ending with `data: [DONE]`.
+            user: Your end user: the run's user_id, for history and memory.
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SESSION_BUSY; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 502 PROVIDER_ERROR; 503 PROVIDER_NOT_CONFIGURED.
+        """
+        return self._transport.call(
+            "POST",
+            "/v1/chat/completions",
+            kind="sse",
+            result=m.OpenAiChatCompletionChunk,
+            headers={"x-session-id": x_session_id},
+            json_body=body_of({"model": model, "messages": messages, "stream": stream, "stream_options": stream_options, "user": user}, required=("model", "messages")),
+            timeout=timeout,
+        )
+
+    def get_model(
+        self,
+        *,
+        model: str,
+        timeout: Optional[float] = None,
+    ) -> m.OpenAiModel:
+        """Get an agent as an OpenAI model
+
+        404 with code `model_not_found` for an unknown agent.
+
+        GET /v1/models/{model} (operationId openai.getModel).
+        Bearer token scope: agents:read.
+
+        Args:
+            model: The agent's name.
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "GET",
+            "/v1/models/{model}",
+            kind="json",
+            result=m.OpenAiModel,
+            path_params={"model": model},
+            timeout=timeout,
+        )
+
+    def list_models(
+        self,
+        *,
+        timeout: Optional[float] = None,
+    ) -> m.OpenAiModelList:
+        """List the agents as OpenAI models
+
+        OpenAI's `GET /v1/models`: every agent is a model, its name the id. Failures answer OpenAI's
+        `{"error": {...}}`.
+
+        GET /v1/models (operationId openai.listModels).
+        Bearer token scope: agents:read.
+
+        Raises:
+            MoxxyError: 401 UNAUTHORIZED; 403 FORBIDDEN; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "GET",
+            "/v1/models",
+            kind="json",
+            result=m.OpenAiModelList,
+            timeout=timeout,
+        )
+
+
 class RunsApi:
     """Runs operations. Runs: one turn of an agent as a resource (status, steps, usage), cancellable, with its event stream."""
 
@@ -1508,6 +1816,252 @@ class RunsApi:
             kind="envelope",
             result=m.Run,
             path_params={"id": id},
+            timeout=timeout,
+        )
+
+    def list(
+        self,
+        *,
+        name: str,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        session_id: Optional[str] = None,
+        status: Optional[Literal["queued", "running", "completed", "failed", "cancelled"]] = None,
+        timeout: Optional[float] = None,
+    ) -> m.RunList:
+        """List the agent's runs, newest first
+
+        Every run of the agent, whatever started it (API, stream, channel, webhook, heartbeat,
+        sub-agent); filter by session_id and status.
+
+        GET /api/agents/{name}/runs (operationId runs.list).
+        Bearer token scope: chat.
+
+        Args:
+            name: Agent name.
+            limit: Items per page (1-100).
+            offset: Items to skip.
+            session_id: Only this session's runs.
+            status: Only runs in this state.
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "GET",
+            "/api/agents/{name}/runs",
+            kind="envelope",
+            result=m.RunList,
+            path_params={"name": name},
+            query={"limit": limit, "offset": offset, "session_id": session_id, "status": status},
+            timeout=timeout,
+        )
+
+
+class ServerVaultApi:
+    """ServerVault operations."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def delete(
+        self,
+        *,
+        key: str,
+        timeout: Optional[float] = None,
+    ) -> m.SecretDeleted:
+        """Delete a server secret
+
+        The server's own secrets, apart from every agent's vault: what `${vault:KEY}` in the server's
+        configuration (moxxy.config.*, e.g. `providers.openai.apiKey`) names, whichever agent a run
+        belongs to. The operator's: they need the `admin` scope (or the internal token). Configuration
+        that still names it answers 503 CONFIG_UNRESOLVED where it is used.
+
+        DELETE /api/vault/{key} (operationId serverVault.delete).
+        Bearer token scope: admin.
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 SECRET_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "DELETE",
+            "/api/vault/{key}",
+            kind="envelope",
+            result=m.SecretDeleted,
+            path_params={"key": key},
+            timeout=timeout,
+        )
+
+    def get(
+        self,
+        *,
+        key: str,
+        timeout: Optional[float] = None,
+    ) -> m.Secret:
+        """Read a server secret
+
+        The server's own secrets, apart from every agent's vault: what `${vault:KEY}` in the server's
+        configuration (moxxy.config.*, e.g. `providers.openai.apiKey`) names, whichever agent a run
+        belongs to. The operator's: they need the `admin` scope (or the internal token). Each read is
+        audited as a vault.accessed event with no agent (the key, never the value).
+
+        GET /api/vault/{key} (operationId serverVault.get).
+        Bearer token scope: admin.
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 404 SECRET_NOT_FOUND; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "GET",
+            "/api/vault/{key}",
+            kind="envelope",
+            result=m.Secret,
+            path_params={"key": key},
+            timeout=timeout,
+        )
+
+    def list(
+        self,
+        *,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        timeout: Optional[float] = None,
+    ) -> m.SecretList:
+        """List the server's secrets (keys and timestamps, never values)
+
+        The server's own secrets, apart from every agent's vault: what `${vault:KEY}` in the server's
+        configuration (moxxy.config.*, e.g. `providers.openai.apiKey`) names, whichever agent a run
+        belongs to. The operator's: they need the `admin` scope (or the internal token).
+
+        GET /api/vault (operationId serverVault.list).
+        Bearer token scope: admin.
+
+        Args:
+            limit: Items per page (1-100).
+            offset: Items to skip.
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR; 401 UNAUTHORIZED; 403 FORBIDDEN; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "GET",
+            "/api/vault",
+            kind="envelope",
+            result=m.SecretList,
+            query={"limit": limit, "offset": offset},
+            timeout=timeout,
+        )
+
+    def set(
+        self,
+        *,
+        key: str,
+        value: str,
+        timeout: Optional[float] = None,
+    ) -> m.SecretStored:
+        """Store a server secret
+
+        The server's own secrets, apart from every agent's vault: what `${vault:KEY}` in the server's
+        configuration (moxxy.config.*, e.g. `providers.openai.apiKey`) names, whichever agent a run
+        belongs to. The operator's: they need the `admin` scope (or the internal token). Creates the key
+        or replaces its value (201 either way, `created` says which); encrypted like every secret and
+        redacted from then on, in every process.
+
+        POST /api/vault (operationId serverVault.set).
+        Bearer token scope: admin.
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "POST",
+            "/api/vault",
+            kind="envelope",
+            result=m.SecretStored,
+            json_body=body_of({"key": key, "value": value}, required=("key", "value")),
+            timeout=timeout,
+        )
+
+
+class SessionApi:
+    """Session operations."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def create(
+        self,
+        *,
+        timeout: Optional[float] = None,
+    ) -> m.AuthSession:
+        """Log in to the web console: checks the credentials sent and sets the session cookie
+
+        Send X-Moxxy-Internal-Token (or the API key as a bearer token) or `Authorization: Bearer
+        mox_...`. The internal token is never stored in the browser: the cookie holds an API token
+        minted for the session (name "console session", scope admin, expiring after 24 hours, revoked at
+        logout); an API token is kept as given. The console keeps an API token in the HttpOnly,
+        SameSite=Strict cookie `moxxy_session`, honoured on same-origin requests only (`Sec-Fetch-Site:
+        same-origin`), streams included. Cross-site requests are refused, so another site cannot log a
+        browser in.
+
+        POST /api/session (operationId session.create).
+
+        Raises:
+            MoxxyError: 401 UNAUTHORIZED; 403 CROSS_SITE_REQUEST; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "POST",
+            "/api/session",
+            kind="envelope",
+            result=m.AuthSession,
+            timeout=timeout,
+        )
+
+    def delete(
+        self,
+        *,
+        timeout: Optional[float] = None,
+    ) -> m.AuthSession:
+        """Log out of the web console: clears the session cookie, revoking the token minted at login
+
+        An API token given at login is only forgotten, not revoked. The console keeps an API token in
+        the HttpOnly, SameSite=Strict cookie `moxxy_session`, honoured on same-origin requests only
+        (`Sec-Fetch-Site: same-origin`), streams included.
+
+        DELETE /api/session (operationId session.delete).
+
+        Raises:
+            MoxxyError: 403 CROSS_SITE_REQUEST; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "DELETE",
+            "/api/session",
+            kind="envelope",
+            result=m.AuthSession,
+            timeout=timeout,
+        )
+
+    def get(
+        self,
+        *,
+        timeout: Optional[float] = None,
+    ) -> m.AuthSession:
+        """Who is calling: whether the server needs credentials, and what the caller may do
+
+        Reads the request's credentials (headers, else the console's session cookie); wrong ones answer
+        401. The console keeps an API token in the HttpOnly, SameSite=Strict cookie `moxxy_session`,
+        honoured on same-origin requests only (`Sec-Fetch-Site: same-origin`), streams included.
+
+        GET /api/session (operationId session.get).
+
+        Raises:
+            MoxxyError: 401 UNAUTHORIZED; 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "GET",
+            "/api/session",
+            kind="envelope",
+            result=m.AuthSession,
             timeout=timeout,
         )
 
@@ -1824,6 +2378,32 @@ class SystemApi:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
+    def console(
+        self,
+        *,
+        timeout: Optional[float] = None,
+    ) -> str:
+        """The web console
+
+        An HTML page (Preact, built into console/dist) that manages agents, chat, runs and events,
+        memory, skills and MCP, vault, channels, webhooks, heartbeats and tokens through this API, under
+        a same-origin Content-Security-Policy. With an internal token configured it asks for a token and
+        keeps a session cookie (POST /api/session). 503 with a page saying how to build it when the
+        build is missing.
+
+        GET / (operationId system.console).
+
+        Raises:
+            MoxxyError: 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR; 503 The console is not built: the page says to run `npm run build:console`.
+        """
+        return self._transport.call(
+            "GET",
+            "/",
+            kind="text",
+            result=str,
+            timeout=timeout,
+        )
+
     def docs(
         self,
         *,
@@ -1843,94 +2423,6 @@ class SystemApi:
         return self._transport.call(
             "GET",
             "/api/docs",
-            kind="text",
-            result=str,
-            timeout=timeout,
-        )
-
-    def docs_bundle(
-        self,
-        *,
-        timeout: Optional[float] = None,
-    ) -> str:
-        """Swagger UI bundle used by the API reference page
-
-        From the swagger-ui-dist npm package, for GET /api/docs.
-
-        GET /api/docs/assets/swagger-ui-bundle.js (operationId system.docsBundle).
-
-        Raises:
-            MoxxyError: 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
-        """
-        return self._transport.call(
-            "GET",
-            "/api/docs/assets/swagger-ui-bundle.js",
-            kind="text",
-            result=str,
-            timeout=timeout,
-        )
-
-    def docs_icon(
-        self,
-        *,
-        timeout: Optional[float] = None,
-    ) -> bytes:
-        """Icon of the API reference page
-
-        From the swagger-ui-dist npm package, for GET /api/docs.
-
-        GET /api/docs/assets/favicon-32x32.png (operationId system.docsIcon).
-
-        Raises:
-            MoxxyError: 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
-        """
-        return self._transport.call(
-            "GET",
-            "/api/docs/assets/favicon-32x32.png",
-            kind="bytes",
-            result=bytes,
-            timeout=timeout,
-        )
-
-    def docs_init(
-        self,
-        *,
-        timeout: Optional[float] = None,
-    ) -> str:
-        """Swagger UI settings of the API reference page
-
-        Generated by this server for GET /api/docs.
-
-        GET /api/docs/assets/init.js (operationId system.docsInit).
-
-        Raises:
-            MoxxyError: 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
-        """
-        return self._transport.call(
-            "GET",
-            "/api/docs/assets/init.js",
-            kind="text",
-            result=str,
-            timeout=timeout,
-        )
-
-    def docs_styles(
-        self,
-        *,
-        timeout: Optional[float] = None,
-    ) -> str:
-        """Swagger UI styles used by the API reference page
-
-        From the swagger-ui-dist npm package, for GET /api/docs.
-
-        GET /api/docs/assets/swagger-ui.css (operationId system.docsStyles).
-
-        Raises:
-            MoxxyError: 408 REQUEST_TIMEOUT; 421 HOST_NOT_ALLOWED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
-        """
-        return self._transport.call(
-            "GET",
-            "/api/docs/assets/swagger-ui.css",
             kind="text",
             result=str,
             timeout=timeout,
@@ -2078,7 +2570,7 @@ class TokensApi:
 
 
 class VaultApi:
-    """Vault operations. An agent's secrets, encrypted at rest (AES-256-GCM): keys listed without values, one audited read, ${vault:KEY} in configuration."""
+    """Vault operations. Secrets encrypted at rest (AES-256-GCM), each agent's and the server's own (what ${vault:KEY} in the server's configuration names): keys listed without values, one audited read."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
@@ -2445,7 +2937,7 @@ class MoxxyClient:
     ``internal_token`` the server's MOXXY_INTERNAL_TOKEN (``X-Moxxy-Internal-Token``, full access).
     ``timeout`` is in seconds, for connecting and for each read (streams included); methods take their own ``timeout``.
 
-    Operations: ``agents``, ``channel_http``, ``channels``, ``chat``, ``events``, ``heartbeats``, ``mcp``, ``memory``, ``runs``, ``skills``, ``system``, ``tokens``, ``vault``, ``webhooks``.
+    Operations: ``agent_to_agent``, ``agents``, ``channel_http``, ``channels``, ``chat``, ``events``, ``heartbeats``, ``mcp``, ``mcp_server``, ``memory``, ``openai``, ``runs``, ``server_vault``, ``session``, ``skills``, ``system``, ``tokens``, ``vault``, ``webhooks``.
     """
 
     def __init__(
@@ -2458,6 +2950,7 @@ class MoxxyClient:
     ) -> None:
         self._transport = Transport(base_url, token, internal_token, timeout, headers, f"moxxy-client-python/{__version__}")
         self.base_url = self._transport.base_url
+        self.agent_to_agent = AgentToAgentApi(self._transport)
         self.agents = AgentsApi(self._transport)
         self.channel_http = ChannelHttpApi(self._transport)
         self.channels = ChannelsApi(self._transport)
@@ -2465,8 +2958,12 @@ class MoxxyClient:
         self.events = EventsApi(self._transport)
         self.heartbeats = HeartbeatsApi(self._transport)
         self.mcp = McpApi(self._transport)
+        self.mcp_server = McpServerApi(self._transport)
         self.memory = MemoryApi(self._transport)
+        self.openai = OpenaiApi(self._transport)
         self.runs = RunsApi(self._transport)
+        self.server_vault = ServerVaultApi(self._transport)
+        self.session = SessionApi(self._transport)
         self.skills = SkillsApi(self._transport)
         self.system = SystemApi(self._transport)
         self.tokens = TokensApi(self._transport)

@@ -28,10 +28,327 @@ SkillCapability = Literal["needs_network", "needs_fs_read", "needs_fs_write", "n
 
 SkillLanguage = Literal["bash", "sh", "python", "node"]
 
+SkillRuntime = Literal["bash", "sh", "python", "node", "builtin"]
+""""builtin" for skills that run inside the server (web_crawler)."""
+
+
+@dataclass
+class A2aAgentCard(Model):
+    name: str
+    description: str
+    supported_interfaces: List[A2aAgentCardSupportedInterfacesItem] = json_field("supportedInterfaces")
+    provider: A2aAgentCardProvider
+    version: str
+    capabilities: A2aAgentCardCapabilities
+    security_schemes: Dict[str, A2aAgentCardSecuritySchemesValue] = json_field("securitySchemes")
+    #: Empty when the server takes requests without credentials (open on loopback).
+    security_requirements: List[A2aAgentCardSecurityRequirementsItem] = json_field("securityRequirements")
+    default_input_modes: List[str] = json_field("defaultInputModes")
+    default_output_modes: List[str] = json_field("defaultOutputModes")
+    skills: List[A2aAgentCardSkillsItem]
+
+
+@dataclass
+class A2aAgentCardCapabilities(Model):
+    streaming: Literal[True]
+    push_notifications: Literal[False] = json_field("pushNotifications")
+
+
+@dataclass
+class A2aAgentCardProvider(Model):
+    organization: str
+    url: str
+
+
+@dataclass
+class A2aAgentCardSecurityRequirementsItem(Model):
+    schemes: Dict[str, A2aAgentCardSecurityRequirementsItemSchemesValue]
+
+
+@dataclass
+class A2aAgentCardSecurityRequirementsItemSchemesValue(Model):
+    list: List[str]
+
+
+@dataclass
+class A2aAgentCardSecuritySchemesValue(Model):
+    http_auth_security_scheme: A2aAgentCardSecuritySchemesValueHttpAuthSecurityScheme = json_field("httpAuthSecurityScheme")
+
+
+@dataclass
+class A2aAgentCardSecuritySchemesValueHttpAuthSecurityScheme(Model):
+    scheme: Literal["Bearer"]
+    description: str
+
+
+@dataclass
+class A2aAgentCardSkillsItem(Model):
+    id: str
+    name: str
+    description: str
+    tags: List[str]
+
+
+@dataclass
+class A2aAgentCardSupportedInterfacesItem(Model):
+    url: str
+    protocol_binding: Literal["JSONRPC"] = json_field("protocolBinding")
+    protocol_version: Literal["1.0"] = json_field("protocolVersion")
+
+
+@dataclass
+class A2aArtifact(Model):
+    """The agent's answer: the text of the run's last step."""
+    artifact_id: str = json_field("artifactId")
+    name: str
+    parts: List[A2aPart]
+
+
+@dataclass
+class A2aCancelTaskRequest(Model):
+    jsonrpc: Literal["2.0"]
+    id: Union[str, int]
+    method: Literal["CancelTask"]
+    params: A2aCancelTaskRequestParams
+
+
+@dataclass
+class A2aCancelTaskRequestParams(Model):
+    #: The task: a run id.
+    id: str
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aDataPart(Model):
+    data: Union[Dict[str, Any], List[Any], str, float, bool]
+    media_type: Optional[str] = json_field("mediaType", default=None)
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aErrorResponse(Model):
+    jsonrpc: Literal["2.0"]
+    id: Optional[Union[str, int]]
+    error: A2aErrorResponseError
+
+
+@dataclass
+class A2aErrorResponseError(Model):
+    code: int
+    message: str
+
+
+@dataclass
+class A2aGetTaskRequest(Model):
+    jsonrpc: Literal["2.0"]
+    id: Union[str, int]
+    method: Literal["GetTask"]
+    params: A2aGetTaskRequestParams
+
+
+@dataclass
+class A2aGetTaskRequestParams(Model):
+    #: The task: a run id.
+    id: str
+    history_length: Optional[int] = json_field("historyLength", default=None)
+
+
+@dataclass
+class A2aSendMessageRequest(Model):
+    jsonrpc: Literal["2.0"]
+    id: Union[str, int]
+    method: Literal["SendMessage"]
+    params: A2aSendMessageRequestParams
+
+
+@dataclass
+class A2aSendMessageRequestParams(Model):
+    message: A2aSendMessageRequestParamsMessage
+    configuration: Optional[A2aSendMessageRequestParamsConfiguration] = None
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aSendMessageRequestParamsConfiguration(Model):
+    #: Answer with the task as soon as it starts, instead of when it ends.
+    return_immediately: Optional[bool] = json_field("returnImmediately", default=None)
+    history_length: Optional[int] = json_field("historyLength", default=None)
+
+
+@dataclass
+class A2aSendMessageRequestParamsMessage(Model):
+    message_id: str = json_field("messageId")
+    role: Literal["ROLE_USER"]
+    parts: List[A2aPart]
+    #: The conversation: the session the run takes place in (a new one when absent).
+    context_id: Optional[str] = json_field("contextId", default=None)
+    #: Not accepted on a message sent here: a task ends with its turn.
+    task_id: Optional[str] = json_field("taskId", default=None)
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aSendStreamingMessageRequest(Model):
+    jsonrpc: Literal["2.0"]
+    id: Union[str, int]
+    method: Literal["SendStreamingMessage"]
+    params: A2aSendStreamingMessageRequestParams
+
+
+@dataclass
+class A2aSendStreamingMessageRequestParams(Model):
+    message: A2aSendStreamingMessageRequestParamsMessage
+    configuration: Optional[A2aSendStreamingMessageRequestParamsConfiguration] = None
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aSendStreamingMessageRequestParamsConfiguration(Model):
+    #: Answer with the task as soon as it starts, instead of when it ends.
+    return_immediately: Optional[bool] = json_field("returnImmediately", default=None)
+    history_length: Optional[int] = json_field("historyLength", default=None)
+
+
+@dataclass
+class A2aSendStreamingMessageRequestParamsMessage(Model):
+    message_id: str = json_field("messageId")
+    role: Literal["ROLE_USER"]
+    parts: List[A2aPart]
+    #: The conversation: the session the run takes place in (a new one when absent).
+    context_id: Optional[str] = json_field("contextId", default=None)
+    #: Not accepted on a message sent here: a task ends with its turn.
+    task_id: Optional[str] = json_field("taskId", default=None)
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aStreamResult(Model):
+    jsonrpc: Literal["2.0"]
+    id: Union[str, int]
+    result: A2aStreamResponse
+
+
+@dataclass
+class A2aTask(Model):
+    #: The run id: GET /api/runs/{id} has its steps.
+    id: str
+    #: The session id.
+    context_id: str = json_field("contextId")
+    status: A2aTaskStatus
+    metadata: A2aTaskMetadata
+    artifacts: Optional[List[A2aArtifact]] = None
+    #: The message the task answers.
+    history: Optional[List[A2aTaskHistoryItem]] = None
+
+
+@dataclass
+class A2aTaskArtifactUpdate(Model):
+    artifact_update: A2aTaskArtifactUpdateArtifactUpdate = json_field("artifactUpdate")
+
+
+@dataclass
+class A2aTaskArtifactUpdateArtifactUpdate(Model):
+    task_id: str = json_field("taskId")
+    context_id: str = json_field("contextId")
+    #: The agent's answer: the text of the run's last step.
+    artifact: A2aArtifact
+    append: bool
+    last_chunk: bool = json_field("lastChunk")
+
+
+@dataclass
+class A2aTaskHistoryItem(Model):
+    message_id: str = json_field("messageId")
+    task_id: str = json_field("taskId")
+    role: Literal["ROLE_USER", "ROLE_AGENT"]
+    parts: List[A2aPart]
+    #: The conversation: the session the run takes place in (a new one when absent).
+    context_id: Optional[str] = json_field("contextId", default=None)
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aTaskMetadata(Model):
+    agent: str
+    usage: A2aTaskMetadataUsage
+
+
+@dataclass
+class A2aTaskMetadataUsage(Model):
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass
+class A2aTaskResult(Model):
+    task: A2aTask
+
+
+@dataclass
+class A2aTaskStatus(Model):
+    state: Literal["TASK_STATE_SUBMITTED", "TASK_STATE_WORKING", "TASK_STATE_COMPLETED", "TASK_STATE_FAILED", "TASK_STATE_CANCELED"]
+    timestamp: str
+    #: Why the task failed, or what it is doing.
+    message: Optional[A2aTaskStatusMessage] = None
+
+
+@dataclass
+class A2aTaskStatusMessage(Model):
+    """Why the task failed, or what it is doing."""
+    message_id: str = json_field("messageId")
+    task_id: str = json_field("taskId")
+    role: Literal["ROLE_USER", "ROLE_AGENT"]
+    parts: List[A2aPart]
+    #: The conversation: the session the run takes place in (a new one when absent).
+    context_id: Optional[str] = json_field("contextId", default=None)
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aTaskStatusUpdate(Model):
+    status_update: A2aTaskStatusUpdateStatusUpdate = json_field("statusUpdate")
+
+
+@dataclass
+class A2aTaskStatusUpdateStatusUpdate(Model):
+    task_id: str = json_field("taskId")
+    context_id: str = json_field("contextId")
+    status: A2aTaskStatusUpdateStatusUpdateStatus
+
+
+@dataclass
+class A2aTaskStatusUpdateStatusUpdateStatus(Model):
+    state: Literal["TASK_STATE_SUBMITTED", "TASK_STATE_WORKING", "TASK_STATE_COMPLETED", "TASK_STATE_FAILED", "TASK_STATE_CANCELED"]
+    timestamp: str
+    #: Why the task failed, or what it is doing.
+    message: Optional[A2aTaskStatusUpdateStatusUpdateStatusMessage] = None
+
+
+@dataclass
+class A2aTaskStatusUpdateStatusUpdateStatusMessage(Model):
+    """Why the task failed, or what it is doing."""
+    message_id: str = json_field("messageId")
+    task_id: str = json_field("taskId")
+    role: Literal["ROLE_USER", "ROLE_AGENT"]
+    parts: List[A2aPart]
+    #: The conversation: the session the run takes place in (a new one when absent).
+    context_id: Optional[str] = json_field("contextId", default=None)
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aTextPart(Model):
+    text: str
+    media_type: Optional[str] = json_field("mediaType", default=None)
+    metadata: Optional[Dict[str, Any]] = None
+
 
 @dataclass
 class Agent(Model):
     name: str
+    #: A name for people; null when none was given.
+    display_name: Optional[str]
     description: str
     model: ModelSettings
     system_prompt: str
@@ -49,6 +366,8 @@ class Agent(Model):
 @dataclass
 class AgentCreate(Model):
     name: str
+    #: A name for people, e.g. "Research Assistant" (the slug `name` is the id).
+    display_name: Optional[str] = None
     description: Optional[str] = None
     #: Defaults to the offline echo provider.
     model: Optional[AgentCreateModel] = None
@@ -80,7 +399,29 @@ class AgentList(Model):
 
 
 @dataclass
+class AgentTool(Model):
+    #: What the agent calls it and what `allowed_tools` names: `memory.store`, `web_crawler`,
+    #: `mcp.<server>.<tool>`.
+    name: str
+    description: str
+    kind: Literal["primitive", "skill", "mcp"]
+    #: Runs commands on the host: no pattern grants it, only its exact name, and naming it needs the
+    #: `admin` scope or the internal token.
+    host_tool: bool
+    #: Whether the agent's `allowed_tools` allow it now.
+    allowed: bool
+
+
+@dataclass
+class AgentToolList(Model):
+    #: Primitives, then skills, then MCP tools, each by name.
+    tools: List[AgentTool]
+
+
+@dataclass
 class AgentsUpdateBody(Model):
+    #: A name for people; null removes it.
+    display_name: Optional[str] = None
     description: Optional[str] = None
     model: Optional[AgentsUpdateBodyModel] = None
     system_prompt: Optional[str] = None
@@ -135,6 +476,20 @@ class AuditPage(Model):
     events: List[Event]
     #: Pass as `cursor` for the next page; null on the last page.
     next_cursor: Optional[str]
+
+
+@dataclass
+class AuthSession(Model):
+    #: Whether requests need credentials (an internal token or API key is configured).
+    auth_required: bool
+    #: `internal`: the internal token or API key; `token`: an API token (a console session is one);
+    #: `anonymous`: none.
+    caller: Literal["anonymous", "internal", "token"]
+    #: What the caller may do: `admin` (everything) for the internal token and for anyone on an open
+    #: server, a token's own scopes, or none.
+    scopes: List[Scope]
+    #: The API token in use (tok_...), e.g. the console session minted at login.
+    token_id: Optional[str]
 
 
 @dataclass
@@ -215,17 +570,8 @@ class ChatHistory(Model):
     #: Oldest first.
     messages: List[Message]
     has_more: bool
-
-
-@dataclass
-class ChatInput(Model):
-    message: str
-    #: Conversation id; a new one is created when omitted or unknown.
-    session_id: Optional[str] = None
-    #: Your end user, for history and memory scoping.
-    user_id: Optional[str] = None
-    #: Facts for this turn, added to the system prompt as JSON.
-    context: Optional[Dict[str, Any]] = None
+    #: Pass it as `before` for the page of older messages; null when has_more is false.
+    next_cursor: Optional[str]
 
 
 @dataclass
@@ -252,44 +598,66 @@ class ChatSendBody(Model):
 
 
 @dataclass
-class ChatStreamChunkContent(Model):
+class ChatStreamContent(Model):
+    """A piece of the answer as the model writes it."""
     content: str
+    #: The run producing this answer; cancel it with POST /api/runs/{run_id}/cancel.
+    run_id: str
 
 
 @dataclass
-class ChatStreamChunkDone(Model):
+class ChatStreamDone(Model):
+    """The last chunk: the whole answer, how the run ended and its usage."""
     done: Literal[True]
+    #: The run producing this answer; cancel it with POST /api/runs/{run_id}/cancel.
     run_id: str
     session_id: str
     message_id: Optional[str]
     content: str
     status: RunStatus
     usage: Usage
-    error: Optional[ChatStreamChunkDoneError] = None
+    #: Why the run failed, when status is failed.
+    error: Optional[ChatStreamDoneError] = None
 
 
 @dataclass
-class ChatStreamChunkDoneError(Model):
+class ChatStreamDoneError(Model):
+    """Why the run failed, when status is failed."""
     code: str
     message: str
+    #: What the error carried, e.g. a provider failure's provider, upstream status and cause.
+    details: Optional[Dict[str, Any]] = None
 
 
 @dataclass
-class ChatStreamChunkToolCall(Model):
+class ChatStreamInput(Model):
+    message: str
+    #: Conversation id; a new one is created when omitted or unknown.
+    session_id: Optional[str] = None
+    #: Your end user, for history and memory scoping.
+    user_id: Optional[str] = None
+    #: Facts for this turn, added to the system prompt as JSON.
+    context: Optional[Dict[str, Any]] = None
+    #: Keep the run going when the connection closes before it ends (follow it at /api/runs/{run_id});
+    #: by default closing the stream cancels it.
+    keep_running: Optional[bool] = None
+
+
+@dataclass
+class ChatStreamToolCall(Model):
+    """The model called a tool."""
     tool_call: ToolCall
+    #: The run producing this answer; cancel it with POST /api/runs/{run_id}/cancel.
+    run_id: str
 
 
 @dataclass
-class ChatStreamChunkToolResult(Model):
-    tool_result: ChatStreamChunkToolResultToolResult
-
-
-@dataclass
-class ChatStreamChunkToolResultToolResult(Model):
-    id: str
-    name: str
-    output: str
-    is_error: bool
+class ChatStreamToolResult(Model):
+    """A tool call answered."""
+    #: What a tool call answered.
+    tool_result: ToolResult
+    #: The run producing this answer; cancel it with POST /api/runs/{run_id}/cancel.
+    run_id: str
 
 
 @dataclass
@@ -478,6 +846,41 @@ class McpInvokeResult(Model):
 
 
 @dataclass
+class McpJsonRpcAnswer(Model):
+    jsonrpc: Literal["2.0"]
+    id: Union[str, int]
+    result: Optional[Dict[str, Any]] = None
+    error: Optional[McpJsonRpcAnswerError] = None
+
+
+@dataclass
+class McpJsonRpcAnswerError(Model):
+    code: int
+    message: str
+
+
+@dataclass
+class McpJsonRpcMessage(Model):
+    """One JSON-RPC message of the Model Context Protocol (initialize, tools/list, tools/call,
+    notifications...).
+    """
+    jsonrpc: Literal["2.0"]
+    #: Absent for notifications.
+    id: Optional[Union[str, int]] = None
+    method: Optional[str] = None
+    params: Optional[Dict[str, Any]] = None
+    result: Optional[Dict[str, Any]] = None
+    error: Optional[McpJsonRpcMessageError] = None
+
+
+@dataclass
+class McpJsonRpcMessageError(Model):
+    code: int
+    message: str
+    data: Any = None
+
+
+@dataclass
 class McpSandbox(Model):
     #: May open network connections, through a user-mode stack that cannot reach the host's loopback;
     #: otherwise it has no network.
@@ -521,6 +924,7 @@ class McpServerDeleted(Model):
 @dataclass
 class McpServerList(Model):
     servers: List[McpServer]
+    pagination: Pagination
 
 
 @dataclass
@@ -617,7 +1021,39 @@ class ModelSettings(Model):
 
 
 @dataclass
+class MoxxyAbort(Model):
+    """The turn was cancelled (POST /api/runs/{id}/cancel)."""
+    #: Unique id of this event.
+    id: str
+    #: Position in the turn, from 0.
+    seq: int
+    #: When it happened, in epoch milliseconds.
+    ts: int
+    #: The session of the turn (each channel turn has a new one).
+    session_id: str = json_field("sessionId")
+    #: The turn: the id of its run (GET /api/runs/{id}).
+    turn_id: str = json_field("turnId")
+    #: Who the event comes from.
+    source: Literal["user", "model", "tool", "plugin", "system"]
+    type: Literal["abort"]
+    reason: str
+
+
+@dataclass
 class MoxxyAssistantChunk(Model):
+    """Streamed model text."""
+    #: Unique id of this event.
+    id: str
+    #: Position in the turn, from 0.
+    seq: int
+    #: When it happened, in epoch milliseconds.
+    ts: int
+    #: The session of the turn (each channel turn has a new one).
+    session_id: str = json_field("sessionId")
+    #: The turn: the id of its run (GET /api/runs/{id}).
+    turn_id: str = json_field("turnId")
+    #: Who the event comes from.
+    source: Literal["user", "model", "tool", "plugin", "system"]
     type: Literal["assistant_chunk"]
     #: Append to the answer so far.
     delta: str
@@ -625,30 +1061,272 @@ class MoxxyAssistantChunk(Model):
 
 @dataclass
 class MoxxyAssistantMessage(Model):
+    """What one model call said, and why it stopped."""
+    #: Unique id of this event.
+    id: str
+    #: Position in the turn, from 0.
+    seq: int
+    #: When it happened, in epoch milliseconds.
+    ts: int
+    #: The session of the turn (each channel turn has a new one).
+    session_id: str = json_field("sessionId")
+    #: The turn: the id of its run (GET /api/runs/{id}).
+    turn_id: str = json_field("turnId")
+    #: Who the event comes from.
+    source: Literal["user", "model", "tool", "plugin", "system"]
     type: Literal["assistant_message"]
-    #: The whole final answer.
+    #: The text of one model call; the last one, with `end_turn`, is the answer.
     content: str
+    stop_reason: Literal["end_turn", "tool_use", "max_tokens", "stop_sequence", "error"] = json_field("stopReason")
 
 
 @dataclass
 class MoxxyError(Model):
+    """The turn failed; on /v1/turn/stream the stream then ends with `event: error`."""
+    #: Unique id of this event.
+    id: str
+    #: Position in the turn, from 0.
+    seq: int
+    #: When it happened, in epoch milliseconds.
+    ts: int
+    #: The session of the turn (each channel turn has a new one).
+    session_id: str = json_field("sessionId")
+    #: The turn: the id of its run (GET /api/runs/{id}).
+    turn_id: str = json_field("turnId")
+    #: Who the event comes from.
+    source: Literal["user", "model", "tool", "plugin", "system"]
     type: Literal["error"]
-    #: An API error code, e.g. PROVIDER_ERROR.
-    code: str
+    kind: Literal["retryable", "fatal", "tool_threw", "hook_failed", "provider_failed"]
     message: str
 
 
 @dataclass
+class MoxxyProviderRequest(Model):
+    """A model call starts, on this provider and model."""
+    #: Unique id of this event.
+    id: str
+    #: Position in the turn, from 0.
+    seq: int
+    #: When it happened, in epoch milliseconds.
+    ts: int
+    #: The session of the turn (each channel turn has a new one).
+    session_id: str = json_field("sessionId")
+    #: The turn: the id of its run (GET /api/runs/{id}).
+    turn_id: str = json_field("turnId")
+    #: Who the event comes from.
+    source: Literal["user", "model", "tool", "plugin", "system"]
+    type: Literal["provider_request"]
+    provider: str
+    model: str
+
+
+@dataclass
+class MoxxyProviderResponse(Model):
+    """A model call ended, with its token usage."""
+    #: Unique id of this event.
+    id: str
+    #: Position in the turn, from 0.
+    seq: int
+    #: When it happened, in epoch milliseconds.
+    ts: int
+    #: The session of the turn (each channel turn has a new one).
+    session_id: str = json_field("sessionId")
+    #: The turn: the id of its run (GET /api/runs/{id}).
+    turn_id: str = json_field("turnId")
+    #: Who the event comes from.
+    source: Literal["user", "model", "tool", "plugin", "system"]
+    type: Literal["provider_response"]
+    provider: str
+    model: str
+    input_tokens: Optional[int] = json_field("inputTokens", default=None)
+    output_tokens: Optional[int] = json_field("outputTokens", default=None)
+
+
+@dataclass
+class MoxxyToolCallApproved(Model):
+    """The tool call may run: the run's allow-lists (the agent's and the channel's `allowedTools`)
+    allow it (`decidedBy: policy`).
+    """
+    #: Unique id of this event.
+    id: str
+    #: Position in the turn, from 0.
+    seq: int
+    #: When it happened, in epoch milliseconds.
+    ts: int
+    #: The session of the turn (each channel turn has a new one).
+    session_id: str = json_field("sessionId")
+    #: The turn: the id of its run (GET /api/runs/{id}).
+    turn_id: str = json_field("turnId")
+    #: Who the event comes from.
+    source: Literal["user", "model", "tool", "plugin", "system"]
+    type: Literal["tool_call_approved"]
+    #: The tool call this is about (its tool_call_requested).
+    call_id: str = json_field("callId")
+    decided_by: Literal["policy", "resolver", "hook"] = json_field("decidedBy")
+    mode: Literal["allow", "allow_session", "allow_always"]
+
+
+@dataclass
+class MoxxyToolCallDenied(Model):
+    """The tool call is refused (an allow-list does not include the tool, or there is no such tool);
+    the model is told why.
+    """
+    #: Unique id of this event.
+    id: str
+    #: Position in the turn, from 0.
+    seq: int
+    #: When it happened, in epoch milliseconds.
+    ts: int
+    #: The session of the turn (each channel turn has a new one).
+    session_id: str = json_field("sessionId")
+    #: The turn: the id of its run (GET /api/runs/{id}).
+    turn_id: str = json_field("turnId")
+    #: Who the event comes from.
+    source: Literal["user", "model", "tool", "plugin", "system"]
+    type: Literal["tool_call_denied"]
+    #: The tool call this is about (its tool_call_requested).
+    call_id: str = json_field("callId")
+    decided_by: Literal["policy", "resolver", "hook"] = json_field("decidedBy")
+    reason: str
+
+
+@dataclass
 class MoxxyToolCallRequested(Model):
+    """The model asks for a tool."""
+    #: Unique id of this event.
+    id: str
+    #: Position in the turn, from 0.
+    seq: int
+    #: When it happened, in epoch milliseconds.
+    ts: int
+    #: The session of the turn (each channel turn has a new one).
+    session_id: str = json_field("sessionId")
+    #: The turn: the id of its run (GET /api/runs/{id}).
+    turn_id: str = json_field("turnId")
+    #: Who the event comes from.
+    source: Literal["user", "model", "tool", "plugin", "system"]
     type: Literal["tool_call_requested"]
+    call_id: str = json_field("callId")
+    name: str
+    #: The arguments the model gave.
+    input: Any = None
+
+
+@dataclass
+class MoxxyToolResult(Model):
+    """A tool call ended (a denied one too, with `error.kind: denied`)."""
+    #: Unique id of this event.
+    id: str
+    #: Position in the turn, from 0.
+    seq: int
+    #: When it happened, in epoch milliseconds.
+    ts: int
+    #: The session of the turn (each channel turn has a new one).
+    session_id: str = json_field("sessionId")
+    #: The turn: the id of its run (GET /api/runs/{id}).
+    turn_id: str = json_field("turnId")
+    #: Who the event comes from.
+    source: Literal["user", "model", "tool", "plugin", "system"]
+    type: Literal["tool_result"]
+    #: The tool call this is about (its tool_call_requested).
+    call_id: str = json_field("callId")
+    ok: bool
+    #: What the tool answered, when ok.
+    output: Any = None
+    error: Optional[MoxxyToolResultError] = None
+
+
+@dataclass
+class MoxxyToolResultError(Model):
+    message: str
+    kind: Literal["aborted", "threw", "denied", "timeout"]
+
+
+@dataclass
+class MoxxyUserPrompt(Model):
+    """The prompt of the turn (source `user`)."""
+    #: Unique id of this event.
+    id: str
+    #: Position in the turn, from 0.
+    seq: int
+    #: When it happened, in epoch milliseconds.
+    ts: int
+    #: The session of the turn (each channel turn has a new one).
+    session_id: str = json_field("sessionId")
+    #: The turn: the id of its run (GET /api/runs/{id}).
+    turn_id: str = json_field("turnId")
+    #: Who the event comes from.
+    source: Literal["user", "model", "tool", "plugin", "system"]
+    type: Literal["user_prompt"]
+    text: str
+
+
+@dataclass
+class OpenAiAssistantMessage(Model):
+    role: Literal["assistant"]
+    #: Text, or text parts (`{"type": "text", "text"}`) joined by new lines; images and audio are not
+    #: accepted.
+    content: Optional[Union[str, List[OpenAiAssistantMessageContentOption2Item]]] = None
+    #: Accepted and not applied.
+    name: Optional[str] = None
+
+
+@dataclass
+class OpenAiAssistantMessageContentOption2Item(Model):
+    type: Literal["text"]
+    text: str
+
+
+@dataclass
+class OpenAiChatCompletionChunk(Model):
+    id: str
+    object: Literal["chat.completion.chunk"]
+    created: int
+    model: str
+    #: Empty in the usage chunk.
+    choices: List[OpenAiChatCompletionChunkChoicesItem]
+    usage: Any = None
+    #: The session (first chunk), and each tool call and result as it happens (chunks with an empty
+    #: delta). The agent's own tools run on the server during the turn; they are never `tool_calls` for
+    #: the client to run, and are reported here instead (OpenAI clients ignore this field).
+    moxxy: Optional[OpenAiChatCompletionChunkMoxxy] = None
+
+
+@dataclass
+class OpenAiChatCompletionChunkChoicesItem(Model):
+    index: Literal[0]
+    delta: OpenAiChatCompletionChunkChoicesItemDelta
+    #: `length` when the agent used all its steps (max_steps) before answering.
+    finish_reason: Optional[Literal["stop", "length"]]
+    logprobs: None
+
+
+@dataclass
+class OpenAiChatCompletionChunkChoicesItemDelta(Model):
+    role: Optional[Literal["assistant"]] = None
+    content: Optional[str] = None
+
+
+@dataclass
+class OpenAiChatCompletionChunkMoxxy(Model):
+    """The session (first chunk), and each tool call and result as it happens (chunks with an empty
+    delta). The agent's own tools run on the server during the turn; they are never `tool_calls` for
+    the client to run, and are reported here instead (OpenAI clients ignore this field).
+    """
+    session_id: Optional[str] = None
+    tool_call: Optional[OpenAiChatCompletionChunkMoxxyToolCall] = None
+    tool_result: Optional[OpenAiChatCompletionChunkMoxxyToolResult] = None
+
+
+@dataclass
+class OpenAiChatCompletionChunkMoxxyToolCall(Model):
     id: str
     name: str
     arguments: Any = None
 
 
 @dataclass
-class MoxxyToolResult(Model):
-    type: Literal["tool_result"]
+class OpenAiChatCompletionChunkMoxxyToolResult(Model):
     id: str
     name: str
     output: str
@@ -656,28 +1334,76 @@ class MoxxyToolResult(Model):
 
 
 @dataclass
-class MoxxyTurnCompleted(Model):
-    type: Literal["turn_completed"]
-    run_id: str
-    status: Literal["completed", "cancelled"]
-    usage: Usage
+class OpenAiChatCompletionRequest(Model):
+    """Other fields OpenAI defines are accepted and not applied: the agent's model settings
+    (temperature, max_tokens) and tools are its own, and tools a client defines (`tools`,
+    `tool_choice`) are not offered to it.
+    """
+    #: The agent that answers: its name, as GET /v1/models lists it.
+    model: str
+    #: The conversation, ending with the user message this turn answers. System and developer messages
+    #: are added to the agent's own system prompt for this turn. With X-Session-Id only the last user
+    #: message is used: the session holds the rest.
+    messages: List[OpenAiMessage]
+    #: Answer with chat.completion.chunk events (SSE), ending with `data: [DONE]`.
+    stream: Optional[bool] = None
+    stream_options: Optional[OpenAiChatCompletionRequestStreamOptions] = None
+    #: Your end user: the run's user_id, for history and memory.
+    user: Optional[str] = None
 
 
 @dataclass
-class MoxxyTurnStarted(Model):
-    type: Literal["turn_started"]
-    run_id: str
-    session_id: str
-    agent: str
-    #: The model this turn runs on.
-    model: MoxxyTurnStartedModel
+class OpenAiChatCompletionRequestStreamOptions(Model):
+    #: Send a last chunk with `usage` and no choices.
+    include_usage: Optional[bool] = None
 
 
 @dataclass
-class MoxxyTurnStartedModel(Model):
-    """The model this turn runs on."""
-    provider: str
-    name: str
+class OpenAiModel(Model):
+    #: The agent's name.
+    id: str
+    object: Literal["model"]
+    #: When the agent was made, in Unix seconds.
+    created: int
+    owned_by: Literal["moxxy"]
+
+
+@dataclass
+class OpenAiModelList(Model):
+    object: Literal["list"]
+    data: List[OpenAiModel]
+
+
+@dataclass
+class OpenAiSystemMessage(Model):
+    role: Literal["system", "developer"]
+    #: Text, or text parts (`{"type": "text", "text"}`) joined by new lines; images and audio are not
+    #: accepted.
+    content: Union[str, List[OpenAiSystemMessageContentOption2Item]]
+    #: Accepted and not applied.
+    name: Optional[str] = None
+
+
+@dataclass
+class OpenAiSystemMessageContentOption2Item(Model):
+    type: Literal["text"]
+    text: str
+
+
+@dataclass
+class OpenAiUserMessage(Model):
+    role: Literal["user"]
+    #: Text, or text parts (`{"type": "text", "text"}`) joined by new lines; images and audio are not
+    #: accepted.
+    content: Union[str, List[OpenAiUserMessageContentOption2Item]]
+    #: Accepted and not applied.
+    name: Optional[str] = None
+
+
+@dataclass
+class OpenAiUserMessageContentOption2Item(Model):
+    type: Literal["text"]
+    text: str
 
 
 @dataclass
@@ -700,6 +1426,7 @@ class PairedChat(Model):
 @dataclass
 class PairedChatList(Model):
     chats: List[PairedChat]
+    pagination: Pagination
 
 
 @dataclass
@@ -737,10 +1464,20 @@ class Run(Model):
 class RunError(Model):
     code: str
     message: str
+    #: What the error carried, e.g. a provider failure's provider, upstream status and cause.
+    details: Optional[Dict[str, Any]] = None
 
 
 @dataclass
-class RunStepModel(Model):
+class RunList(Model):
+    #: Newest first.
+    runs: List[Run]
+    pagination: Pagination
+
+
+@dataclass
+class RunModelStep(Model):
+    """One call of the model."""
     type: Literal["model"]
     index: int
     content: str
@@ -751,7 +1488,8 @@ class RunStepModel(Model):
 
 
 @dataclass
-class RunStepTool(Model):
+class RunToolStep(Model):
+    """One tool call."""
     type: Literal["tool"]
     index: int
     tool_call_id: str
@@ -801,6 +1539,12 @@ class SecretStored(Model):
 
 
 @dataclass
+class ServerVaultSetBody(Model):
+    key: str
+    value: str
+
+
+@dataclass
 class Session(Model):
     id: str
     agent_id: str
@@ -822,7 +1566,7 @@ class Skill(Model):
     description: str
     version: str
     #: "builtin" for skills that run inside the server (web_crawler).
-    language: Literal["bash", "sh", "python", "node", "builtin"]
+    language: SkillRuntime
     #: The interpreter that runs the entrypoint.
     run_command: str
     #: File name of the code in the skill's working directory.
@@ -1002,12 +1746,24 @@ class ToolCall(Model):
 
 
 @dataclass
+class ToolResult(Model):
+    """What a tool call answered."""
+    id: str
+    name: str
+    output: str
+    is_error: bool
+
+
+@dataclass
 class TurnRequest(Model):
     #: The user message of this turn.
     prompt: str
-    #: Accepted for seed compatibility but not applied: the turn runs on the channel agent's configured
-    #: model, which turn_started reports. Change the agent (PATCH /api/agents/{name}) to change the
-    #: model.
+    #: The model of this turn instead of the agent's: `gpt-4o-mini` is a model of the agent's own
+    #: provider; `<provider>:<name>` (`openai:gpt-4o`, `anthropic:claude-sonnet-4-5`, `echo:echo`)
+    #: names one of the server's providers. Any other prefix is part of the name (`llama3:8b` for
+    #: Ollama, `meta-llama/llama-3-70b` for OpenRouter). An unknown model is a 400 `bad_request`: the
+    #: provider answers the turn's first model request with 404, or the named provider has no settings
+    #: on this server. The agent's temperature and max_tokens still apply.
     model: Optional[str] = None
     #: Extra instructions for this turn, appended to the agent's system prompt (it does not replace
     #: it).
@@ -1138,12 +1894,23 @@ class WebhooksUpdateBody(Model):
     #: false: deliveries are refused with 409 WEBHOOK_DISABLED (and logged) until it is enabled again.
     enabled: Optional[bool] = None
 
-ChatStreamChunk = Union[ChatStreamChunkDone, ChatStreamChunkToolCall, ChatStreamChunkToolResult, ChatStreamChunkContent]
+A2aPart = Union[A2aTextPart, A2aDataPart]
+"""Text, or structured data (sent to the agent as JSON); files are not accepted."""
 
-MoxxyEvent = Union[MoxxyTurnStarted, MoxxyAssistantChunk, MoxxyToolCallRequested, MoxxyToolResult, MoxxyAssistantMessage, MoxxyTurnCompleted, MoxxyError]
-"""One step of a turn; `type` tells which."""
+A2aRequest = Union[A2aSendMessageRequest, A2aSendStreamingMessageRequest, A2aGetTaskRequest, A2aCancelTaskRequest]
 
-RunStep = Union[RunStepModel, RunStepTool]
+A2aStreamEvent = Union[A2aStreamResult, A2aErrorResponse]
+
+A2aStreamResponse = Union[A2aTaskResult, A2aTaskStatusUpdate, A2aTaskArtifactUpdate]
+
+ChatStreamChunk = Union[ChatStreamDone, ChatStreamToolCall, ChatStreamToolResult, ChatStreamContent]
+
+MoxxyEvent = Union[MoxxyUserPrompt, MoxxyProviderRequest, MoxxyAssistantChunk, MoxxyProviderResponse, MoxxyAssistantMessage, MoxxyToolCallRequested, MoxxyToolCallApproved, MoxxyToolCallDenied, MoxxyToolResult, MoxxyError, MoxxyAbort]
+"""One step of a turn, as a MoxxyEvent of Moxxy's SDK; `type` tells which."""
+
+OpenAiMessage = Union[OpenAiSystemMessage, OpenAiUserMessage, OpenAiAssistantMessage]
+
+RunStep = Union[RunModelStep, RunToolStep]
 
 
-__all__ = ["Agent", "AgentCreate", "AgentCreateModel", "AgentDeleted", "AgentList", "AgentsUpdateBody", "AgentsUpdateBodyModel", "AgentsUpdateBodyModelParameters", "ApiToken", "AudioTurnResponse", "AuditPage", "Channel", "ChannelConfigured", "ChannelDeleted", "ChannelHealth", "ChannelList", "ChannelType", "ChannelsConfigureBody", "ChannelsUpdateBody", "ChatHistory", "ChatInput", "ChatReply", "ChatSendBody", "ChatStreamChunk", "ChatStreamChunkContent", "ChatStreamChunkDone", "ChatStreamChunkDoneError", "ChatStreamChunkToolCall", "ChatStreamChunkToolResult", "ChatStreamChunkToolResultToolResult", "ChatUnpaired", "Event", "Health", "HealthDatabase", "Heartbeat", "HeartbeatDeleted", "HeartbeatList", "HeartbeatsCreateBody", "HeartbeatsUpdateBody", "HttpChannelConfig", "HttpChannelConfigView", "McpAddServerBody", "McpAddServerBodySandbox", "McpContent", "McpInvokeBody", "McpInvokeResult", "McpSandbox", "McpServer", "McpServerDeleted", "McpServerList", "McpServerStatus", "McpTool", "McpToolList", "McpTransport", "Memory", "MemoryAddBody", "MemoryCleared", "MemoryDeleted", "MemoryList", "Message", "ModelParameters", "ModelProvider", "ModelSettings", "MoxxyAssistantChunk", "MoxxyAssistantMessage", "MoxxyError", "MoxxyEvent", "MoxxyToolCallRequested", "MoxxyToolResult", "MoxxyTurnCompleted", "MoxxyTurnStarted", "MoxxyTurnStartedModel", "Pagination", "PairedChat", "PairedChatList", "PairingCode", "Run", "RunError", "RunStatus", "RunStep", "RunStepModel", "RunStepTool", "Scope", "Secret", "SecretDeleted", "SecretInfo", "SecretList", "SecretStored", "Session", "SessionList", "Skill", "SkillCapability", "SkillDeleted", "SkillLanguage", "SkillList", "SkillResult", "SkillSource", "SkillsCreateBody", "SkillsInstallBody", "SkillsInvokeBody", "SkillsUpdateBody", "TelegramChannelConfig", "TelegramChannelConfigView", "TokenCreate", "TokenCreated", "TokenList", "TokenRevoked", "ToolCall", "TurnRequest", "TurnResponse", "Usage", "VaultSetBody", "Webhook", "WebhookDeleted", "WebhookDelivery", "WebhookDeliveryError", "WebhookDeliveryList", "WebhookList", "WebhookTriggered", "WebhooksCreateBody", "WebhooksUpdateBody"]
+__all__ = ["A2aAgentCard", "A2aAgentCardCapabilities", "A2aAgentCardProvider", "A2aAgentCardSecurityRequirementsItem", "A2aAgentCardSecurityRequirementsItemSchemesValue", "A2aAgentCardSecuritySchemesValue", "A2aAgentCardSecuritySchemesValueHttpAuthSecurityScheme", "A2aAgentCardSkillsItem", "A2aAgentCardSupportedInterfacesItem", "A2aArtifact", "A2aCancelTaskRequest", "A2aCancelTaskRequestParams", "A2aDataPart", "A2aErrorResponse", "A2aErrorResponseError", "A2aGetTaskRequest", "A2aGetTaskRequestParams", "A2aPart", "A2aRequest", "A2aSendMessageRequest", "A2aSendMessageRequestParams", "A2aSendMessageRequestParamsConfiguration", "A2aSendMessageRequestParamsMessage", "A2aSendStreamingMessageRequest", "A2aSendStreamingMessageRequestParams", "A2aSendStreamingMessageRequestParamsConfiguration", "A2aSendStreamingMessageRequestParamsMessage", "A2aStreamEvent", "A2aStreamResponse", "A2aStreamResult", "A2aTask", "A2aTaskArtifactUpdate", "A2aTaskArtifactUpdateArtifactUpdate", "A2aTaskHistoryItem", "A2aTaskMetadata", "A2aTaskMetadataUsage", "A2aTaskResult", "A2aTaskStatus", "A2aTaskStatusMessage", "A2aTaskStatusUpdate", "A2aTaskStatusUpdateStatusUpdate", "A2aTaskStatusUpdateStatusUpdateStatus", "A2aTaskStatusUpdateStatusUpdateStatusMessage", "A2aTextPart", "Agent", "AgentCreate", "AgentCreateModel", "AgentDeleted", "AgentList", "AgentTool", "AgentToolList", "AgentsUpdateBody", "AgentsUpdateBodyModel", "AgentsUpdateBodyModelParameters", "ApiToken", "AudioTurnResponse", "AuditPage", "AuthSession", "Channel", "ChannelConfigured", "ChannelDeleted", "ChannelHealth", "ChannelList", "ChannelType", "ChannelsConfigureBody", "ChannelsUpdateBody", "ChatHistory", "ChatReply", "ChatSendBody", "ChatStreamChunk", "ChatStreamContent", "ChatStreamDone", "ChatStreamDoneError", "ChatStreamInput", "ChatStreamToolCall", "ChatStreamToolResult", "ChatUnpaired", "Event", "Health", "HealthDatabase", "Heartbeat", "HeartbeatDeleted", "HeartbeatList", "HeartbeatsCreateBody", "HeartbeatsUpdateBody", "HttpChannelConfig", "HttpChannelConfigView", "McpAddServerBody", "McpAddServerBodySandbox", "McpContent", "McpInvokeBody", "McpInvokeResult", "McpJsonRpcAnswer", "McpJsonRpcAnswerError", "McpJsonRpcMessage", "McpJsonRpcMessageError", "McpSandbox", "McpServer", "McpServerDeleted", "McpServerList", "McpServerStatus", "McpTool", "McpToolList", "McpTransport", "Memory", "MemoryAddBody", "MemoryCleared", "MemoryDeleted", "MemoryList", "Message", "ModelParameters", "ModelProvider", "ModelSettings", "MoxxyAbort", "MoxxyAssistantChunk", "MoxxyAssistantMessage", "MoxxyError", "MoxxyEvent", "MoxxyProviderRequest", "MoxxyProviderResponse", "MoxxyToolCallApproved", "MoxxyToolCallDenied", "MoxxyToolCallRequested", "MoxxyToolResult", "MoxxyToolResultError", "MoxxyUserPrompt", "OpenAiAssistantMessage", "OpenAiAssistantMessageContentOption2Item", "OpenAiChatCompletionChunk", "OpenAiChatCompletionChunkChoicesItem", "OpenAiChatCompletionChunkChoicesItemDelta", "OpenAiChatCompletionChunkMoxxy", "OpenAiChatCompletionChunkMoxxyToolCall", "OpenAiChatCompletionChunkMoxxyToolResult", "OpenAiChatCompletionRequest", "OpenAiChatCompletionRequestStreamOptions", "OpenAiMessage", "OpenAiModel", "OpenAiModelList", "OpenAiSystemMessage", "OpenAiSystemMessageContentOption2Item", "OpenAiUserMessage", "OpenAiUserMessageContentOption2Item", "Pagination", "PairedChat", "PairedChatList", "PairingCode", "Run", "RunError", "RunList", "RunModelStep", "RunStatus", "RunStep", "RunToolStep", "Scope", "Secret", "SecretDeleted", "SecretInfo", "SecretList", "SecretStored", "ServerVaultSetBody", "Session", "SessionList", "Skill", "SkillCapability", "SkillDeleted", "SkillLanguage", "SkillList", "SkillResult", "SkillRuntime", "SkillSource", "SkillsCreateBody", "SkillsInstallBody", "SkillsInvokeBody", "SkillsUpdateBody", "TelegramChannelConfig", "TelegramChannelConfigView", "TokenCreate", "TokenCreated", "TokenList", "TokenRevoked", "ToolCall", "ToolResult", "TurnRequest", "TurnResponse", "Usage", "VaultSetBody", "Webhook", "WebhookDeleted", "WebhookDelivery", "WebhookDeliveryError", "WebhookDeliveryList", "WebhookList", "WebhookTriggered", "WebhooksCreateBody", "WebhooksUpdateBody"]

@@ -71,12 +71,20 @@ class ModelsTest(unittest.TestCase):
         self.assertIn("next_offset", out["pagination"])  # required and nullable: kept as null
 
     def test_picks_the_union_variant_that_fits(self):
-        self.assertIsInstance(m.MoxxyTurnStarted.from_dict({"type": "turn_started"}), m.MoxxyTurnStarted)
+        self.assertIsInstance(m.MoxxyUserPrompt.from_dict({"type": "user_prompt", "text": "hi"}), m.MoxxyUserPrompt)
+        base = {"id": "evt_1", "seq": 0, "ts": 1700000000000, "sessionId": "ses_1", "turnId": "run_1"}
         turn = m.TurnResponse.from_dict(
-            {"assistant": "hi", "events": [{"type": "assistant_chunk", "delta": "hi"}, {"type": "error", "code": "X", "message": "m"}]}
+            {
+                "assistant": "hi",
+                "events": [
+                    {**base, "source": "model", "type": "assistant_chunk", "delta": "hi"},
+                    {**base, "seq": 1, "source": "system", "type": "error", "kind": "fatal", "message": "m"},
+                ],
+            }
         )
         self.assertIsInstance(turn.events[0], m.MoxxyAssistantChunk)
         self.assertIsInstance(turn.events[1], m.MoxxyError)
+        self.assertEqual((turn.events[0].turn_id, turn.events[1].kind), ("run_1", "fatal"))
 
     def test_parse_datetime_reads_the_servers_timestamps(self):
         moment = parse_datetime("2025-01-02T03:04:05.678Z")

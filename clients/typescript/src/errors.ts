@@ -1,8 +1,12 @@
 /** The one error the REST client throws for an error answer: the envelope's code, message and details, and the HTTP status. */
 import type { ErrorCode, OperationErrorCode, OperationId } from './types.ts';
 
-/** Codes the client itself reports: an answer that is not the error envelope (a proxy's HTML page, a cut stream). */
-export type ClientErrorCode = 'UNEXPECTED_RESPONSE';
+/**
+ * Codes the client itself reports, with status 0 when there was no answer (as the Python client does): the server
+ * cannot be reached (CONNECTION_ERROR), it did not answer within the timeout (TIMEOUT), or its answer is not the
+ * error envelope (UNEXPECTED_RESPONSE: a proxy's HTML page, a cut stream).
+ */
+export type ClientErrorCode = 'CONNECTION_ERROR' | 'TIMEOUT' | 'UNEXPECTED_RESPONSE';
 
 export class MoxxyApiError<Code extends string = ErrorCode | ClientErrorCode> extends Error {
   override readonly name = 'MoxxyApiError';
@@ -12,8 +16,8 @@ export class MoxxyApiError<Code extends string = ErrorCode | ClientErrorCode> ex
   /** The operation that failed, e.g. `agents.get`. */
   readonly operationId: string;
 
-  constructor(init: { code: Code; message: string; status: number; details?: Record<string, unknown> | undefined; operationId: string }) {
-    super(init.message);
+  constructor(init: { code: Code; message: string; status: number; details?: Record<string, unknown> | undefined; operationId: string; cause?: unknown }) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.code = init.code;
     this.status = init.status;
     this.details = init.details;
@@ -31,6 +35,20 @@ export function isMoxxyApiError<Code extends ErrorCode | ClientErrorCode>(error:
 
 /** The error of operation K, with its code typed as the codes it documents. */
 export type OperationError<K extends OperationId> = MoxxyApiError<OperationErrorCode<K> | ClientErrorCode>;
+
+/** Whether the server was never reached or never answered: worth trying again, unlike an answer. */
+export function isTransportFailure(error: MoxxyApiError): boolean {
+  return error.code === 'CONNECTION_ERROR' || error.code === 'TIMEOUT';
+}
+
+/** Why a request got no answer, as the one error the client throws (status 0); the original error is its `cause`. */
+export function transportError(operationId: string, url: string, error: unknown, timedOut: boolean): MoxxyApiError {
+  const where = url.split('?')[0];
+  if (timedOut) return new MoxxyApiError({ code: 'TIMEOUT', status: 0, message: `${operationId}: no answer from ${where} within the timeout`, operationId, cause: error });
+  // fetch says only "fetch failed"; what happened (ECONNREFUSED, a DNS failure, a reset) is its cause.
+  const reason = error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
+  return new MoxxyApiError({ code: 'CONNECTION_ERROR', status: 0, message: `${operationId}: cannot reach ${where}: ${reason}`, operationId, cause: error });
+}
 
 interface ErrorBody {
   success?: unknown;

@@ -3,8 +3,8 @@
  * (`agents.get` -> `client.agents.get`). It runs on the generated operations table; the types come from the
  * generated openapi.ts. Envelopes are unwrapped, error answers throw MoxxyApiError, SSE operations return streams.
  */
-import ky, { type KyInstance, type Options as KyOptions } from 'ky';
-import { errorFromBody, MoxxyApiError } from './errors.ts';
+import ky, { TimeoutError, type KyInstance, type Options as KyOptions } from 'ky';
+import { errorFromBody, isTransportFailure, MoxxyApiError, transportError } from './errors.ts';
 import { operations } from './generated/operations.ts';
 import type { OperationSpec } from './operation-spec.ts';
 import { createSseParser, readSseStream } from './sse.ts';
@@ -144,15 +144,21 @@ export function createMoxxyClient(options: MoxxyClientOptions): MoxxyRestClient 
     ),
   });
 
-  function send(operationId: string, spec: OperationSpec, input: Input | undefined, call: CallOptions & { accept: string }): Promise<Response> {
+  /** The response, or MoxxyApiError CONNECTION_ERROR / TIMEOUT when there is none; an abort the caller asked for stays an abort. */
+  async function send(operationId: string, spec: OperationSpec, input: Input | undefined, call: CallOptions & { accept: string }): Promise<Response> {
     const { url, options: request } = buildRequest(baseUrl, operationId, spec, input);
-    return http(url, {
-      ...request,
-      method: spec.method,
-      headers: mergeHeaders({ accept: call.accept }, request.headers as Record<string, string> | undefined, call.headers),
-      ...(call.signal ? { signal: call.signal } : {}),
-      ...(call.timeout !== undefined ? { timeout: call.timeout } : {}),
-    });
+    try {
+      return await http(url, {
+        ...request,
+        method: spec.method,
+        headers: mergeHeaders({ accept: call.accept }, request.headers as Record<string, string> | undefined, call.headers),
+        ...(call.signal ? { signal: call.signal } : {}),
+        ...(call.timeout !== undefined ? { timeout: call.timeout } : {}),
+      });
+    } catch (error) {
+      if (call.signal?.aborted) throw error;
+      throw transportError(operationId, url, error, error instanceof TimeoutError);
+    }
   }
 
   async function call(operationId: string, spec: OperationSpec, input?: Input, callOptions: CallOptions = {}): Promise<unknown> {
@@ -207,7 +213,9 @@ export function createMoxxyClient(options: MoxxyClientOptions): MoxxyRestClient 
             return;
           } catch (error) {
             if (controller.signal.aborted) return;
-            if (error instanceof MoxxyApiError || failures >= reconnect.attempts) throw error;
+            // A connection lost while reading is the same failure as one that never opened.
+            const failure = error instanceof MoxxyApiError ? error : transportError(operationId, baseUrl, error, false);
+            if (!isTransportFailure(failure) || failures >= reconnect.attempts) throw failure;
             failures++;
             await sleep(parser.retry ?? reconnect.delayMs, controller.signal);
           }

@@ -15,7 +15,7 @@ import type { OperationSpec } from './operation-spec.ts';
 import type { ErrorCode, OperationErrorCode, OperationId, OperationInput, OperationResult, StreamEvent, StreamingOperationId } from './types.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
-const DOCUMENT_URL = new URL('../../../openapi/openapi.json', import.meta.url);
+const DOCUMENT_URL = new URL('./generated/openapi.json', import.meta.url);
 
 const FRAME = Symbol('sse-frame');
 
@@ -70,7 +70,7 @@ export interface MoxxyHandlersOptions {
   /** Where the client under test points, e.g. `http://moxxy.test`. */
   baseUrl: string;
   resolvers: MockResolvers;
-  /** The OpenAPI document to hold requests and answers to; default: the repository's openapi/openapi.json. */
+  /** The OpenAPI document to hold requests and answers to; default: the one this package was generated from. */
   document?: object;
 }
 

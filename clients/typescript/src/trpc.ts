@@ -4,7 +4,7 @@
  */
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
-import type { AppRouter } from '../../../src/routers/app.ts';
+import type { AppRouter } from './generated/app-router.ts';
 import { FetchEventSource } from './event-source.ts';
 
 export type { AppRouter };

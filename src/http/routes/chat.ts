@@ -1,7 +1,7 @@
 /** Raw streaming routes of chat and runs: seed 000's chat stream and a run's event stream (SSE). */
 import { z } from 'zod';
 import { AgentRef } from '../../domain/agents.ts';
-import { ChatInput, ChatStreamChunk, RunRef } from '../../domain/chat.ts';
+import { ChatStreamChunk, ChatStreamInput, RunRef } from '../../domain/chat.ts';
 import { EventEnvelope, RUN_END_EVENTS } from '../../domain/events.ts';
 import type { Services } from '../../services/container.ts';
 import { chatChunks } from '../../services/runtime/stream.ts';
@@ -10,18 +10,26 @@ import { openSse } from '../sse.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { eventJson } from './events.ts';
 
+/** Names the run before the first chunk, for clients that cannot read `run_id` from the frames (or want it first). */
+export const RUN_ID_HEADER = 'x-moxxy-run-id';
+
 const CHAT_STREAM_DESCRIPTION =
-  'Server-Sent Events in the seed format: `data: {"content": "..."}` per text delta (plus `tool_call` / `tool_result` ' +
-  'chunks), then `data: {"done": true, "run_id", "session_id", "message_id", "content", "status", "usage"}`. ' +
-  'A failed run ends with `done` carrying `error`. Errors found before the stream starts (unknown agent, busy session, ' +
+  'Server-Sent Events in the seed format: `data: {"content": "...", "run_id": "..."}` per text delta (plus `tool_call` / ' +
+  '`tool_result` chunks), then `data: {"done": true, "run_id", "session_id", "message_id", "content", "status", "usage"}`. ' +
+  'A failed run ends with `done` carrying `status: "failed"` and `error`. The run id is also the `X-Moxxy-Run-Id` response ' +
+  'header, so the run can be cancelled (POST /api/runs/{run_id}/cancel) before its first token. Closing the connection ' +
+  'cancels the run unless `keep_running` is true. Errors found before the stream starts (unknown agent, busy session, ' +
   'invalid input) answer with the error envelope.';
 
-async function streamChat(turn: ChatInput & { name: string }, request: FastifyRequest, reply: FastifyReply, services: Services) {
-  const { name, ...input } = turn;
+async function streamChat(turn: ChatStreamInput & { name: string }, request: FastifyRequest, reply: FastifyReply, services: Services) {
+  const { name, keep_running, ...input } = turn;
   const handle = await services.runtime.start({ ...input, agent: name, source: 'stream' });
-  const stream = openSse(request, reply, { keepAliveMs: services.events.options.keepAliveMs });
+  const runId = handle.run.id;
+  const stream = openSse(request, reply, { keepAliveMs: services.events.options.keepAliveMs, headers: { [RUN_ID_HEADER]: runId } });
+  // A run that ended meanwhile cannot be cancelled: nothing is left to do then.
+  const cancel = () => void services.runtime.cancel(runId).catch(() => undefined);
   try {
-    for await (const chunk of chatChunks(handle)) {
+    for await (const chunk of chatChunks(handle, { signal: stream.signal, onAbandoned: keep_running ? undefined : cancel })) {
       if (!(await stream.send({ data: chunk }))) break;
     }
   } finally {
@@ -29,8 +37,13 @@ async function streamChat(turn: ChatInput & { name: string }, request: FastifyRe
   }
 }
 
-const streamResponses = {
-  200: { description: 'The answer as it is produced', contentType: 'text/event-stream', schema: ChatStreamChunk },
+const streamResponses: RawRouteSpec['responses'] = {
+  200: {
+    description: 'The answer as it is produced',
+    contentType: 'text/event-stream',
+    schema: ChatStreamChunk,
+    headers: { 'X-Moxxy-Run-Id': { description: 'The id of the run streaming its answer (run_...).', schema: { type: 'string' } } },
+  },
 };
 const streamErrors: RawRouteSpec['errors'] = ['AGENT_NOT_FOUND', 'SESSION_BUSY'];
 
@@ -44,7 +57,7 @@ export const chatStreamGetRoute = defineRawRoute({
   scope: 'chat',
   rateLimit: 'chat',
   startsRun: true,
-  request: { params: AgentRef, query: ChatInput.omit({ context: true }) },
+  request: { params: AgentRef, query: ChatStreamInput.omit({ context: true }) },
   responses: streamResponses,
   errors: streamErrors,
   handler: ({ params, query }, request, reply, services) => streamChat({ ...query, name: params.name }, request, reply, services),
@@ -59,7 +72,7 @@ export const chatStreamPostRoute = defineRawRoute({
   description: CHAT_STREAM_DESCRIPTION,
   scope: 'chat',
   rateLimit: 'chat',
-  request: { params: AgentRef, body: { contentType: 'application/json', schema: ChatInput } },
+  request: { params: AgentRef, body: { contentType: 'application/json', schema: ChatStreamInput } },
   responses: streamResponses,
   errors: streamErrors,
   handler: ({ params, body }, request, reply, services) => streamChat({ ...body, name: params.name }, request, reply, services),

@@ -105,6 +105,7 @@ export const docsPageRoute = defineRawRoute({
 export const docsAssetRoutes: RawRouteSpec[] = ASSETS.map((asset) =>
   defineRawRoute({
     id: asset.id,
+    undocumented: true,
     method: 'GET',
     path: `${ASSETS_PATH}/${asset.file}`,
     tags: ['system'],

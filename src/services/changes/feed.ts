@@ -2,6 +2,9 @@
  * The change feed: how a change made by one process (or a CLI command) reaches every other process sharing the
  * database. A change is a row of `changes` (topic, key); each process reads the rows after its position, in order,
  * and hands them to the handlers of their topic. Its own changes it has applied already, so it skips them.
+ *
+ * A handler must not await event emission (nor anything that waits for the event bus): the bus waits for the feed
+ * to catch up before it delivers, so such a handler would wait on itself. Start that work and return.
  */
 import { gt, max } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';

@@ -24,7 +24,7 @@ import {
   type ChannelList,
   type ChannelType,
   type HttpChannelConfig,
-  type PairedChat,
+  type PairedChatList,
   type PairingCode,
   type TelegramChannelConfig,
   type TelegramState,
@@ -310,15 +310,18 @@ export class ChannelService {
     };
   }
 
-  async listChats(agentName: string, name: string): Promise<PairedChat[]> {
+  async listChats(agentName: string, name: string, page: PaginationInput): Promise<PairedChatList> {
     const row = await this.row(agentName, name);
     if (row.type !== 'telegram') throw notTelegram(row);
-    const rows = await this.db
-      .select()
-      .from(channelChats)
-      .where(and(eq(channelChats.agent, row.agent), eq(channelChats.channel, name)))
-      .orderBy(asc(channelChats.pairedAt));
-    return rows.map((chat) => ({ chat_id: chat.chatId, username: chat.username, paired_at: chat.pairedAt }));
+    const where = and(eq(channelChats.agent, row.agent), eq(channelChats.channel, name));
+    const [rows, [totals]] = await Promise.all([
+      this.db.select().from(channelChats).where(where).orderBy(asc(channelChats.pairedAt), asc(channelChats.chatId)).limit(page.limit).offset(page.offset),
+      this.db.select({ total: count() }).from(channelChats).where(where),
+    ]);
+    return {
+      chats: rows.map((chat) => ({ chat_id: chat.chatId, username: chat.username, paired_at: chat.pairedAt })),
+      pagination: paginate(totals?.total ?? 0, page),
+    };
   }
 
   async unpairChat(agentName: string, name: string, chatId: string): Promise<void> {
@@ -329,30 +332,38 @@ export class ChannelService {
       .where(and(eq(channelChats.agent, row.agent), eq(channelChats.channel, name), eq(channelChats.chatId, chatId)))
       .returning({ chatId: channelChats.chatId });
     if (removed.length === 0) {
-      throw new AppError('CHANNEL_NOT_FOUND', `Chat ${chatId} is not paired with channel '${name}' of agent '${row.agent}'`, { agent: row.agent, name, chat_id: chatId });
+      throw new AppError('PAIRED_CHAT_NOT_FOUND', `Chat ${chatId} is not paired with channel '${name}' of agent '${row.agent}'`, {
+        agent: row.agent,
+        name,
+        chat_id: chatId,
+      });
     }
   }
 
   /**
-   * The enabled http channel whose token `given` is. Every channel's token is compared (in constant time), so
-   * the time taken does not tell which matched; a token whose `${vault:KEY}` cannot be resolved matches nothing.
+   * The http channel whose token `given` is, with whether it is enabled (a disabled one is refused as such, not as a
+   * wrong token; an enabled one wins over a disabled one with the same token). Every channel's token is compared (in
+   * constant time), so the time taken does not tell which matched; a token whose `${vault:KEY}` cannot be resolved
+   * matches nothing.
    */
-  async matchHttpToken(given: string): Promise<HttpBinding | undefined> {
-    let found: HttpBinding | undefined;
-    for (const row of await this.enabledHttpRows()) {
+  async matchHttpToken(given: string): Promise<(HttpBinding & { enabled: boolean }) | undefined> {
+    let found: (HttpBinding & { enabled: boolean }) | undefined;
+    for (const row of await this.httpRows()) {
       const config = this.configOf(row) as HttpChannelConfig;
       const expected = await this.deps.resolveSecret(config.authToken, row.agent).catch(() => '');
-      if (expected && sameSecret(given, expected) && !found) found = { agent: row.agent, channel: row.name, allowedTools: config.allowedTools };
+      if (expected && sameSecret(given, expected) && !found?.enabled) {
+        found = { agent: row.agent, channel: row.name, allowedTools: config.allowedTools, enabled: row.enabled };
+      }
     }
     return found;
   }
 
   async hasHttpChannels(): Promise<boolean> {
-    return (await this.enabledHttpRows()).length > 0;
+    return (await this.httpRows()).some((row) => row.enabled);
   }
 
-  private enabledHttpRows(): Promise<ChannelRow[]> {
-    return this.db.select().from(channels).where(and(eq(channels.type, 'http'), eq(channels.enabled, true)));
+  private httpRows(): Promise<ChannelRow[]> {
+    return this.db.select().from(channels).where(eq(channels.type, 'http'));
   }
 
   /** Renews this process's leases (stopping the pollers whose lease it lost) and takes those of unpolled channels. */

@@ -5,7 +5,7 @@ import { AppError } from '../../domain/errors.ts';
 import { streamFromProvider } from './http.ts';
 import { parseEventData, type SseEvent } from './sse.ts';
 import { parseToolArguments, toolNameResolver, wireToolName } from './tool-calls.ts';
-import type { ChatMessage, ModelProvider, ModelRequest, ModelStreamEvent } from './types.ts';
+import type { ChatMessage, ModelProvider, ModelRequest, ModelStreamEvent, ProviderLog } from './types.ts';
 
 const API_VERSION = '2023-06-01';
 /** The API requires max_tokens; agents that do not set one get this. */
@@ -56,9 +56,22 @@ interface AnthropicMessage {
   content: ContentBlock[];
 }
 
+/** The whole answer, from a server that ignores `stream: true`. */
+const Message = z.object({
+  content: z.array(z.object({ type: z.string(), text: z.string().optional(), id: z.string().optional(), name: z.string().optional(), input: z.unknown().optional() })),
+  stop_reason: z.string().nullish(),
+  usage: z.object({
+    input_tokens: z.number(),
+    output_tokens: z.number(),
+    cache_creation_input_tokens: z.number().nullish(),
+    cache_read_input_tokens: z.number().nullish(),
+  }),
+});
+
 export function createAnthropicProvider(
   config: MoxxyConfig['providers'],
   resolveSecret: (value: string) => Promise<string>,
+  log: ProviderLog,
 ): ModelProvider {
   return {
     name: 'anthropic',
@@ -80,7 +93,8 @@ export function createAnthropicProvider(
           apiKey,
         },
         config,
-        (events) => decodeStream(events, resolveToolName),
+        { stream: (events) => decodeStream(events, resolveToolName), json: (body) => decodeMessage(body, resolveToolName) },
+        log,
       );
     },
   };
@@ -157,8 +171,7 @@ async function* decodeStream(events: AsyncIterable<SseEvent>, resolveToolName: (
     switch (payload.type) {
       case 'message_start': {
         const start = payload.message.usage;
-        // Cached prompt tokens are reported apart from input_tokens but are input all the same.
-        usage.input_tokens = start.input_tokens + (start.cache_creation_input_tokens ?? 0) + (start.cache_read_input_tokens ?? 0);
+        usage.input_tokens = inputTokens(start);
         usage.output_tokens = start.output_tokens ?? 0;
         break;
       }
@@ -185,11 +198,38 @@ async function* decodeStream(events: AsyncIterable<SseEvent>, resolveToolName: (
         break;
       case 'message_stop':
         yield { type: 'usage', usage };
-        yield { type: 'done', finish_reason: stopReason === 'tool_use' ? 'tool_calls' : stopReason === 'max_tokens' ? 'length' : 'stop' };
+        yield { type: 'done', finish_reason: finishReason(stopReason) };
         return;
       case 'error':
-        throw new AppError('PROVIDER_ERROR', `anthropic stream failed: ${payload.error.message}`, { provider: 'anthropic', type: payload.error.type });
+        throw new AppError('PROVIDER_ERROR', `anthropic stream failed: ${payload.error.message}`, {
+          provider: 'anthropic',
+          type: payload.error.type,
+          cause: payload.error.message,
+        });
     }
   }
   throw new Error('the stream ended before message_stop');
+}
+
+function* decodeMessage(body: unknown, resolveToolName: (name: string) => string): Generator<ModelStreamEvent> {
+  const parsed = Message.safeParse(body);
+  if (!parsed.success) throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 200)}`);
+  const { content, stop_reason, usage } = parsed.data;
+  for (const block of content) {
+    if (block.type === 'text' && block.text) yield { type: 'text', delta: block.text };
+  }
+  for (const block of content) {
+    if (block.type === 'tool_use') yield { type: 'tool_call', call: { id: block.id ?? '', name: resolveToolName(block.name ?? ''), arguments: block.input ?? {} } };
+  }
+  yield { type: 'usage', usage: { input_tokens: inputTokens(usage), output_tokens: usage.output_tokens } };
+  yield { type: 'done', finish_reason: finishReason(stop_reason) };
+}
+
+/** Cached prompt tokens are reported apart from input_tokens but are input all the same. */
+function inputTokens(usage: { input_tokens: number; cache_creation_input_tokens?: number | null; cache_read_input_tokens?: number | null }): number {
+  return usage.input_tokens + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
+}
+
+function finishReason(stopReason: string | null | undefined): 'tool_calls' | 'length' | 'stop' {
+  return stopReason === 'tool_use' ? 'tool_calls' : stopReason === 'max_tokens' ? 'length' : 'stop';
 }

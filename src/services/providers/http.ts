@@ -1,10 +1,10 @@
-/** Outbound HTTP for the model providers: the one place that sets timeouts, retries and error mapping. */
+/** Outbound HTTP for the model providers: the one place that sets timeouts, retries, error mapping and failure logs. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import ky, { TimeoutError } from 'ky';
 import type { MoxxyConfig } from '../../config/schema.ts';
 import { AppError } from '../../domain/errors.ts';
 import { readSseEvents, type SseEvent } from './sse.ts';
-import type { ModelStreamEvent } from './types.ts';
+import type { ModelStreamEvent, ProviderLog } from './types.ts';
 
 export type HttpSettings = Pick<MoxxyConfig['providers'], 'timeoutMs' | 'maxRetries' | 'retryBaseDelayMs'>;
 
@@ -18,35 +18,89 @@ export interface StreamingPost {
   apiKey: string | undefined;
 }
 
+/** How a provider reads its answer: streamed as SSE, or whole as JSON when the server ignores `stream: true`. */
+export interface AnswerDecoder {
+  stream(events: AsyncIterable<SseEvent>): AsyncGenerator<ModelStreamEvent>;
+  json(body: unknown): Generator<ModelStreamEvent>;
+}
+
 const MAX_RETRY_DELAY_MS = 30_000;
 
+/** A failure of the exchange itself, described as the caller (and the log) is told: message, upstream status, cause. */
+class ProviderFailure extends Error {
+  constructor(
+    message: string,
+    readonly reason: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
 /**
- * POSTs the request and hands the SSE events to `decode`. Retries happen only before the response
- * starts; once events flow, a failure is final. An abort ends the stream with `cancelled` instead
- * of an error; every other failure becomes PROVIDER_ERROR.
+ * POSTs the request and hands the answer to the decoder. Retries happen only before the response starts; once
+ * events flow, a failure is final. An abort ends the stream with `cancelled` instead of an error; every other
+ * failure is logged at warn and becomes PROVIDER_ERROR with the provider, the upstream status and the cause.
  */
 export async function* streamFromProvider(
   post: StreamingPost,
   settings: HttpSettings,
-  decode: (events: AsyncIterable<SseEvent>) => AsyncGenerator<ModelStreamEvent>,
+  decoder: AnswerDecoder,
+  log: ProviderLog,
 ): AsyncGenerator<ModelStreamEvent> {
   try {
     post.signal?.throwIfAborted();
     const response = await postWithRetries(post, settings);
+    if (response.headers.get('content-type')?.includes('application/json')) {
+      yield* decoder.json(await response.json());
+      return;
+    }
     if (!response.body) throw new Error('the response has no body');
-    yield* decode(readSseEvents(response.body, { signal: post.signal, idleTimeoutMs: settings.timeoutMs }));
+    yield* decoder.stream(readSseEvents(response.body, { signal: post.signal, idleTimeoutMs: settings.timeoutMs }));
   } catch (error) {
     if (post.signal?.aborted) {
       yield { type: 'done', finish_reason: 'cancelled' };
       return;
     }
-    if (error instanceof AppError) throw error;
-    const message =
-      error instanceof TimeoutError
-        ? `${post.provider} did not answer within ${settings.timeoutMs} ms`
-        : `${post.provider} request failed: ${error instanceof Error ? error.message : String(error)}`;
-    throw new AppError('PROVIDER_ERROR', scrub(message, post.apiKey), { provider: post.provider });
+    const failure = describeFailure(error, post, settings);
+    log({ ...failure.details, url: displayUrl(post.url) }, failure.message);
+    throw failure;
   }
+}
+
+/** The AppError for a failure; neither its message nor its details carry the API key. */
+function describeFailure(error: unknown, post: StreamingPost, settings: HttpSettings): AppError {
+  if (error instanceof AppError) return new AppError(error.code, scrub(error.message, post.apiKey), { provider: post.provider, ...error.details });
+  let message: string;
+  let cause: string;
+  let status: number | undefined;
+  if (error instanceof TimeoutError) {
+    message = `${post.provider} did not answer within ${settings.timeoutMs} ms`;
+    cause = 'timeout';
+  } else if (error instanceof ProviderFailure) {
+    ({ message, reason: cause, status } = error);
+  } else {
+    cause = error instanceof Error ? error.message : String(error);
+    message = `${post.provider} request failed: ${cause}`;
+  }
+  return new AppError('PROVIDER_ERROR', scrub(message, post.apiKey), {
+    provider: post.provider,
+    ...(status ? { status } : {}),
+    cause: scrub(cause, post.apiKey),
+  });
+}
+
+/** fetch says only "fetch failed"; what went wrong (ECONNREFUSED, a DNS failure, TLS) is its cause. */
+function unreachable(post: StreamingPost, error: unknown): ProviderFailure {
+  const inner = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const cause = inner instanceof Error ? inner.message : String(inner);
+  return new ProviderFailure(`${post.provider} could not be reached at ${displayUrl(post.url)}: ${cause}`, cause);
+}
+
+/** The URL without credentials or query (some gateways take the key there). */
+function displayUrl(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`;
 }
 
 /** Retries 429, 5xx and network errors with exponential backoff, up to `maxRetries` times. */
@@ -64,10 +118,14 @@ async function postWithRetries(post: StreamingPost, settings: HttpSettings): Pro
         throwHttpErrors: false,
       });
     } catch (error) {
-      if (lastAttempt || error instanceof TimeoutError || post.signal?.aborted) throw error;
+      if (error instanceof TimeoutError || post.signal?.aborted) throw error;
+      if (lastAttempt) throw unreachable(post, error);
     }
     if (response?.ok) return response;
-    if (response && (lastAttempt || !(response.status === 429 || response.status >= 500))) throw await httpFailure(response, post);
+    if (response && (lastAttempt || !(response.status === 429 || response.status >= 500))) {
+      const reason = await errorReason(response);
+      throw new ProviderFailure(`${post.provider} answered HTTP ${response.status}: ${reason}`, reason, response.status);
+    }
     // Draining the failed attempt lets its connection be reused; its content no longer matters.
     await response?.arrayBuffer().catch(() => undefined);
     await sleep(retryDelay(response, attempt, settings), undefined, { signal: post.signal });
@@ -79,11 +137,6 @@ function retryDelay(response: Response | undefined, attempt: number, settings: H
   const retryAfterSeconds = Number(response?.headers.get('retry-after') ?? Number.NaN);
   const delay = Number.isFinite(retryAfterSeconds) ? retryAfterSeconds * 1000 : settings.retryBaseDelayMs * 2 ** attempt;
   return Math.min(Math.max(delay, 0), MAX_RETRY_DELAY_MS);
-}
-
-async function httpFailure(response: Response, post: StreamingPost): Promise<AppError> {
-  const message = `${post.provider} answered HTTP ${response.status}: ${await errorReason(response)}`;
-  return new AppError('PROVIDER_ERROR', scrub(message, post.apiKey), { provider: post.provider, status: response.status });
 }
 
 /** Both APIs explain failures as `{ error: { message } }`; anything else is shown briefly as text. */

@@ -6,7 +6,7 @@ import { isLoopbackHost } from '../../domain/hosts.ts';
 import { streamFromProvider } from './http.ts';
 import { parseEventData, type SseEvent } from './sse.ts';
 import { parseToolArguments, toolNameResolver, wireToolName } from './tool-calls.ts';
-import type { ChatMessage, ModelProvider, ModelRequest, ModelStreamEvent, ToolCall, Usage } from './types.ts';
+import type { ChatMessage, ModelProvider, ModelRequest, ModelStreamEvent, ProviderLog, ToolCall, Usage } from './types.ts';
 
 const Chunk = z.object({
   choices: z
@@ -35,9 +35,29 @@ const Chunk = z.object({
   error: z.object({ message: z.string() }).nullish(),
 });
 
+/** The whole answer, from a server that ignores `stream: true`. */
+const Completion = z.object({
+  choices: z
+    .array(
+      z.object({
+        message: z.object({
+          content: z.string().nullish(),
+          tool_calls: z
+            .array(z.object({ id: z.string().nullish(), function: z.object({ name: z.string(), arguments: z.string().nullish() }) }))
+            .nullish(),
+        }),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }).nullish(),
+  error: z.object({ message: z.string() }).nullish(),
+});
+
 export function createOpenAiProvider(
   config: MoxxyConfig['providers'],
   resolveSecret: (value: string) => Promise<string>,
+  log: ProviderLog,
 ): ModelProvider {
   const { baseUrl } = config.openai;
   return {
@@ -60,7 +80,8 @@ export function createOpenAiProvider(
           apiKey,
         },
         config,
-        (events) => decodeStream(events, resolveToolName),
+        { stream: (events) => decodeStream(events, resolveToolName), json: (body) => decodeCompletion(body, resolveToolName) },
+        log,
       );
     },
   };
@@ -126,7 +147,7 @@ async function* decodeStream(events: AsyncIterable<SseEvent>, resolveToolName: (
       break;
     }
     const chunk = parseEventData(Chunk, data);
-    if (chunk.error) throw new AppError('PROVIDER_ERROR', `openai stream failed: ${chunk.error.message}`, { provider: 'openai' });
+    if (chunk.error) throw new AppError('PROVIDER_ERROR', `openai stream failed: ${chunk.error.message}`, { provider: 'openai', cause: chunk.error.message });
     if (chunk.usage) usage = { input_tokens: chunk.usage.prompt_tokens, output_tokens: chunk.usage.completion_tokens };
     for (const choice of chunk.choices ?? []) {
       if (choice.delta?.content) yield { type: 'text', delta: choice.delta.content };
@@ -145,6 +166,23 @@ async function* decodeStream(events: AsyncIterable<SseEvent>, resolveToolName: (
   const toolCalls = [...calls.entries()]
     .sort(([a], [b]) => a - b)
     .map(([, call]): ToolCall => ({ id: call.id, name: resolveToolName(call.name), arguments: parseToolArguments(call.arguments) }));
+  yield* finish(toolCalls, usage, finishReason);
+}
+
+function* decodeCompletion(body: unknown, resolveToolName: (name: string) => string): Generator<ModelStreamEvent> {
+  const parsed = Completion.safeParse(body);
+  if (!parsed.success) throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 200)}`);
+  const { choices, usage, error } = parsed.data;
+  if (error) throw new AppError('PROVIDER_ERROR', `openai request failed: ${error.message}`, { provider: 'openai', cause: error.message });
+  const choice = choices?.[0];
+  if (choice?.message.content) yield { type: 'text', delta: choice.message.content };
+  const toolCalls = (choice?.message.tool_calls ?? []).map(
+    (call, index): ToolCall => ({ id: call.id ?? `call_${index}`, name: resolveToolName(call.function.name), arguments: parseToolArguments(call.function.arguments ?? '') }),
+  );
+  yield* finish(toolCalls, usage ? { input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens } : undefined, choice?.finish_reason ?? null);
+}
+
+function* finish(toolCalls: ToolCall[], usage: Usage | undefined, finishReason: string | null): Generator<ModelStreamEvent> {
   for (const call of toolCalls) yield { type: 'tool_call', call };
   if (usage) yield { type: 'usage', usage };
   // Some local servers report `stop` even when the answer is tool calls.

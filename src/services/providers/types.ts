@@ -42,6 +42,9 @@ export type ModelStreamEvent =
 
 export type ProviderName = 'echo' | 'openai' | 'anthropic';
 
+/** Where a provider reports a failed request (at warn): what failed, never a secret. */
+export type ProviderLog = (details: Record<string, unknown>, message: string) => void;
+
 export interface ModelProvider {
   readonly name: ProviderName;
   stream(request: ModelRequest): AsyncIterable<ModelStreamEvent>;

@@ -7,26 +7,49 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent } from '../../domain/agents.ts';
 import type { ChatInput, ChatReply, Run, RunStep, Usage } from '../../domain/chat.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { EventType } from '../../domain/events.ts';
+import { toolCalledPayload, toolEventTypes, toolFailureOutput, toolResultPayload, type EventType, type ToolCallRecord } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
 import { refusingList, type AllowList } from '../../domain/tool-access.ts';
 import type { AgentService } from '../agents.ts';
 import type { EventBus } from '../events/bus.ts';
+import { withinRun } from '../events/run-scope.ts';
 import type { ChatMessage, ModelProvider, ProviderName, ToolCall } from '../providers/types.ts';
 import type { Redactor } from '../redaction.ts';
-import type { ToolDefinition } from '../tools/types.ts';
+import type { ToolDefinition, ToolKind } from '../tools/types.ts';
 import { UpdateChannel } from './channel.ts';
 import type { ConversationStore, RunStart } from './store.ts';
 import type { ChangeFeed } from '../changes/feed.ts';
 import type { Instances } from '../instances.ts';
 import type { ToolRegistry } from './tool-registry.ts';
 
+/** Whether the run lets a tool call go ahead: its allow-lists decide, before the tool runs. */
+export type ToolDecision = { allowed: true } | { allowed: false; reason: string };
+
 /** What a caller streaming a run sees, in order. */
 export type RunUpdate =
+  | { type: 'model_request'; step: number; provider: ProviderName; model: string }
   | { type: 'text'; delta: string }
-  | { type: 'tool_call'; call: ToolCall }
+  | {
+      type: 'model_response';
+      step: number;
+      provider: ProviderName;
+      model: string;
+      /** The text of this step (the final answer when it called no tool). */
+      content: string;
+      tool_calls: number;
+      finish_reason: string;
+      usage: Usage;
+    }
+  | { type: 'tool_call'; call: ToolCall; decision: ToolDecision }
   | { type: 'tool_result'; id: string; name: string; output: string; is_error: boolean }
   | { type: 'done'; run: Run; messageId: string | null };
+
+/** The updates that mark each model call, for callers that show steps (seed 001's channel); a chat stream shows text. */
+export type ModelStepUpdate = Extract<RunUpdate, { type: 'model_request' | 'model_response' }>;
+
+export function isModelStep(update: RunUpdate): update is ModelStepUpdate {
+  return update.type === 'model_request' || update.type === 'model_response';
+}
 
 export interface RunHandle {
   run: Run;
@@ -48,17 +71,35 @@ export interface StartRunInput extends ChatInput {
   depth?: number;
   /** For a sub-agent's run: how many sub-agent runs may be alive at once, across every process. */
   subagentLimit?: number;
+  /**
+   * The model of this run instead of the agent's: a model name at `provider`, the agent's own provider when that is
+   * not given. The agent's parameters (temperature, max_tokens) still apply. A name the provider does not know (it
+   * answers the run's first model request with 404), or a provider of the server's without its settings, fails the
+   * run with VALIDATION_ERROR.
+   */
+  model?: { provider?: ProviderName; name: string };
+  /**
+   * Earlier turns the caller keeps itself (the OpenAI door's `messages`), used instead of the session's stored
+   * history: such a caller sends the whole conversation with every turn.
+   */
+  history?: ChatMessage[];
+}
+
+/** One part of a run's system message, with where it comes from (recorded as message.system). */
+export interface SystemPart {
+  source: 'agent' | 'memory' | 'context';
+  content: string;
 }
 
 /** Extra system-prompt text for a run, e.g. recalled memories. */
-export type ContextProvider = (agent: Agent, input: StartRunInput, run: Run) => Promise<string | undefined>;
+export type ContextProvider = (agent: Agent, input: StartRunInput, run: Run) => Promise<SystemPart | undefined>;
 
 export interface RuntimeDeps {
   agents: AgentService;
   store: ConversationStore;
   events: EventBus;
   tools: ToolRegistry;
-  /** The agent's name, so `${vault:KEY}` in the provider's settings resolves with that agent's secrets. */
+  /** The agent's name, for what the provider logs about its failed requests. */
   provider(name: ProviderName, agent: string): ModelProvider;
   contextProviders?: ContextProvider[];
   /** This process's instance id, registering it first if it has not yet (a command running its first turn). */
@@ -73,7 +114,6 @@ export interface RuntimeDeps {
   redactor: Redactor;
 }
 
-const TOOL_OUTPUT_EVENT_CHARS = 4000;
 /** How long a cancel waits for another process to stop the run, and how often it looks. */
 const REMOTE_CANCEL_WAIT_MS = 10_000;
 const REMOTE_CANCEL_POLL_MS = 50;
@@ -102,6 +142,28 @@ type Recorder = (type: EventType, payload: Record<string, unknown>, redactedBefo
 interface RunTools {
   tools: ToolDefinition[];
   allowLists: AllowList[];
+}
+
+/** A tool call the run's lists let through (with the tool), or refused (with what the model is told, and why). */
+type ToolAccess =
+  | { tool: ToolDefinition; kind: ToolKind }
+  | { tool: undefined; kind: ToolKind; refusal: string; violation: Record<string, unknown> };
+
+/**
+ * A failure of the run's first model request that means the model chosen for it is not there: the provider does
+ * not know the name (404), or the chosen provider has no settings on this server. The caller's mistake, so a 400.
+ */
+function unknownModel(error: unknown, input: StartRunInput, agent: Agent): AppError | undefined {
+  const chosen = input.model;
+  if (!chosen || !(error instanceof AppError)) return undefined;
+  const rejected = error.code === 'PROVIDER_ERROR' && error.details?.status === 404;
+  const unconfigured = error.code === 'PROVIDER_NOT_CONFIGURED' && chosen.provider !== undefined && chosen.provider !== agent.model.provider;
+  if (!rejected && !unconfigured) return undefined;
+  const provider = chosen.provider ?? agent.model.provider;
+  const why = rejected ? `${provider} does not know the model '${chosen.name}'` : `this server has no settings for ${provider}`;
+  return new AppError('VALIDATION_ERROR', `Unknown model: ${why} (${error.message})`, {
+    issues: [{ path: 'model', message: why, code: 'invalid_value' }],
+  });
 }
 
 const addUsage = (a: Usage, b: Usage): Usage => ({ input_tokens: a.input_tokens + b.input_tokens, output_tokens: a.output_tokens + b.output_tokens });
@@ -141,7 +203,8 @@ export class Runtime {
     this.deps.events.startRun(run.id);
     const controller = new AbortController();
     const channel = new UpdateChannel<RunUpdate>();
-    const done = this.execute(agent, run, input, controller.signal, channel).finally(() => {
+    // Everything the run does, however deep (a secret resolved for its provider), knows the run it is part of.
+    const done = withinRun(run.id, () => this.execute(agent, run, input, controller.signal, channel)).finally(() => {
       this.active.delete(run.id);
       channel.end();
     });
@@ -155,7 +218,7 @@ export class Runtime {
     const { run, messageId } = await handle.done;
     if (run.status === 'failed') {
       const code = (run.error?.code ?? 'INTERNAL_ERROR') as ConstructorParameters<typeof AppError>[0];
-      throw new AppError(code, run.error?.message ?? 'The run failed', { run_id: run.id });
+      throw new AppError(code, run.error?.message ?? 'The run failed', { ...run.error?.details, run_id: run.id });
     }
     return {
       id: messageId ?? run.id,
@@ -228,14 +291,15 @@ export class Runtime {
     return this.deps.redactor.redact(value).value;
   }
 
-  private async systemPrompt(agent: Agent, input: StartRunInput, run: Run): Promise<string> {
-    const parts = [agent.system_prompt];
+  /** What the run's system message is made of, in order: the agent's prompt, what context providers add (memories), the turn's context. */
+  private async systemParts(agent: Agent, input: StartRunInput, run: Run): Promise<SystemPart[]> {
+    const parts: SystemPart[] = [{ source: 'agent', content: agent.system_prompt }];
     for (const provider of this.deps.contextProviders ?? []) {
       const extra = await provider(agent, input, run);
       if (extra) parts.push(extra);
     }
-    if (input.context && Object.keys(input.context).length) parts.push(`Context for this turn: ${JSON.stringify(input.context)}`);
-    return parts.filter(Boolean).join('\n\n');
+    if (input.context && Object.keys(input.context).length) parts.push({ source: 'context', content: `Context for this turn: ${JSON.stringify(input.context)}` });
+    return parts.filter((part) => part.content);
   }
 
   private async execute(agent: Agent, run: Run, input: StartRunInput, signal: AbortSignal, channel: UpdateChannel<RunUpdate>) {
@@ -247,27 +311,32 @@ export class Runtime {
     try {
       record('run.started', { session_id: run.session_id, user_id: run.user_id, source: run.source, input: run.input });
 
-      const history = await this.deps.store.contextMessages(run.session_id);
+      const history = input.history ?? (await this.deps.store.contextMessages(run.session_id));
       const userMessage = await this.deps.store.appendMessage({
         sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'user', content: input.message,
       });
       record('message.user', { message_id: userMessage.id, content: input.message });
 
-      const system = await this.systemPrompt(agent, input, run);
+      // The parts travel as one system message (providers take one), each recorded as the message.system it is.
+      const systemParts = await this.systemParts(agent, input, run);
+      for (const part of systemParts) record('message.system', { source: part.source, content: part.content });
+      const system = systemParts.map((part) => part.content).join('\n\n');
       const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: input.message }];
       const allowLists: AllowList[] = [{ source: 'agent', name: agent.name, patterns: agent.allowed_tools }, ...(input.restrictions ?? [])];
       const tools = allowLists.some((list) => list.patterns.length === 0)
         ? []
         : (await this.deps.tools.all(agent)).filter((tool) => !refusingList(allowLists, tool.name));
-      const provider = this.deps.provider(agent.model.provider, agent.name);
+      const model = { provider: input.model?.provider ?? agent.model.provider, name: input.model?.name ?? agent.model.name };
+      const provider = this.deps.provider(model.provider, agent.name);
 
       let finalText = '';
       let finished = false;
       for (let step = 0; step < agent.max_steps && !signal.aborted; step++) {
         const started = performance.now();
         record('model.request', {
-          step, provider: provider.name, model: agent.model.name, messages: messages.length, tools: tools.map((t) => t.name),
+          step, provider: provider.name, model: model.name, messages: messages.length, tools: tools.map((t) => t.name),
         });
+        channel.push({ type: 'model_request', step, provider: provider.name, model: model.name });
         let text = '';
         const calls: ToolCall[] = [];
         let usage: Usage = { input_tokens: 0, output_tokens: 0 };
@@ -283,7 +352,7 @@ export class Runtime {
         };
         try {
           for await (const event of provider.stream({
-            model: agent.model.name,
+            model: model.name,
             messages,
             tools: tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema })),
             parameters: agent.model.parameters,
@@ -299,6 +368,9 @@ export class Runtime {
               finishReason = event.finish_reason;
             }
           }
+        } catch (error) {
+          // Only the first request can tell a model that is not there from a provider that failed along the way.
+          throw (step === 0 ? unknownModel(error, input, agent) : undefined) ?? error;
         } finally {
           // What was held back waiting for the next chunk is released, even when the stream broke off.
           streamText(() => redacting.flush());
@@ -311,6 +383,9 @@ export class Runtime {
         run.steps.push(modelStep);
         record('model.response', { step, content: text, tool_calls: calls, usage, finish_reason: finishReason }, redacting.count);
         if (signal.aborted) break;
+        channel.push({
+          type: 'model_response', step, provider: provider.name, model: model.name, content: text, tool_calls: calls.length, finish_reason: finishReason, usage,
+        });
 
         if (calls.length === 0) {
           finalText = text;
@@ -323,10 +398,12 @@ export class Runtime {
         });
         for (const call of calls) {
           if (signal.aborted) break;
-          channel.push({ type: 'tool_call', call: this.safe(call) });
-          const result = await this.callTool(run, agent, { tools, allowLists }, call, signal, record);
+          const access = await this.toolAccess(agent, { tools, allowLists }, call);
+          const decision: ToolDecision = access.tool ? { allowed: true } : { allowed: false, reason: access.refusal };
+          channel.push({ type: 'tool_call', call: this.safe(call), decision });
+          const result = await this.callTool(run, agent, access, allowLists, call, signal, record);
           channel.push({ type: 'tool_result', id: call.id, name: call.name, output: result.output, is_error: result.is_error });
-          messages.push({ role: 'tool', content: result.output, tool_call_id: call.id, name: call.name });
+          messages.push({ role: 'tool', content: result.modelOutput, tool_call_id: call.id, name: call.name });
           await this.deps.store.appendMessage({
             sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'tool', content: result.output, toolCallId: call.id,
           });
@@ -356,7 +433,7 @@ export class Runtime {
       const app = error instanceof AppError ? error : new AppError('INTERNAL_ERROR', 'The run failed unexpectedly');
       run.status = 'failed';
       // A provider may echo what it was sent (its API key) in its error, and the error is shown to the caller.
-      run.error = { code: app.code, message: this.safe(app.message) };
+      run.error = { code: app.code, message: this.safe(app.message), ...(app.details ? { details: this.safe(app.details) } : {}) };
       run.completed_at = new Date();
       await this.deps.store.endRun(run).catch(() => undefined);
       await this.emit(run, 'run.failed', { error: run.error }).catch(() => undefined);
@@ -366,50 +443,61 @@ export class Runtime {
     return { run: ended, messageId };
   }
 
-  private async callTool(run: Run, agent: Agent, access: RunTools, call: ToolCall, signal: AbortSignal, record: Recorder) {
-    const started = performance.now();
+  /** Whether the run's lists let the call through: the tool, or why not (told to the model, recorded as security.violation). */
+  private async toolAccess(agent: Agent, access: RunTools, call: ToolCall): Promise<ToolAccess> {
     const tool = access.tools.find((t) => t.name === call.name);
-    let output: string;
-    let isError = false;
-    let kind = tool?.kind ?? 'primitive';
-    if (!tool) {
-      const exists = (await this.deps.tools.all(agent)).find((t) => t.name === call.name);
-      kind = exists?.kind ?? 'primitive';
-      const refusedBy = exists ? refusingList(access.allowLists, call.name) : undefined;
-      output = refusedBy
+    if (tool) return { tool, kind: tool.kind };
+    const exists = (await this.deps.tools.all(agent)).find((t) => t.name === call.name);
+    const refusedBy = exists ? refusingList(access.allowLists, call.name) : undefined;
+    return {
+      tool: undefined,
+      kind: exists?.kind ?? 'primitive',
+      refusal: refusedBy
         ? `Tool '${call.name}' is not allowed: the ${refusedBy.source} '${refusedBy.name}' allow-list does not include it`
-        : `Tool '${call.name}' does not exist`;
-      isError = true;
-      record('security.violation', {
+        : `Tool '${call.name}' does not exist`,
+      violation: {
         reason: exists ? 'tool_not_allowed' : 'unknown_tool',
         tool: call.name,
         tool_call_id: call.id,
         ...(refusedBy ? { refused_by: { list: refusedBy.source, name: refusedBy.name } } : {}),
-      });
+      },
+    };
+  }
+
+  private async callTool(run: Run, agent: Agent, access: ToolAccess, allowLists: AllowList[], call: ToolCall, signal: AbortSignal, record: Recorder) {
+    const started = performance.now();
+    const recorded: ToolCallRecord = { id: call.id, name: call.name, kind: access.kind, arguments: call.arguments };
+    const events = toolEventTypes(access.kind);
+    let output: string;
+    let isError = false;
+    let revealsSecret = false;
+    if (!access.tool) {
+      output = access.refusal;
+      isError = true;
+      record('security.violation', access.violation);
     } else {
-      record(kind === 'skill' ? 'skill.invoked' : 'primitive.called', { tool_call_id: call.id, name: call.name, kind, arguments: call.arguments });
+      record(events.called, toolCalledPayload(recorded));
       try {
-        const result = await tool.execute(call.arguments, {
-          agent, runId: run.id, sessionId: run.session_id, userId: run.user_id, signal, allowLists: access.allowLists,
+        const result = await access.tool.execute(call.arguments, {
+          agent, runId: run.id, sessionId: run.session_id, userId: run.user_id, signal, allowLists,
         });
         output = result.output;
         isError = result.isError ?? false;
+        revealsSecret = result.revealsSecret ?? false;
       } catch (error) {
-        output = `Error: ${error instanceof AppError ? error.message : 'the tool failed'}`;
+        output = toolFailureOutput(error);
         isError = true;
       }
     }
-    // It reaches the model, the caller and the records: an MCP server's output or a tool's error may hold a secret.
+    // A secret the model asked for (vault.get) reaches the model alone; everything else, and every record, is redacted:
+    // an MCP server's output or a tool's error may hold a secret.
+    const modelOutput = revealsSecret ? output : this.safe(output);
     output = this.safe(output);
     const durationMs = Math.round(performance.now() - started);
     run.steps.push({
       type: 'tool', index: run.steps.length, tool_call_id: call.id, name: call.name, arguments: this.safe(call.arguments), output, is_error: isError, duration_ms: durationMs,
     });
-    if (tool) {
-      record(kind === 'skill' ? 'skill.completed' : 'primitive.result', {
-        tool_call_id: call.id, name: call.name, kind, output: output.slice(0, TOOL_OUTPUT_EVENT_CHARS), is_error: isError, duration_ms: durationMs,
-      });
-    }
-    return { output, is_error: isError };
+    if (access.tool) record(events.result, toolResultPayload(recorded, { output, is_error: isError, duration_ms: durationMs }));
+    return { output, modelOutput, is_error: isError };
   }
 }

@@ -1,6 +1,6 @@
 /** Sessions, messages and runs in the database. */
 import { and, count, desc, eq, inArray, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
-import type { Message, Run, RunStep, Session, Usage } from '../../domain/chat.ts';
+import type { History, HistoryQuery, Message, Run, RunStatus, RunStep, Session, Usage } from '../../domain/chat.ts';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
 import { AppError } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
@@ -186,11 +186,13 @@ export class ConversationStore {
     });
   }
 
-  async history(agent: string, query: { session_id?: string; user_id?: string; limit: number; before?: Date; include_tools: boolean }) {
+  /** A page of history, newest `limit` messages before the cursor, in id order: ids never tie, timestamps can. */
+  async history(agent: string, query: HistoryQuery): Promise<History> {
     const conditions = [eq(messages.agent, agent)];
     if (query.session_id) conditions.push(eq(messages.sessionId, query.session_id));
     if (query.user_id) conditions.push(eq(messages.userId, query.user_id));
-    if (query.before) conditions.push(lt(messages.createdAt, query.before));
+    if (query.before instanceof Date) conditions.push(lt(messages.createdAt, query.before));
+    else if (query.before) conditions.push(lt(messages.id, query.before));
     if (!query.include_tools) {
       conditions.push(inArray(messages.role, ['user', 'assistant']));
       conditions.push(sql`(${messages.role} = 'user' OR ${messages.content} <> '')`);
@@ -207,6 +209,7 @@ export class ConversationStore {
     return {
       messages: query.include_tools ? page : page.map(({ tool_calls: _calls, ...message }) => message),
       has_more: hasMore,
+      next_cursor: hasMore ? page[0]!.id : null,
     };
   }
 
@@ -235,6 +238,19 @@ export class ConversationStore {
       })),
       pagination: paginate(totals?.total ?? 0, page),
     };
+  }
+
+  /** The agent's runs, newest first, optionally of one session or in one state. */
+  async runs(agent: string, filter: { session_id?: string | undefined; status?: RunStatus | undefined }, page: PaginationInput): Promise<{ runs: Run[]; pagination: ReturnType<typeof paginate> }> {
+    const conditions = [eq(runs.agent, agent)];
+    if (filter.session_id) conditions.push(eq(runs.sessionId, filter.session_id));
+    if (filter.status) conditions.push(eq(runs.status, filter.status));
+    const where = and(...conditions);
+    const [rows, [totals]] = await Promise.all([
+      this.db.select().from(runs).where(where).orderBy(desc(runs.createdAt), desc(runs.id)).limit(page.limit).offset(page.offset),
+      this.db.select({ total: count() }).from(runs).where(where),
+    ]);
+    return { runs: rows.map(toRun), pagination: paginate(totals?.total ?? 0, page) };
   }
 
   /** Records a run that ended without finishRun (a failure), and frees its session. */

@@ -19,6 +19,11 @@ export interface ToolResult {
   /** Text handed back to the model. */
   output: string;
   isError?: boolean;
+  /**
+   * `output` is a secret the model asked for (vault.get): the model gets it as it is, while the run's steps, events,
+   * history and callers get it redacted like every other tool output.
+   */
+  revealsSecret?: boolean;
   /** Structured result for events and API callers. */
   data?: unknown;
 }

@@ -1,27 +1,29 @@
 /**
- * The vault: per-agent secrets encrypted at rest, the explicit (audited) read, `${vault:KEY}` resolution at the
- * point of use, the secrets handed to skills, and master-key rotation. Every value it sees is registered with
- * the redactor, so it is replaced by [REDACTED] in events, skill output and errors.
+ * The vault: per-agent secrets and the server's own, encrypted at rest, the explicit (audited) read, `${vault:KEY}`
+ * resolution at the point of use, the secrets handed to skills, and master-key rotation. Every value it sees is
+ * registered with the redactor, so it is replaced by [REDACTED] in events, skill output and errors.
  */
 import { and, count, eq } from 'drizzle-orm';
-import { DEFAULT_AGENT_NAME } from '../../domain/agents.ts';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
 import { AppError } from '../../domain/errors.ts';
 import {
   replaceVaultReferences,
   SECRET_KEY_PATTERN,
+  SERVER_SECRETS_OWNER,
   vaultReferences,
   type Secret,
   type SecretInfo,
   type SecretList,
   type SecretSet,
   type SecretStored,
+  type VaultReference,
 } from '../../domain/vault.ts';
 import type { Db } from '../../db/client.ts';
 import { secrets } from '../../db/schema.ts';
 import type { AgentDeletion, AgentService } from '../agents.ts';
 import type { ChangeFeed } from '../changes/feed.ts';
 import type { EventBus } from '../events/bus.ts';
+import { currentRunId } from '../events/run-scope.ts';
 import type { Redactor } from '../redaction.ts';
 import { decryptSecret, encryptSecret, keyFingerprint, type SecretAddress } from './crypto.ts';
 import { VaultKeyError } from './master-key.ts';
@@ -64,11 +66,20 @@ function toInfo(row: SecretRow): SecretInfo {
   return { key: row.key, created_at: row.createdAt, updated_at: row.updatedAt };
 }
 
-/** The key of a secret's changes in the feed: agent names are slugs, so the first `/` ends the agent. */
-const changeKey = (agent: string, key: string) => `${agent}/${key}`;
+/** The key of a secret's changes in the feed: owners (agent slugs, the server's) have no `/`, so the first ends it. */
+const changeKey = (owner: string, key: string) => `${owner}/${key}`;
 
-function secretNotFound(agent: string, key: string): AppError {
-  return new AppError('SECRET_NOT_FOUND', `Secret '${key}' not found for agent '${agent}'`, { agent, key });
+const isServer = (owner: string) => owner === SERVER_SECRETS_OWNER;
+
+function secretNotFound(owner: string, key: string): AppError {
+  return isServer(owner)
+    ? new AppError('SECRET_NOT_FOUND', `Server secret '${key}' not found`, { key })
+    : new AppError('SECRET_NOT_FOUND', `Secret '${key}' not found for agent '${owner}'`, { agent: owner, key });
+}
+
+/** Why a value of the server's configuration cannot be used: the operator's to fix, so never a 404 or 403 for the caller. */
+function configUnresolved(reference: string, why: string, key: string): AppError {
+  return new AppError('CONFIG_UNRESOLVED', `The server configuration refers to ${reference}, but ${why}`, { reference, key });
 }
 
 export class VaultService {
@@ -106,57 +117,85 @@ export class VaultService {
   }
 
   async list(agentName: string, page: PaginationInput): Promise<SecretList> {
-    const agent = (await this.deps.agents.get(agentName)).name;
-    const [rows, [totals]] = await Promise.all([
-      this.db.select().from(secrets).where(eq(secrets.agent, agent)).orderBy(secrets.key).limit(page.limit).offset(page.offset),
-      this.db.select({ total: count() }).from(secrets).where(eq(secrets.agent, agent)),
-    ]);
-    return { secrets: rows.map(toInfo), pagination: paginate(totals?.total ?? 0, page) };
+    return this.listOf((await this.deps.agents.get(agentName)).name, page);
   }
 
   /** The explicit read: audited with vault.accessed (the key, never the value). */
   async get(agentName: string, key: string, use: SecretUse = { source: 'api' }): Promise<Secret> {
-    const agent = (await this.deps.agents.get(agentName)).name;
-    const row = await this.row(agent, key);
-    if (!row) throw secretNotFound(agent, key);
-    const value = this.remember(agent, key, this.decrypt(row));
-    await this.accessed(agent, key, use);
-    return { ...toInfo(row), value };
+    return this.getOf((await this.deps.agents.get(agentName)).name, key, use);
   }
 
   /** Creates or replaces a secret. */
   async set(agentName: string, input: SecretSet): Promise<SecretStored> {
-    const agent = (await this.deps.agents.get(agentName)).name;
-    const now = new Date();
-    const ciphertext = encryptSecret(this.masterKey, { agent, key: input.key }, input.value);
-    const existing = await this.row(agent, input.key);
-    const [[row]] = await this.db.batch([
-      this.db
-        .insert(secrets)
-        .values({ agent, key: input.key, ciphertext, keyId: this.keyId, createdAt: now, updatedAt: now })
-        .onConflictDoUpdate({ target: [secrets.agent, secrets.key], set: { ciphertext, keyId: this.keyId, updatedAt: now } })
-        .returning(),
-      this.deps.changes.record('secret', changeKey(agent, input.key)),
-    ]);
-    this.remember(agent, input.key, input.value);
-    return { ...toInfo(row!), created: !existing };
+    return this.setOf((await this.deps.agents.get(agentName)).name, input);
   }
 
   async delete(agentName: string, key: string): Promise<void> {
-    const agent = (await this.deps.agents.get(agentName)).name;
-    const [rows] = await this.db.batch([
-      this.db.delete(secrets).where(and(eq(secrets.agent, agent), eq(secrets.key, key))).returning({ key: secrets.key }),
-      this.deps.changes.record('secret', changeKey(agent, key)),
+    return this.deleteOf((await this.deps.agents.get(agentName)).name, key);
+  }
+
+  /** The server's own secrets: what `${vault:KEY}` in its configuration names. */
+  listServer(page: PaginationInput): Promise<SecretList> {
+    return this.listOf(SERVER_SECRETS_OWNER, page);
+  }
+
+  getServer(key: string, use: SecretUse = { source: 'api' }): Promise<Secret> {
+    return this.getOf(SERVER_SECRETS_OWNER, key, use);
+  }
+
+  setServer(input: SecretSet): Promise<SecretStored> {
+    return this.setOf(SERVER_SECRETS_OWNER, input);
+  }
+
+  deleteServer(key: string): Promise<void> {
+    return this.deleteOf(SERVER_SECRETS_OWNER, key);
+  }
+
+  private async listOf(owner: string, page: PaginationInput): Promise<SecretList> {
+    const [rows, [totals]] = await Promise.all([
+      this.db.select().from(secrets).where(eq(secrets.agent, owner)).orderBy(secrets.key).limit(page.limit).offset(page.offset),
+      this.db.select({ total: count() }).from(secrets).where(eq(secrets.agent, owner)),
     ]);
-    if (rows.length === 0) throw secretNotFound(agent, key);
-    this.forget(agent, key);
+    return { secrets: rows.map(toInfo), pagination: paginate(totals?.total ?? 0, page) };
+  }
+
+  private async getOf(owner: string, key: string, use: SecretUse): Promise<Secret> {
+    const row = await this.row(owner, key);
+    if (!row) throw secretNotFound(owner, key);
+    const value = this.remember(owner, key, this.decrypt(row));
+    await this.accessed(owner, key, use);
+    return { ...toInfo(row), value };
+  }
+
+  private async setOf(owner: string, input: SecretSet): Promise<SecretStored> {
+    const now = new Date();
+    const ciphertext = encryptSecret(this.masterKey, { agent: owner, key: input.key }, input.value);
+    const existing = await this.row(owner, input.key);
+    const [[row]] = await this.db.batch([
+      this.db
+        .insert(secrets)
+        .values({ agent: owner, key: input.key, ciphertext, keyId: this.keyId, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({ target: [secrets.agent, secrets.key], set: { ciphertext, keyId: this.keyId, updatedAt: now } })
+        .returning(),
+      this.deps.changes.record('secret', changeKey(owner, input.key)),
+    ]);
+    this.remember(owner, input.key, input.value);
+    return { ...toInfo(row!), created: !existing };
+  }
+
+  private async deleteOf(owner: string, key: string): Promise<void> {
+    const [rows] = await this.db.batch([
+      this.db.delete(secrets).where(and(eq(secrets.agent, owner), eq(secrets.key, key))).returning({ key: secrets.key }),
+      this.deps.changes.record('secret', changeKey(owner, key)),
+    ]);
+    if (rows.length === 0) throw secretNotFound(owner, key);
+    this.forget(owner, key);
   }
 
   /**
-   * Every secret of a deleted agent goes with it. A secret set between the two statements goes unannounced: the
-   * other processes then only redact a value that no longer exists.
+   * The agent's secrets go with it (src/services/agents.ts, delete), and leave the redactor afterwards. A secret set
+   * between the two statements goes unannounced: the other processes then only redact a value that no longer exists.
    */
-  /** The agent's secrets go with it (src/services/agents.ts, delete), and leave the redactor afterwards. */
   async deletionOf(agent: string): Promise<AgentDeletion> {
     const rows = await this.db.select({ key: secrets.key }).from(secrets).where(eq(secrets.agent, agent));
     return {
@@ -168,17 +207,13 @@ export class VaultService {
   }
 
   /**
-   * Replaces every `${vault:KEY}` in a configuration value with the secret KEY of `agent` (the `default` agent
-   * when the value belongs to no agent, e.g. the HTTP channel's token). A missing key is a SECRET_NOT_FOUND error
-   * naming the key (a configuration mistake, not a refusal); a reference to another agent's secret is refused and
-   * audited as vault.denied. Not audited as vault.accessed: it runs on every model request and channel request.
+   * Replaces every `${vault:KEY}` in a setting of an agent (its channels', its MCP servers') with the agent's secret
+   * KEY. A missing key is a SECRET_NOT_FOUND error naming the key (a configuration mistake, not a refusal); a
+   * reference to another agent's secret is refused and audited as vault.denied. Not audited as vault.accessed: it
+   * runs on every channel request.
    */
-  async resolve(value: string, agent: string = DEFAULT_AGENT_NAME, use: SecretUse = { source: 'config' }): Promise<string> {
-    const references = vaultReferences(value);
-    if (references.length === 0) return value;
-    const values = new Map<string, string>();
-    for (const reference of references) {
-      if (values.has(reference.text)) continue;
+  async resolve(value: string, agent: string, use: SecretUse = { source: 'config' }): Promise<string> {
+    return this.resolveWith(value, async (reference) => {
       if (reference.agent !== undefined && reference.agent !== agent) {
         await this.denied(agent, reference.key, 'other_agent', use);
         throw new AppError('FORBIDDEN', `${reference.text} names a secret of agent '${reference.agent}'; an agent may only use its own secrets`, {
@@ -187,16 +222,45 @@ export class VaultService {
         });
       }
       const found = SECRET_KEY_PATTERN.test(reference.key) ? await this.row(agent, reference.key) : undefined;
-      if (!found) {
-        throw new AppError(
-          'SECRET_NOT_FOUND',
-          `${reference.text} names no secret of agent '${agent}': store it with POST /api/agents/${agent}/vault or moxxy vault set --agent ${agent}`,
-          { agent, key: reference.key },
+      if (found) return this.remember(agent, found.key, this.decrypt(found));
+      throw new AppError(
+        'SECRET_NOT_FOUND',
+        `${reference.text} names no secret of agent '${agent}': store it with POST /api/agents/${agent}/vault or moxxy vault set --agent ${agent}`,
+        { agent, key: reference.key },
+      );
+    });
+  }
+
+  /**
+   * Replaces every `${vault:KEY}` in a value of the server's configuration (a provider's apiKey, the HTTP channel's
+   * token, the transcription key) with the server's secret KEY, whichever agent's run needs it. What cannot be
+   * resolved is CONFIG_UNRESOLVED (503), saying how to fix it: the caller did nothing wrong.
+   */
+  async resolveConfig(value: string): Promise<string> {
+    return this.resolveWith(value, async (reference) => {
+      if (reference.agent !== undefined) {
+        throw configUnresolved(
+          reference.text,
+          `it reads only the server's own secrets: write \${vault:${reference.key}} and store it with moxxy vault set --server ${reference.key}`,
+          reference.key,
         );
       }
-      values.set(reference.text, this.remember(agent, found.key, this.decrypt(found)));
+      const found = SECRET_KEY_PATTERN.test(reference.key) ? await this.row(SERVER_SECRETS_OWNER, reference.key) : undefined;
+      if (found) return this.remember(SERVER_SECRETS_OWNER, found.key, this.decrypt(found));
+      throw configUnresolved(
+        reference.text,
+        `the server has no secret '${reference.key}': store it with moxxy vault set --server ${reference.key} or POST /api/vault`,
+        reference.key,
+      );
+    });
+  }
+
+  private async resolveWith(value: string, valueOf: (reference: VaultReference) => Promise<string>): Promise<string> {
+    const values = new Map<string, string>();
+    for (const reference of vaultReferences(value)) {
+      if (!values.has(reference.text)) values.set(reference.text, await valueOf(reference));
     }
-    return replaceVaultReferences(value, values);
+    return values.size === 0 ? value : replaceVaultReferences(value, values);
   }
 
   /**
@@ -301,11 +365,14 @@ export class VaultService {
     this.registered.delete(id);
   }
 
-  private async accessed(agent: string, key: string, use: SecretUse): Promise<void> {
-    await this.deps.events.emit({ agent_id: agent, run_id: null, event_type: 'vault.accessed', payload: { key, ...use } });
+  // Inside a run (a provider key resolved for its model call, a skill's env_keys) the event belongs to that run.
+  private async accessed(owner: string, key: string, use: SecretUse): Promise<void> {
+    // The server's secrets belong to no agent: their reads are system events.
+    const agent_id = isServer(owner) ? null : owner;
+    await this.deps.events.emit({ agent_id, run_id: currentRunId(), event_type: 'vault.accessed', payload: { key, ...use } });
   }
 
   private async denied(agent: string, key: string, reason: DenialReason, use: SecretUse): Promise<void> {
-    await this.deps.events.emit({ agent_id: agent, run_id: null, event_type: 'vault.denied', payload: { key, reason, ...use } });
+    await this.deps.events.emit({ agent_id: agent, run_id: currentRunId(), event_type: 'vault.denied', payload: { key, reason, ...use } });
   }
 }

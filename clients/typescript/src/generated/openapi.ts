@@ -62,6 +62,26 @@ export interface paths {
         patch: operations["agents.update"];
         trace?: never;
     };
+    "/api/agents/{name}/tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the tools the agent could be given, and which it allows
+         * @description Primitives (memory.*, subagent.spawn), skills (built-ins included) and the tools of its reachable MCP servers, each with whether `allowed_tools` allows it and whether it is a host tool (granting one needs the `admin` scope or the internal token).
+         */
+        get: operations["agents.tools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/agents/{name}/chat": {
         parameters: {
             query?: never;
@@ -91,7 +111,7 @@ export interface paths {
         };
         /**
          * Chat history, oldest first
-         * @description Filter by session_id and/or user_id; page backwards with `before` (the timestamp of the oldest message you have) while has_more is true.
+         * @description Filter by session_id and/or user_id; page backwards with `before=<next_cursor>` while has_more is true (`before` also takes a time).
          */
         get: operations["chat.history"];
         put?: never;
@@ -111,6 +131,26 @@ export interface paths {
         };
         /** List the agent's sessions, most recent first */
         get: operations["chat.sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/{name}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the agent's runs, newest first
+         * @description Every run of the agent, whatever started it (API, stream, channel, webhook, heartbeat, sub-agent); filter by session_id and status.
+         */
+        get: operations["runs.list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -494,6 +534,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/vault": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the server's secrets (keys and timestamps, never values)
+         * @description The server's own secrets, apart from every agent's vault: what `${vault:KEY}` in the server's configuration (moxxy.config.*, e.g. `providers.openai.apiKey`) names, whichever agent a run belongs to. The operator's: they need the `admin` scope (or the internal token).
+         */
+        get: operations["serverVault.list"];
+        put?: never;
+        /**
+         * Store a server secret
+         * @description The server's own secrets, apart from every agent's vault: what `${vault:KEY}` in the server's configuration (moxxy.config.*, e.g. `providers.openai.apiKey`) names, whichever agent a run belongs to. The operator's: they need the `admin` scope (or the internal token). Creates the key or replaces its value (201 either way, `created` says which); encrypted like every secret and redacted from then on, in every process.
+         */
+        post: operations["serverVault.set"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/vault/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a server secret
+         * @description The server's own secrets, apart from every agent's vault: what `${vault:KEY}` in the server's configuration (moxxy.config.*, e.g. `providers.openai.apiKey`) names, whichever agent a run belongs to. The operator's: they need the `admin` scope (or the internal token). Each read is audited as a vault.accessed event with no agent (the key, never the value).
+         */
+        get: operations["serverVault.get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a server secret
+         * @description The server's own secrets, apart from every agent's vault: what `${vault:KEY}` in the server's configuration (moxxy.config.*, e.g. `providers.openai.apiKey`) names, whichever agent a run belongs to. The operator's: they need the `admin` scope (or the internal token). Configuration that still names it answers 503 CONFIG_UNRESOLVED where it is used.
+         */
+        delete: operations["serverVault.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webhooks": {
         parameters: {
             query?: never;
@@ -629,7 +717,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a telegram channel's paired chats */
+        /** List a telegram channel's paired chats, first paired first */
         get: operations["channels.listChats"];
         put?: never;
         post?: never;
@@ -651,7 +739,7 @@ export interface paths {
         post?: never;
         /**
          * Unpair a chat
-         * @description Its next messages are refused until it pairs again. CHANNEL_NOT_FOUND when the chat is not paired.
+         * @description Its next messages are refused until it pairs again. PAIRED_CHAT_NOT_FOUND when the chat is not paired.
          */
         delete: operations["channels.unpairChat"];
         options?: never;
@@ -739,86 +827,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/docs/assets/swagger-ui-bundle.js": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Swagger UI bundle used by the API reference page
-         * @description From the swagger-ui-dist npm package, for GET /api/docs.
-         */
-        get: operations["system.docsBundle"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/docs/assets/swagger-ui.css": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Swagger UI styles used by the API reference page
-         * @description From the swagger-ui-dist npm package, for GET /api/docs.
-         */
-        get: operations["system.docsStyles"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/docs/assets/favicon-32x32.png": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Icon of the API reference page
-         * @description From the swagger-ui-dist npm package, for GET /api/docs.
-         */
-        get: operations["system.docsIcon"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/docs/assets/init.js": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Swagger UI settings of the API reference page
-         * @description Generated by this server for GET /api/docs.
-         */
-        get: operations["system.docsInit"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/events/stream": {
         parameters: {
             query?: never;
@@ -828,7 +836,7 @@ export interface paths {
         };
         /**
          * Stream events live (SSE)
-         * @description One message per event: `id:` is the event_id, `event:` the event_type, `data:` the envelope as JSON. Reconnect with the Last-Event-ID header to replay, from the audit log, every matching event after that one and then continue live. `: keep-alive` comments are sent while idle. A consumer too slow for the live queue is caught up from the audit log, so it misses nothing.
+         * @description One message per event, with no `event:` line, so `EventSource.onmessage` receives every one (the type is the envelope's `event_type`): `id:` is the event_id, `data:` the envelope as JSON. Reconnect with the Last-Event-ID header to replay, from the audit log, every matching event after that one and then continue live. `: keep-alive` comments are sent while idle. A consumer too slow for the live queue is caught up from the audit log, so it misses nothing.
          */
         get: operations["events.stream"];
         put?: never;
@@ -868,13 +876,13 @@ export interface paths {
         };
         /**
          * Stream an answer (SSE), message in the query string
-         * @description Server-Sent Events in the seed format: `data: {"content": "..."}` per text delta (plus `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id", "session_id", "message_id", "content", "status", "usage"}`. A failed run ends with `done` carrying `error`. Errors found before the stream starts (unknown agent, busy session, invalid input) answer with the error envelope.
+         * @description Server-Sent Events in the seed format: `data: {"content": "...", "run_id": "..."}` per text delta (plus `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id", "session_id", "message_id", "content", "status", "usage"}`. A failed run ends with `done` carrying `status: "failed"` and `error`. The run id is also the `X-Moxxy-Run-Id` response header, so the run can be cancelled (POST /api/runs/{run_id}/cancel) before its first token. Closing the connection cancels the run unless `keep_running` is true. Errors found before the stream starts (unknown agent, busy session, invalid input) answer with the error envelope.
          */
         get: operations["chat.streamGet"];
         put?: never;
         /**
          * Stream an answer (SSE), message in a JSON body
-         * @description Server-Sent Events in the seed format: `data: {"content": "..."}` per text delta (plus `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id", "session_id", "message_id", "content", "status", "usage"}`. A failed run ends with `done` carrying `error`. Errors found before the stream starts (unknown agent, busy session, invalid input) answer with the error envelope.
+         * @description Server-Sent Events in the seed format: `data: {"content": "...", "run_id": "..."}` per text delta (plus `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id", "session_id", "message_id", "content", "status", "usage"}`. A failed run ends with `done` carrying `status: "failed"` and `error`. The run id is also the `X-Moxxy-Run-Id` response header, so the run can be cancelled (POST /api/runs/{run_id}/cancel) before its first token. Closing the connection cancels the run unless `keep_running` is true. Errors found before the stream starts (unknown agent, busy session, invalid input) answer with the error envelope.
          */
         post: operations["chat.streamPost"];
         delete?: never;
@@ -931,7 +939,7 @@ export interface paths {
         put?: never;
         /**
          * Run one turn and answer with its events and the final text
-         * @description Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel's allowedTools, or the server-wide channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new session. A failed run answers with the error envelope (e.g. 502 PROVIDER_ERROR, details.run_id).
+         * @description Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel's allowedTools, or the server-wide channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. On an open server (a loopback bind without MOXXY_INTERNAL_TOKEN, or `moxxy channels http` on a loopback address) the server-wide channel needs no token when none is configured; a token that is sent is always checked. The channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Each turn runs in a new session. Every failure is `{"error", "message"}` (`channel_disabled` for a disabled channel's token, `channel_not_configured` while no channel can serve). A failed run answers `turn_failed` (502 when the model provider failed) with its `run_id`.
          */
         post: operations["channelHttp.turn"];
         delete?: never;
@@ -951,7 +959,7 @@ export interface paths {
         put?: never;
         /**
          * Run one turn, streaming its events (SSE)
-         * @description Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel's allowedTools, or the server-wide channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new session. One `data:` line per MoxxyEvent (append `assistant_chunk.delta` for the text), then `data: [DONE]`. Any failure once the stream is open, including the run failing, ends it with `event: error` and `data: {"type":"error","code","message"}` instead of [DONE].
+         * @description Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel's allowedTools, or the server-wide channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. On an open server (a loopback bind without MOXXY_INTERNAL_TOKEN, or `moxxy channels http` on a loopback address) the server-wide channel needs no token when none is configured; a token that is sent is always checked. The channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Each turn runs in a new session. Every failure is `{"error", "message"}` (`channel_disabled` for a disabled channel's token, `channel_not_configured` while no channel can serve). One `data:` line per MoxxyEvent (append `assistant_chunk.delta` for the text), then `data: [DONE]`. The stream opens once the model answers: a turn that fails before that (an unknown model, the channel's agent missing) is answered like POST /v1/turn. A failure after that ends the stream with the `error` MoxxyEvent and then `event: error` with the channel's error body (`data: {"error": "turn_failed", "message", "run_id"}`) instead of [DONE].
          */
         post: operations["channelHttp.turnStream"];
         delete?: never;
@@ -971,7 +979,7 @@ export interface paths {
         put?: never;
         /**
          * Run one turn from a voice note: the transcript becomes the prompt
-         * @description Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel's allowedTools, or the server-wide channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. The channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Answers 503 CHANNEL_NOT_CONFIGURED while no channel is fully configured. Each turn runs in a new session. The body is the raw audio (up to 10 MB) with its type in Content-Type (audio/m4a, audio/mpeg, audio/wav...). It is sent to the configured `transcription` endpoint (OpenAI-compatible /audio/transcriptions); without one the answer is 503 `{"error": "no_transcriber"}`. `model` is accepted and not applied, as in POST /v1/turn.
+         * @description Requires `Authorization: Bearer <token>`, a channel token, not an API token: either the token of an `http` channel configured for an agent (POST /api/agents/{name}/channels), which runs that agent with that channel's allowedTools, or the server-wide channels.http.authToken (MOXXY_HTTP_TOKEN), which runs agent channels.http.agent with channels.http.allowedTools. On an open server (a loopback bind without MOXXY_INTERNAL_TOKEN, or `moxxy channels http` on a loopback address) the server-wide channel needs no token when none is configured; a token that is sent is always checked. The channel's list narrows the agent's own, never widens it: a tool must be allowed by both. Each turn runs in a new session. Every failure is `{"error", "message"}` (`channel_disabled` for a disabled channel's token, `channel_not_configured` while no channel can serve). The body is the raw audio (up to 10 MB) with its type in Content-Type (audio/m4a, audio/mpeg, audio/wav...). It is sent to the configured `transcription` endpoint (OpenAI-compatible /audio/transcriptions): without one the answer is 503 `no_transcriber`; an empty body is `empty_body`, a failed transcription `transcription_failed`, no speech heard `empty_transcript`. `model` chooses the turn's model as in POST /v1/turn.
          */
         post: operations["channelHttp.turnAudio"];
         delete?: never;
@@ -1000,6 +1008,174 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who is calling: whether the server needs credentials, and what the caller may do
+         * @description Reads the request's credentials (headers, else the console's session cookie); wrong ones answer 401. The console keeps an API token in the HttpOnly, SameSite=Strict cookie `moxxy_session`, honoured on same-origin requests only (`Sec-Fetch-Site: same-origin`), streams included.
+         */
+        get: operations["session.get"];
+        put?: never;
+        /**
+         * Log in to the web console: checks the credentials sent and sets the session cookie
+         * @description Send X-Moxxy-Internal-Token (or the API key as a bearer token) or `Authorization: Bearer mox_...`. The internal token is never stored in the browser: the cookie holds an API token minted for the session (name "console session", scope admin, expiring after 24 hours, revoked at logout); an API token is kept as given. The console keeps an API token in the HttpOnly, SameSite=Strict cookie `moxxy_session`, honoured on same-origin requests only (`Sec-Fetch-Site: same-origin`), streams included. Cross-site requests are refused, so another site cannot log a browser in.
+         */
+        post: operations["session.create"];
+        /**
+         * Log out of the web console: clears the session cookie, revoking the token minted at login
+         * @description An API token given at login is only forgotten, not revoked. The console keeps an API token in the HttpOnly, SameSite=Strict cookie `moxxy_session`, honoured on same-origin requests only (`Sec-Fetch-Site: same-origin`), streams included.
+         */
+        delete: operations["session.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web console
+         * @description An HTML page (Preact, built into console/dist) that manages agents, chat, runs and events, memory, skills and MCP, vault, channels, webhooks, heartbeats and tokens through this API, under a same-origin Content-Security-Policy. With an internal token configured it asks for a token and keeps a session cookie (POST /api/session). 503 with a page saying how to build it when the build is missing.
+         */
+        get: operations["system.console"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the agents as OpenAI models
+         * @description OpenAI's `GET /v1/models`: every agent is a model, its name the id. Failures answer OpenAI's `{"error": {...}}`.
+         */
+        get: operations["openai.listModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an agent as an OpenAI model
+         * @description 404 with code `model_not_found` for an unknown agent.
+         */
+        get: operations["openai.getModel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a turn of an agent, as OpenAI Chat Completions
+         * @description OpenAI's `POST /v1/chat/completions` with `model` naming the agent. The agent's system prompt, memory recall and tools run on the server; tool activity is reported in `moxxy` and is never `tool_calls` for the client to run. `"stream": true` answers `chat.completion.chunk` events ending with `data: [DONE]`; a run failing midway ends the stream with `data: {"error": {...}}` instead. Failures answer OpenAI's `{"error": {"message", "type", "param", "code"}}` with its statuses: 401 invalid_api_key, 404 model_not_found, 429 rate_limit_exceeded, 400 for invalid input.
+         */
+        post: operations["openai.chatCompletions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The server as an MCP server (streamable HTTP)
+         * @description The Model Context Protocol over streamable HTTP, stateless (no Mcp-Session-Id), answering JSON. Tools: list_agents, send_message, search_memory, store_memory; each needs the scope of its REST twin (agents:read, chat, memory:read, memory:write) and answers a refusal as a tool error (`isError`), e.g. "FORBIDDEN: This token lacks the 'memory:write' scope". Send `Accept: application/json, text/event-stream` (406 otherwise). Notifications are answered 202 with no body.
+         */
+        post: operations["mcpServer.message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/a2a/{name}/.well-known/agent-card.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An agent's A2A agent card
+         * @description The Agent2Agent 1.0 card of the agent: its JSON-RPC endpoint (POST /a2a/{name}), streaming, and the bearer token it takes. Point an A2A client at this URL.
+         */
+        get: operations["agentToAgent.card"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/a2a/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Talk to an agent over A2A (JSON-RPC)
+         * @description Agent2Agent 1.0 over JSON-RPC; a task is a run (its id the run id, its contextId the session). SendMessage answers `{task}` when the run ends (at once with `configuration.returnImmediately`); SendStreamingMessage answers Server-Sent Events, each a JSON-RPC response carrying the task, artifact chunks of the answer, tool activity as `working` status updates and the final status; GetTask reads a task, CancelTask cancels it. A2A failures are JSON-RPC errors with status 200: -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported. Push notifications are not supported.
+         */
+        post: operations["agentToAgent.rpc"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1009,7 +1185,7 @@ export interface components {
             success: false;
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_ERROR" | "INVALID_JSON" | "URL_NOT_ALLOWED" | "UNAUTHORIZED" | "INVALID_SIGNATURE" | "FORBIDDEN" | "CROSS_SITE_REQUEST" | "ROUTE_NOT_FOUND" | "AGENT_NOT_FOUND" | "RUN_NOT_FOUND" | "SESSION_NOT_FOUND" | "MEMORY_NOT_FOUND" | "SKILL_NOT_FOUND" | "MCP_SERVER_NOT_FOUND" | "SECRET_NOT_FOUND" | "CHANNEL_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "HEARTBEAT_NOT_FOUND" | "TOKEN_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "AGENT_EXISTS" | "SKILL_EXISTS" | "MCP_SERVER_EXISTS" | "WEBHOOK_EXISTS" | "HEARTBEAT_EXISTS" | "WEBHOOK_REPLAYED" | "WEBHOOK_DISABLED" | "SESSION_BUSY" | "RUN_NOT_ACTIVE" | "SKILL_CONSENT_REQUIRED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HOST_NOT_ALLOWED" | "SKILL_FAILED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "MCP_ERROR" | "SKILL_INSTALL_FAILED" | "NO_TRANSCRIBER" | "PROVIDER_NOT_CONFIGURED" | "SANDBOX_UNAVAILABLE" | "CHANNEL_NOT_CONFIGURED";
+                code: "VALIDATION_ERROR" | "INVALID_JSON" | "URL_NOT_ALLOWED" | "UNAUTHORIZED" | "INVALID_SIGNATURE" | "FORBIDDEN" | "CROSS_SITE_REQUEST" | "ROUTE_NOT_FOUND" | "AGENT_NOT_FOUND" | "RUN_NOT_FOUND" | "SESSION_NOT_FOUND" | "MEMORY_NOT_FOUND" | "SKILL_NOT_FOUND" | "MCP_SERVER_NOT_FOUND" | "SECRET_NOT_FOUND" | "PAIRED_CHAT_NOT_FOUND" | "CHANNEL_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "HEARTBEAT_NOT_FOUND" | "TOKEN_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "AGENT_EXISTS" | "SKILL_EXISTS" | "MCP_SERVER_EXISTS" | "WEBHOOK_EXISTS" | "HEARTBEAT_EXISTS" | "WEBHOOK_REPLAYED" | "WEBHOOK_DISABLED" | "SESSION_BUSY" | "RUN_NOT_ACTIVE" | "SKILL_CONSENT_REQUIRED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HOST_NOT_ALLOWED" | "SKILL_FAILED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "MCP_ERROR" | "SKILL_INSTALL_FAILED" | "NO_TRANSCRIBER" | "PROVIDER_NOT_CONFIGURED" | "CONFIG_UNRESOLVED" | "SANDBOX_UNAVAILABLE" | "CHANNEL_NOT_CONFIGURED";
                 message: string;
                 details?: {
                     [key: string]: unknown;
@@ -1185,6 +1361,8 @@ export interface components {
             };
         };
         AgentsUpdateBody: {
+            /** @description A name for people; null removes it. */
+            display_name?: string | null;
             description?: string;
             model?: {
                 provider?: components["schemas"]["ModelProvider"];
@@ -1244,6 +1422,18 @@ export interface components {
             error: {
                 /** @enum {string} */
                 code: "PROVIDER_NOT_CONFIGURED";
+                message: string;
+                details?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        ConfigUnresolvedError: {
+            /** @enum {boolean} */
+            success: false;
+            error: {
+                /** @enum {string} */
+                code: "CONFIG_UNRESOLVED";
                 message: string;
                 details?: {
                     [key: string]: unknown;
@@ -1638,6 +1828,18 @@ export interface components {
             /** @description false stops the channel (telegram stops polling, http refuses its token); true starts it again. */
             enabled: boolean;
         };
+        PairedChatNotFoundError: {
+            /** @enum {boolean} */
+            success: false;
+            error: {
+                /** @enum {string} */
+                code: "PAIRED_CHAT_NOT_FOUND";
+                message: string;
+                details?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
         HeartbeatsCreateBody: {
             /** @description Unique per agent. */
             name: string;
@@ -1688,18 +1890,6 @@ export interface components {
             /** @description Switches the heartbeat to this interval. */
             interval_seconds?: number;
             enabled?: boolean;
-        };
-        ChannelNotConfiguredError: {
-            /** @enum {boolean} */
-            success: false;
-            error: {
-                /** @enum {string} */
-                code: "CHANNEL_NOT_CONFIGURED";
-                message: string;
-                details?: {
-                    [key: string]: unknown;
-                };
-            };
         };
         InvalidSignatureError: {
             /** @enum {boolean} */
@@ -1763,6 +1953,8 @@ export interface components {
         };
         Agent: {
             name: string;
+            /** @description A name for people; null when none was given. */
+            display_name: string | null;
             description: string;
             model: components["schemas"]["ModelSettings"];
             system_prompt: string;
@@ -1798,6 +1990,8 @@ export interface components {
         };
         AgentCreate: {
             name: string;
+            /** @description A name for people, e.g. "Research Assistant" (the slug `name` is the id). */
+            display_name?: string;
             /** @default  */
             description?: string;
             /** @description Defaults to the offline echo provider. */
@@ -1815,6 +2009,21 @@ export interface components {
             subagents?: string[];
             /** @default 8 */
             max_steps?: number;
+        };
+        AgentToolList: {
+            /** @description Primitives, then skills, then MCP tools, each by name. */
+            tools: components["schemas"]["AgentTool"][];
+        };
+        AgentTool: {
+            /** @description What the agent calls it and what `allowed_tools` names: `memory.store`, `web_crawler`, `mcp.<server>.<tool>`. */
+            name: string;
+            description: string;
+            /** @enum {string} */
+            kind: "primitive" | "skill" | "mcp";
+            /** @description Runs commands on the host: no pattern grants it, only its exact name, and naming it needs the `admin` scope or the internal token. */
+            host_tool: boolean;
+            /** @description Whether the agent's `allowed_tools` allow it now. */
+            allowed: boolean;
         };
         AgentDeleted: {
             name: string;
@@ -1840,6 +2049,8 @@ export interface components {
             /** @description Oldest first. */
             messages: components["schemas"]["Message"][];
             has_more: boolean;
+            /** @description Pass it as `before` for the page of older messages; null when has_more is false. */
+            next_cursor: string | null;
         };
         Message: {
             id: string;
@@ -1878,6 +2089,11 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        RunList: {
+            /** @description Newest first. */
+            runs: components["schemas"]["Run"][];
+            pagination: components["schemas"]["Pagination"];
+        };
         Run: {
             id: string;
             agent_id: string;
@@ -1886,10 +2102,7 @@ export interface components {
             status: components["schemas"]["RunStatus"];
             input: string;
             output: string | null;
-            error: {
-                code: string;
-                message: string;
-            } | null;
+            error: components["schemas"]["RunError"];
             steps: components["schemas"]["RunStep"][];
             usage: components["schemas"]["Usage"];
             /** @description What started it: api, stream, channel:http, webhook:<name>, heartbeat, cli, subagent. */
@@ -1907,8 +2120,21 @@ export interface components {
         };
         /** @enum {string} */
         RunStatus: "queued" | "running" | "completed" | "failed" | "cancelled";
-        RunStep: {
-            /** @enum {string} */
+        RunError: {
+            code: string;
+            message: string;
+            /** @description What the error carried, e.g. a provider failure's provider, upstream status and cause. */
+            details?: {
+                [key: string]: unknown;
+            };
+        } | null;
+        RunStep: components["schemas"]["RunModelStep"] | components["schemas"]["RunToolStep"];
+        /** @description One call of the model. */
+        RunModelStep: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
             type: "model";
             index: number;
             content: string;
@@ -1916,8 +2142,13 @@ export interface components {
             finish_reason: string;
             usage: components["schemas"]["Usage"];
             duration_ms: number;
-        } | {
-            /** @enum {string} */
+        };
+        /** @description One tool call. */
+        RunToolStep: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
             type: "tool";
             index: number;
             tool_call_id: string;
@@ -1992,11 +2223,7 @@ export interface components {
             name: string;
             description: string;
             version: string;
-            /**
-             * @description "builtin" for skills that run inside the server (web_crawler).
-             * @enum {string}
-             */
-            language: "bash" | "sh" | "python" | "node" | "builtin";
+            language: components["schemas"]["SkillRuntime"];
             /** @description The interpreter that runs the entrypoint. */
             run_command: string;
             /** @description File name of the code in the skill's working directory. */
@@ -2020,6 +2247,11 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @description "builtin" for skills that run inside the server (web_crawler).
+         * @enum {string}
+         */
+        SkillRuntime: "bash" | "sh" | "python" | "node" | "builtin";
         SkillDeleted: {
             name: string;
             /** @enum {string} */
@@ -2047,6 +2279,7 @@ export interface components {
         };
         McpServerList: {
             servers: components["schemas"]["McpServer"][];
+            pagination: components["schemas"]["Pagination"];
         };
         McpServer: {
             name: string;
@@ -2338,6 +2571,7 @@ export interface components {
         };
         PairedChatList: {
             chats: components["schemas"]["PairedChat"][];
+            pagination: components["schemas"]["Pagination"];
         };
         PairedChat: {
             chat_id: string;
@@ -2385,32 +2619,54 @@ export interface components {
             /** @enum {string} */
             status: "deleted";
         };
-        ChatStreamChunk: {
+        ChatStreamChunk: components["schemas"]["ChatStreamDone"] | components["schemas"]["ChatStreamToolCall"] | components["schemas"]["ChatStreamToolResult"] | components["schemas"]["ChatStreamContent"];
+        /** @description The last chunk: the whole answer, how the run ended and its usage. */
+        ChatStreamDone: {
             /** @enum {boolean} */
             done: true;
+            /** @description The run producing this answer; cancel it with POST /api/runs/{run_id}/cancel. */
             run_id: string;
             session_id: string;
             message_id: string | null;
             content: string;
             status: components["schemas"]["RunStatus"];
             usage: components["schemas"]["Usage"];
+            /** @description Why the run failed, when status is failed. */
             error?: {
                 code: string;
                 message: string;
+                /** @description What the error carried, e.g. a provider failure's provider, upstream status and cause. */
+                details?: {
+                    [key: string]: unknown;
+                };
             };
-        } | {
-            tool_call: components["schemas"]["ToolCall"];
-        } | {
-            tool_result: {
-                id: string;
-                name: string;
-                output: string;
-                is_error: boolean;
-            };
-        } | {
-            content: string;
         };
-        ChatInput: {
+        /** @description The model called a tool. */
+        ChatStreamToolCall: {
+            tool_call: components["schemas"]["ToolCall"];
+            /** @description The run producing this answer; cancel it with POST /api/runs/{run_id}/cancel. */
+            run_id: string;
+        };
+        /** @description A tool call answered. */
+        ChatStreamToolResult: {
+            tool_result: components["schemas"]["ToolResult"];
+            /** @description The run producing this answer; cancel it with POST /api/runs/{run_id}/cancel. */
+            run_id: string;
+        };
+        /** @description What a tool call answered. */
+        ToolResult: {
+            id: string;
+            name: string;
+            output: string;
+            is_error: boolean;
+        };
+        /** @description A piece of the answer as the model writes it. */
+        ChatStreamContent: {
+            content: string;
+            /** @description The run producing this answer; cancel it with POST /api/runs/{run_id}/cancel. */
+            run_id: string;
+        };
+        ChatStreamInput: {
             message: string;
             /** @description Conversation id; a new one is created when omitted or unknown. */
             session_id?: string;
@@ -2420,6 +2676,11 @@ export interface components {
             context?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description Keep the run going when the connection closes before it ends (follow it at /api/runs/{run_id}); by default closing the stream cancels it.
+             * @default false
+             */
+            keep_running?: boolean;
         };
         ChannelHealth: {
             /** @enum {string} */
@@ -2430,24 +2691,74 @@ export interface components {
             /** @description The final answer. */
             assistant: string;
         };
-        /** @description One step of a turn; `type` tells which. */
-        MoxxyEvent: components["schemas"]["MoxxyTurnStarted"] | components["schemas"]["MoxxyAssistantChunk"] | components["schemas"]["MoxxyToolCallRequested"] | components["schemas"]["MoxxyToolResult"] | components["schemas"]["MoxxyAssistantMessage"] | components["schemas"]["MoxxyTurnCompleted"] | components["schemas"]["MoxxyError"];
-        MoxxyTurnStarted: {
+        /** @description One step of a turn, as a MoxxyEvent of Moxxy's SDK; `type` tells which. */
+        MoxxyEvent: components["schemas"]["MoxxyUserPrompt"] | components["schemas"]["MoxxyProviderRequest"] | components["schemas"]["MoxxyAssistantChunk"] | components["schemas"]["MoxxyProviderResponse"] | components["schemas"]["MoxxyAssistantMessage"] | components["schemas"]["MoxxyToolCallRequested"] | components["schemas"]["MoxxyToolCallApproved"] | components["schemas"]["MoxxyToolCallDenied"] | components["schemas"]["MoxxyToolResult"] | components["schemas"]["MoxxyError"] | components["schemas"]["MoxxyAbort"];
+        /** @description The prompt of the turn (source `user`). */
+        MoxxyUserPrompt: {
+            /** @description Unique id of this event. */
+            id: string;
+            /** @description Position in the turn, from 0. */
+            seq: number;
+            /** @description When it happened, in epoch milliseconds. */
+            ts: number;
+            /** @description The session of the turn (each channel turn has a new one). */
+            sessionId: string;
+            /** @description The turn: the id of its run (GET /api/runs/{id}). */
+            turnId: string;
+            /**
+             * @description Who the event comes from.
+             * @enum {string}
+             */
+            source: "user" | "model" | "tool" | "plugin" | "system";
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            type: "turn_started";
-            run_id: string;
-            session_id: string;
-            agent: string;
-            /** @description The model this turn runs on. */
-            model: {
-                provider: string;
-                name: string;
-            };
+            type: "user_prompt";
+            text: string;
         };
+        /** @description A model call starts, on this provider and model. */
+        MoxxyProviderRequest: {
+            /** @description Unique id of this event. */
+            id: string;
+            /** @description Position in the turn, from 0. */
+            seq: number;
+            /** @description When it happened, in epoch milliseconds. */
+            ts: number;
+            /** @description The session of the turn (each channel turn has a new one). */
+            sessionId: string;
+            /** @description The turn: the id of its run (GET /api/runs/{id}). */
+            turnId: string;
+            /**
+             * @description Who the event comes from.
+             * @enum {string}
+             */
+            source: "user" | "model" | "tool" | "plugin" | "system";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "provider_request";
+            provider: string;
+            model: string;
+        };
+        /** @description Streamed model text. */
         MoxxyAssistantChunk: {
+            /** @description Unique id of this event. */
+            id: string;
+            /** @description Position in the turn, from 0. */
+            seq: number;
+            /** @description When it happened, in epoch milliseconds. */
+            ts: number;
+            /** @description The session of the turn (each channel turn has a new one). */
+            sessionId: string;
+            /** @description The turn: the id of its run (GET /api/runs/{id}). */
+            turnId: string;
+            /**
+             * @description Who the event comes from.
+             * @enum {string}
+             */
+            source: "user" | "model" | "tool" | "plugin" | "system";
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2456,61 +2767,231 @@ export interface components {
             /** @description Append to the answer so far. */
             delta: string;
         };
-        MoxxyToolCallRequested: {
+        /** @description A model call ended, with its token usage. */
+        MoxxyProviderResponse: {
+            /** @description Unique id of this event. */
+            id: string;
+            /** @description Position in the turn, from 0. */
+            seq: number;
+            /** @description When it happened, in epoch milliseconds. */
+            ts: number;
+            /** @description The session of the turn (each channel turn has a new one). */
+            sessionId: string;
+            /** @description The turn: the id of its run (GET /api/runs/{id}). */
+            turnId: string;
+            /**
+             * @description Who the event comes from.
+             * @enum {string}
+             */
+            source: "user" | "model" | "tool" | "plugin" | "system";
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            type: "tool_call_requested";
-            id: string;
-            name: string;
-            arguments?: unknown;
+            type: "provider_response";
+            provider: string;
+            model: string;
+            inputTokens?: number;
+            outputTokens?: number;
         };
-        MoxxyToolResult: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "tool_result";
-            id: string;
-            name: string;
-            output: string;
-            is_error: boolean;
-        };
+        /** @description What one model call said, and why it stopped. */
         MoxxyAssistantMessage: {
+            /** @description Unique id of this event. */
+            id: string;
+            /** @description Position in the turn, from 0. */
+            seq: number;
+            /** @description When it happened, in epoch milliseconds. */
+            ts: number;
+            /** @description The session of the turn (each channel turn has a new one). */
+            sessionId: string;
+            /** @description The turn: the id of its run (GET /api/runs/{id}). */
+            turnId: string;
+            /**
+             * @description Who the event comes from.
+             * @enum {string}
+             */
+            source: "user" | "model" | "tool" | "plugin" | "system";
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             type: "assistant_message";
-            /** @description The whole final answer. */
+            /** @description The text of one model call; the last one, with `end_turn`, is the answer. */
             content: string;
+            /** @enum {string} */
+            stopReason: "end_turn" | "tool_use" | "max_tokens" | "stop_sequence" | "error";
         };
-        MoxxyTurnCompleted: {
+        /** @description The model asks for a tool. */
+        MoxxyToolCallRequested: {
+            /** @description Unique id of this event. */
+            id: string;
+            /** @description Position in the turn, from 0. */
+            seq: number;
+            /** @description When it happened, in epoch milliseconds. */
+            ts: number;
+            /** @description The session of the turn (each channel turn has a new one). */
+            sessionId: string;
+            /** @description The turn: the id of its run (GET /api/runs/{id}). */
+            turnId: string;
+            /**
+             * @description Who the event comes from.
+             * @enum {string}
+             */
+            source: "user" | "model" | "tool" | "plugin" | "system";
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            type: "turn_completed";
-            run_id: string;
-            /** @enum {string} */
-            status: "completed" | "cancelled";
-            usage: components["schemas"]["Usage"];
+            type: "tool_call_requested";
+            callId: string;
+            name: string;
+            /** @description The arguments the model gave. */
+            input?: unknown;
         };
+        /** @description The tool call may run: the run's allow-lists (the agent's and the channel's `allowedTools`) allow it (`decidedBy: policy`). */
+        MoxxyToolCallApproved: {
+            /** @description Unique id of this event. */
+            id: string;
+            /** @description Position in the turn, from 0. */
+            seq: number;
+            /** @description When it happened, in epoch milliseconds. */
+            ts: number;
+            /** @description The session of the turn (each channel turn has a new one). */
+            sessionId: string;
+            /** @description The turn: the id of its run (GET /api/runs/{id}). */
+            turnId: string;
+            /**
+             * @description Who the event comes from.
+             * @enum {string}
+             */
+            source: "user" | "model" | "tool" | "plugin" | "system";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tool_call_approved";
+            /** @description The tool call this is about (its tool_call_requested). */
+            callId: string;
+            /** @enum {string} */
+            decidedBy: "policy" | "resolver" | "hook";
+            /** @enum {string} */
+            mode: "allow" | "allow_session" | "allow_always";
+        };
+        /** @description The tool call is refused (an allow-list does not include the tool, or there is no such tool); the model is told why. */
+        MoxxyToolCallDenied: {
+            /** @description Unique id of this event. */
+            id: string;
+            /** @description Position in the turn, from 0. */
+            seq: number;
+            /** @description When it happened, in epoch milliseconds. */
+            ts: number;
+            /** @description The session of the turn (each channel turn has a new one). */
+            sessionId: string;
+            /** @description The turn: the id of its run (GET /api/runs/{id}). */
+            turnId: string;
+            /**
+             * @description Who the event comes from.
+             * @enum {string}
+             */
+            source: "user" | "model" | "tool" | "plugin" | "system";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tool_call_denied";
+            /** @description The tool call this is about (its tool_call_requested). */
+            callId: string;
+            /** @enum {string} */
+            decidedBy: "policy" | "resolver" | "hook";
+            reason: string;
+        };
+        /** @description A tool call ended (a denied one too, with `error.kind: denied`). */
+        MoxxyToolResult: {
+            /** @description Unique id of this event. */
+            id: string;
+            /** @description Position in the turn, from 0. */
+            seq: number;
+            /** @description When it happened, in epoch milliseconds. */
+            ts: number;
+            /** @description The session of the turn (each channel turn has a new one). */
+            sessionId: string;
+            /** @description The turn: the id of its run (GET /api/runs/{id}). */
+            turnId: string;
+            /**
+             * @description Who the event comes from.
+             * @enum {string}
+             */
+            source: "user" | "model" | "tool" | "plugin" | "system";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tool_result";
+            /** @description The tool call this is about (its tool_call_requested). */
+            callId: string;
+            ok: boolean;
+            /** @description What the tool answered, when ok. */
+            output?: unknown;
+            error?: {
+                message: string;
+                /** @enum {string} */
+                kind: "aborted" | "threw" | "denied" | "timeout";
+            };
+        };
+        /** @description The turn failed; on /v1/turn/stream the stream then ends with `event: error`. */
         MoxxyError: {
+            /** @description Unique id of this event. */
+            id: string;
+            /** @description Position in the turn, from 0. */
+            seq: number;
+            /** @description When it happened, in epoch milliseconds. */
+            ts: number;
+            /** @description The session of the turn (each channel turn has a new one). */
+            sessionId: string;
+            /** @description The turn: the id of its run (GET /api/runs/{id}). */
+            turnId: string;
+            /**
+             * @description Who the event comes from.
+             * @enum {string}
+             */
+            source: "user" | "model" | "tool" | "plugin" | "system";
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             type: "error";
-            /** @description An API error code, e.g. PROVIDER_ERROR. */
-            code: string;
+            /** @enum {string} */
+            kind: "retryable" | "fatal" | "tool_threw" | "hook_failed" | "provider_failed";
             message: string;
+        };
+        /** @description The turn was cancelled (POST /api/runs/{id}/cancel). */
+        MoxxyAbort: {
+            /** @description Unique id of this event. */
+            id: string;
+            /** @description Position in the turn, from 0. */
+            seq: number;
+            /** @description When it happened, in epoch milliseconds. */
+            ts: number;
+            /** @description The session of the turn (each channel turn has a new one). */
+            sessionId: string;
+            /** @description The turn: the id of its run (GET /api/runs/{id}). */
+            turnId: string;
+            /**
+             * @description Who the event comes from.
+             * @enum {string}
+             */
+            source: "user" | "model" | "tool" | "plugin" | "system";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "abort";
+            reason: string;
         };
         TurnRequest: {
             /** @description The user message of this turn. */
             prompt: string;
-            /** @description Accepted for seed compatibility but not applied: the turn runs on the channel agent's configured model, which turn_started reports. Change the agent (PATCH /api/agents/{name}) to change the model. */
+            /** @description The model of this turn instead of the agent's: `gpt-4o-mini` is a model of the agent's own provider; `<provider>:<name>` (`openai:gpt-4o`, `anthropic:claude-sonnet-4-5`, `echo:echo`) names one of the server's providers. Any other prefix is part of the name (`llama3:8b` for Ollama, `meta-llama/llama-3-70b` for OpenRouter). An unknown model is a 400 `bad_request`: the provider answers the turn's first model request with 404, or the named provider has no settings on this server. The agent's temperature and max_tokens still apply. */
             model?: string;
             /** @description Extra instructions for this turn, appended to the agent's system prompt (it does not replace it). */
             systemPrompt?: string;
@@ -2522,11 +3003,6 @@ export interface components {
             /** @description The final answer. */
             assistant: string;
         };
-        ChannelError: {
-            /** @description A snake_case code, e.g. no_transcriber. */
-            error: string;
-            message: string;
-        };
         WebhookTriggered: {
             delivery_id: string;
             /** @description The run started for this delivery: follow it at GET /api/runs/{id}. */
@@ -2537,6 +3013,505 @@ export interface components {
             /** @enum {string} */
             status: "accepted";
         };
+        AuthSession: {
+            /** @description Whether requests need credentials (an internal token or API key is configured). */
+            auth_required: boolean;
+            /**
+             * @description `internal`: the internal token or API key; `token`: an API token (a console session is one); `anonymous`: none.
+             * @enum {string}
+             */
+            caller: "anonymous" | "internal" | "token";
+            /** @description What the caller may do: `admin` (everything) for the internal token and for anyone on an open server, a token's own scopes, or none. */
+            scopes: components["schemas"]["Scope"][];
+            /** @description The API token in use (tok_...), e.g. the console session minted at login. */
+            token_id: string | null;
+        };
+        OpenAiModelList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["OpenAiModel"][];
+        };
+        OpenAiModel: {
+            /** @description The agent's name. */
+            id: string;
+            /** @enum {string} */
+            object: "model";
+            /** @description When the agent was made, in Unix seconds. */
+            created: number;
+            /** @enum {string} */
+            owned_by: "moxxy";
+        };
+        OpenAiError: {
+            error: {
+                message: string;
+                /** @enum {string} */
+                type: "invalid_request_error" | "requests" | "server_error";
+                /** @description The request field at fault, for invalid input. */
+                param: string | null;
+                /** @description OpenAI's code where it has one (invalid_api_key, model_not_found, rate_limit_exceeded), else the server's (SESSION_BUSY, ...). */
+                code: string;
+            };
+        };
+        OpenAiChatCompletion: {
+            /** @description The run that answered: GET /api/runs/{id} has its steps. */
+            id: string;
+            /** @enum {string} */
+            object: "chat.completion";
+            /** @description Unix seconds. */
+            created: number;
+            model: string;
+            choices: {
+                /** @enum {number} */
+                index: 0;
+                message: {
+                    /** @enum {string} */
+                    role: "assistant";
+                    content: string;
+                    refusal: null;
+                };
+                /**
+                 * @description `length` when the agent used all its steps (max_steps) before answering.
+                 * @enum {string}
+                 */
+                finish_reason: "stop" | "length";
+                logprobs: null;
+            }[];
+            usage: components["schemas"]["OpenAiUsage"];
+            /** @description The agent's own tools run on the server during the turn; they are never `tool_calls` for the client to run, and are reported here instead (OpenAI clients ignore this field). */
+            moxxy: {
+                session_id: string;
+                /** @description Tool calls of the turn, in order, with their results. */
+                tools: components["schemas"]["OpenAiToolActivity"][];
+            };
+        };
+        OpenAiUsage: {
+            prompt_tokens: number;
+            completion_tokens: number;
+            total_tokens: number;
+        };
+        OpenAiToolActivity: {
+            id: string;
+            name: string;
+            arguments?: unknown;
+            output: string;
+            is_error: boolean;
+        };
+        OpenAiChatCompletionChunk: {
+            id: string;
+            /** @enum {string} */
+            object: "chat.completion.chunk";
+            created: number;
+            model: string;
+            /** @description Empty in the usage chunk. */
+            choices: {
+                /** @enum {number} */
+                index: 0;
+                delta: {
+                    /** @enum {string} */
+                    role?: "assistant";
+                    content?: string;
+                };
+                /**
+                 * @description `length` when the agent used all its steps (max_steps) before answering.
+                 * @enum {string|null}
+                 */
+                finish_reason: "stop" | "length" | null;
+                logprobs: null;
+            }[];
+            usage?: components["schemas"]["OpenAiUsage"] & (Record<string, never> | null);
+            /** @description The session (first chunk), and each tool call and result as it happens (chunks with an empty delta). The agent's own tools run on the server during the turn; they are never `tool_calls` for the client to run, and are reported here instead (OpenAI clients ignore this field). */
+            moxxy?: {
+                session_id?: string;
+                tool_call?: {
+                    id: string;
+                    name: string;
+                    arguments?: unknown;
+                };
+                tool_result?: {
+                    id: string;
+                    name: string;
+                    output: string;
+                    is_error: boolean;
+                };
+            };
+        };
+        /** @description Other fields OpenAI defines are accepted and not applied: the agent's model settings (temperature, max_tokens) and tools are its own, and tools a client defines (`tools`, `tool_choice`) are not offered to it. */
+        OpenAiChatCompletionRequest: {
+            /** @description The agent that answers: its name, as GET /v1/models lists it. */
+            model: string;
+            /** @description The conversation, ending with the user message this turn answers. System and developer messages are added to the agent's own system prompt for this turn. With X-Session-Id only the last user message is used: the session holds the rest. */
+            messages: components["schemas"]["OpenAiMessage"][];
+            /** @description Answer with chat.completion.chunk events (SSE), ending with `data: [DONE]`. */
+            stream?: boolean | null;
+            stream_options?: {
+                /** @description Send a last chunk with `usage` and no choices. */
+                include_usage?: boolean | null;
+            } | null;
+            /** @description Your end user: the run's user_id, for history and memory. */
+            user?: string;
+        };
+        OpenAiMessage: components["schemas"]["OpenAiSystemMessage"] | components["schemas"]["OpenAiUserMessage"] | components["schemas"]["OpenAiAssistantMessage"];
+        OpenAiSystemMessage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            role: "system" | "developer";
+            /** @description Text, or text parts (`{"type": "text", "text"}`) joined by new lines; images and audio are not accepted. */
+            content: string | {
+                /** @enum {string} */
+                type: "text";
+                text: string;
+            }[];
+            /** @description Accepted and not applied. */
+            name?: string;
+        };
+        OpenAiUserMessage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            role: "user";
+            /** @description Text, or text parts (`{"type": "text", "text"}`) joined by new lines; images and audio are not accepted. */
+            content: string | {
+                /** @enum {string} */
+                type: "text";
+                text: string;
+            }[];
+            /** @description Accepted and not applied. */
+            name?: string;
+        };
+        OpenAiAssistantMessage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            role: "assistant";
+            /** @description Text, or text parts (`{"type": "text", "text"}`) joined by new lines; images and audio are not accepted. */
+            content?: string | {
+                /** @enum {string} */
+                type: "text";
+                text: string;
+            }[] | null;
+            /** @description Accepted and not applied. */
+            name?: string;
+        };
+        McpJsonRpcAnswer: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            result?: {
+                [key: string]: unknown;
+            };
+            error?: {
+                code: number;
+                message: string;
+            };
+        };
+        McpJsonRpcError: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number | null;
+            error: {
+                code: number;
+                message: string;
+            };
+        };
+        /** @description One JSON-RPC message of the Model Context Protocol (initialize, tools/list, tools/call, notifications...). */
+        McpJsonRpcMessage: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            /** @description Absent for notifications. */
+            id?: string | number;
+            method?: string;
+            params?: {
+                [key: string]: unknown;
+            };
+            result?: {
+                [key: string]: unknown;
+            };
+            error?: {
+                code: number;
+                message: string;
+                data?: unknown;
+            };
+        };
+        A2aAgentCard: {
+            name: string;
+            description: string;
+            supportedInterfaces: {
+                url: string;
+                /** @enum {string} */
+                protocolBinding: "JSONRPC";
+                /** @enum {string} */
+                protocolVersion: "1.0";
+            }[];
+            provider: {
+                organization: string;
+                url: string;
+            };
+            version: string;
+            capabilities: {
+                /** @enum {boolean} */
+                streaming: true;
+                /** @enum {boolean} */
+                pushNotifications: false;
+            };
+            securitySchemes: {
+                [key: string]: {
+                    httpAuthSecurityScheme: {
+                        /** @enum {string} */
+                        scheme: "Bearer";
+                        description: string;
+                    };
+                };
+            };
+            /** @description Empty when the server takes requests without credentials (open on loopback). */
+            securityRequirements: {
+                schemes: {
+                    [key: string]: {
+                        list: string[];
+                    };
+                };
+            }[];
+            defaultInputModes: string[];
+            defaultOutputModes: string[];
+            skills: {
+                id: string;
+                name: string;
+                description: string;
+                tags: string[];
+            }[];
+        };
+        A2aResponse: components["schemas"]["A2aSuccessResponse"] | components["schemas"]["A2aErrorResponse"];
+        A2aSuccessResponse: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            /** @description SendMessage: {task}; GetTask and CancelTask: the task. */
+            result: components["schemas"]["A2aTaskResult"] | components["schemas"]["A2aTask"];
+        };
+        A2aTaskResult: {
+            task: components["schemas"]["A2aTask"];
+        };
+        A2aTask: {
+            /** @description The run id: GET /api/runs/{id} has its steps. */
+            id: string;
+            /** @description The session id. */
+            contextId: string;
+            status: {
+                /** @enum {string} */
+                state: "TASK_STATE_SUBMITTED" | "TASK_STATE_WORKING" | "TASK_STATE_COMPLETED" | "TASK_STATE_FAILED" | "TASK_STATE_CANCELED";
+                /** @description Why the task failed, or what it is doing. */
+                message?: {
+                    messageId: string;
+                    /** @description The conversation: the session the run takes place in (a new one when absent). */
+                    contextId?: string;
+                    taskId: string;
+                    /** @enum {string} */
+                    role: "ROLE_USER" | "ROLE_AGENT";
+                    parts: components["schemas"]["A2aPart"][];
+                    metadata?: {
+                        [key: string]: unknown;
+                    };
+                };
+                timestamp: string;
+            };
+            artifacts?: components["schemas"]["A2aArtifact"][];
+            /** @description The message the task answers. */
+            history?: {
+                messageId: string;
+                /** @description The conversation: the session the run takes place in (a new one when absent). */
+                contextId?: string;
+                taskId: string;
+                /** @enum {string} */
+                role: "ROLE_USER" | "ROLE_AGENT";
+                parts: components["schemas"]["A2aPart"][];
+                metadata?: {
+                    [key: string]: unknown;
+                };
+            }[];
+            metadata: {
+                agent: string;
+                usage: {
+                    input_tokens: number;
+                    output_tokens: number;
+                };
+            };
+        };
+        /** @description Text, or structured data (sent to the agent as JSON); files are not accepted. */
+        A2aPart: components["schemas"]["A2aTextPart"] | components["schemas"]["A2aDataPart"];
+        A2aTextPart: {
+            text: string;
+            mediaType?: string;
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        A2aDataPart: {
+            data: {
+                [key: string]: unknown;
+            } | unknown[] | string | number | boolean;
+            mediaType?: string;
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description The agent's answer: the text of the run's last step. */
+        A2aArtifact: {
+            artifactId: string;
+            name: string;
+            parts: components["schemas"]["A2aPart"][];
+        };
+        A2aErrorResponse: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number | null;
+            error: {
+                code: number;
+                message: string;
+            };
+        };
+        A2aStreamEvent: components["schemas"]["A2aStreamResult"] | components["schemas"]["A2aErrorResponse"];
+        A2aStreamResult: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            result: components["schemas"]["A2aStreamResponse"];
+        };
+        A2aStreamResponse: components["schemas"]["A2aTaskResult"] | components["schemas"]["A2aTaskStatusUpdate"] | components["schemas"]["A2aTaskArtifactUpdate"];
+        A2aTaskStatusUpdate: {
+            statusUpdate: {
+                taskId: string;
+                contextId: string;
+                status: {
+                    /** @enum {string} */
+                    state: "TASK_STATE_SUBMITTED" | "TASK_STATE_WORKING" | "TASK_STATE_COMPLETED" | "TASK_STATE_FAILED" | "TASK_STATE_CANCELED";
+                    /** @description Why the task failed, or what it is doing. */
+                    message?: {
+                        messageId: string;
+                        /** @description The conversation: the session the run takes place in (a new one when absent). */
+                        contextId?: string;
+                        taskId: string;
+                        /** @enum {string} */
+                        role: "ROLE_USER" | "ROLE_AGENT";
+                        parts: components["schemas"]["A2aPart"][];
+                        metadata?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                    timestamp: string;
+                };
+            };
+        };
+        A2aTaskArtifactUpdate: {
+            artifactUpdate: {
+                taskId: string;
+                contextId: string;
+                artifact: components["schemas"]["A2aArtifact"];
+                append: boolean;
+                lastChunk: boolean;
+            };
+        };
+        A2aRequest: components["schemas"]["A2aSendMessageRequest"] | components["schemas"]["A2aSendStreamingMessageRequest"] | components["schemas"]["A2aGetTaskRequest"] | components["schemas"]["A2aCancelTaskRequest"];
+        A2aSendMessageRequest: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "SendMessage";
+            params: {
+                message: {
+                    messageId: string;
+                    /** @description The conversation: the session the run takes place in (a new one when absent). */
+                    contextId?: string;
+                    /** @description Not accepted on a message sent here: a task ends with its turn. */
+                    taskId?: string;
+                    /** @enum {string} */
+                    role: "ROLE_USER";
+                    parts: components["schemas"]["A2aPart"][];
+                    metadata?: {
+                        [key: string]: unknown;
+                    };
+                };
+                configuration?: {
+                    /** @description Answer with the task as soon as it starts, instead of when it ends. */
+                    returnImmediately?: boolean;
+                    historyLength?: number;
+                };
+                metadata?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        A2aSendStreamingMessageRequest: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "SendStreamingMessage";
+            params: {
+                message: {
+                    messageId: string;
+                    /** @description The conversation: the session the run takes place in (a new one when absent). */
+                    contextId?: string;
+                    /** @description Not accepted on a message sent here: a task ends with its turn. */
+                    taskId?: string;
+                    /** @enum {string} */
+                    role: "ROLE_USER";
+                    parts: components["schemas"]["A2aPart"][];
+                    metadata?: {
+                        [key: string]: unknown;
+                    };
+                };
+                configuration?: {
+                    /** @description Answer with the task as soon as it starts, instead of when it ends. */
+                    returnImmediately?: boolean;
+                    historyLength?: number;
+                };
+                metadata?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        A2aGetTaskRequest: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "GetTask";
+            params: {
+                /** @description The task: a run id. */
+                id: string;
+                historyLength?: number;
+            };
+        };
+        A2aCancelTaskRequest: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "CancelTask";
+            params: {
+                /** @description The task: a run id. */
+                id: string;
+                metadata?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
     };
     responses: never;
     parameters: never;
@@ -2546,7 +3521,7 @@ export interface components {
         "X-RateLimit-Limit": number;
         /** @description Requests left in the current window. */
         "X-RateLimit-Remaining": number;
-        /** @description Seconds until the window resets. */
+        /** @description When the window resets, in UTC epoch seconds (Retry-After says how long to wait). */
         "X-RateLimit-Reset": number;
         /** @description Seconds to wait before retrying. */
         "Retry-After": number;
@@ -3240,6 +4215,122 @@ export interface operations {
             };
         };
     };
+    "agents.tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Agent name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description List the tools the agent could be given, and which it allows */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["AgentToolList"];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description AGENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
     "chat.send": {
         parameters: {
             query?: never;
@@ -3394,13 +4485,13 @@ export interface operations {
                     "application/json": components["schemas"]["ProviderError"];
                 };
             };
-            /** @description PROVIDER_NOT_CONFIGURED */
+            /** @description PROVIDER_NOT_CONFIGURED, CONFIG_UNRESOLVED */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProviderNotConfiguredError"];
+                    "application/json": components["schemas"]["ProviderNotConfiguredError"] | components["schemas"]["ConfigUnresolvedError"];
                 };
             };
         };
@@ -3408,12 +4499,12 @@ export interface operations {
     "chat.history": {
         parameters: {
             query?: {
-                /** @description Conversation id; a new one is created when omitted or unknown. */
+                /** @description Only messages of this session. */
                 session_id?: string;
                 /** @description Your end user, for history and memory scoping. */
                 user_id?: string;
                 limit?: number;
-                /** @description Only messages before this time (ISO 8601). */
+                /** @description Only messages older than this one: the `next_cursor` of the page you have (a message id), or a time (ISO 8601). */
                 before?: string;
                 /** @description Include tool results and tool-call steps. */
                 include_tools?: boolean;
@@ -3561,6 +4652,131 @@ export interface operations {
                         /** @enum {boolean} */
                         success: true;
                         data: components["schemas"]["SessionList"];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description AGENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    "runs.list": {
+        parameters: {
+            query?: {
+                /** @description Items per page (1-100). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+                /** @description Only this session's runs. */
+                session_id?: string;
+                /** @description Only runs in this state. */
+                status?: "queued" | "running" | "completed" | "failed" | "cancelled";
+            };
+            header?: never;
+            path: {
+                /** @description Agent name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description List the agent's runs, newest first */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["RunList"];
                     };
                 };
             };
@@ -5608,7 +6824,12 @@ export interface operations {
     };
     "mcp.listServers": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page (1-100). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+            };
             header?: never;
             path: {
                 /** @description Agent name. */
@@ -7059,6 +8280,474 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["SecretNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    "serverVault.list": {
+        parameters: {
+            query?: {
+                /** @description Items per page (1-100). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description List the server's secrets (keys and timestamps, never values) */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["SecretList"];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    "serverVault.set": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    key: string;
+                    value: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Store a server secret */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["SecretStored"];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR, INVALID_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"] | components["schemas"]["InvalidJsonError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    "serverVault.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read a server secret */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["Secret"];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description SECRET_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    "serverVault.delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delete a server secret */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["SecretDeleted"];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
+                };
+            };
+            /** @description SECRET_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretNotFoundError"];
                 };
             };
             /** @description REQUEST_TIMEOUT */
@@ -8640,7 +10329,12 @@ export interface operations {
     };
     "channels.listChats": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page (1-100). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+            };
             header?: never;
             path: {
                 /** @description Agent name. */
@@ -8652,7 +10346,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description List a telegram channel's paired chats */
+            /** @description List a telegram channel's paired chats, first paired first */
             200: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -8816,13 +10510,13 @@ export interface operations {
                     "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
                 };
             };
-            /** @description AGENT_NOT_FOUND, CHANNEL_NOT_FOUND */
+            /** @description AGENT_NOT_FOUND, PAIRED_CHAT_NOT_FOUND, CHANNEL_NOT_FOUND */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["ChannelNotFoundError"];
+                    "application/json": components["schemas"]["AgentNotFoundError"] | components["schemas"]["PairedChatNotFoundError"] | components["schemas"]["ChannelNotFoundError"];
                 };
             };
             /** @description REQUEST_TIMEOUT */
@@ -9643,230 +11337,6 @@ export interface operations {
             };
         };
     };
-    "system.docsBundle": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description swagger-ui-bundle.js */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/javascript": string;
-                };
-            };
-            /** @description REQUEST_TIMEOUT */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RequestTimeoutError"];
-                };
-            };
-            /** @description HOST_NOT_ALLOWED */
-            421: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HostNotAllowedError"];
-                };
-            };
-            /** @description HEADERS_TOO_LARGE */
-            431: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HeadersTooLargeError"];
-                };
-            };
-            /** @description INTERNAL_ERROR */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["InternalError"];
-                };
-            };
-        };
-    };
-    "system.docsStyles": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description swagger-ui.css */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/css": string;
-                };
-            };
-            /** @description REQUEST_TIMEOUT */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RequestTimeoutError"];
-                };
-            };
-            /** @description HOST_NOT_ALLOWED */
-            421: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HostNotAllowedError"];
-                };
-            };
-            /** @description HEADERS_TOO_LARGE */
-            431: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HeadersTooLargeError"];
-                };
-            };
-            /** @description INTERNAL_ERROR */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["InternalError"];
-                };
-            };
-        };
-    };
-    "system.docsIcon": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description favicon-32x32.png */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "image/png": string;
-                };
-            };
-            /** @description REQUEST_TIMEOUT */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RequestTimeoutError"];
-                };
-            };
-            /** @description HOST_NOT_ALLOWED */
-            421: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HostNotAllowedError"];
-                };
-            };
-            /** @description HEADERS_TOO_LARGE */
-            431: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HeadersTooLargeError"];
-                };
-            };
-            /** @description INTERNAL_ERROR */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["InternalError"];
-                };
-            };
-        };
-    };
-    "system.docsInit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description init.js */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/javascript": string;
-                };
-            };
-            /** @description REQUEST_TIMEOUT */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RequestTimeoutError"];
-                };
-            };
-            /** @description HOST_NOT_ALLOWED */
-            421: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HostNotAllowedError"];
-                };
-            };
-            /** @description HEADERS_TOO_LARGE */
-            431: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HeadersTooLargeError"];
-                };
-            };
-            /** @description INTERNAL_ERROR */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["InternalError"];
-                };
-            };
-        };
-    };
     "events.stream": {
         parameters: {
             query?: {
@@ -10100,6 +11570,8 @@ export interface operations {
                 session_id?: string;
                 /** @description Your end user, for history and memory scoping. */
                 user_id?: string;
+                /** @description Keep the run going when the connection closes before it ends (follow it at /api/runs/{run_id}); by default closing the stream cancels it. */
+                keep_running?: boolean;
             };
             header?: never;
             path: {
@@ -10116,6 +11588,8 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The id of the run streaming its answer (run_...). */
+                    "X-Moxxy-Run-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10231,7 +11705,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ChatInput"];
+                "application/json": components["schemas"]["ChatStreamInput"];
             };
         };
         responses: {
@@ -10241,6 +11715,8 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The id of the run streaming its answer (run_...). */
+                    "X-Moxxy-Run-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10558,41 +12034,71 @@ export interface operations {
                     "application/json": components["schemas"]["TurnResponse"];
                 };
             };
-            /** @description VALIDATION_ERROR, INVALID_JSON */
+            /** @description bad_request; malformed HTTP gets the envelope's VALIDATION_ERROR */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationError"] | components["schemas"]["InvalidJsonError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "bad_request";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    } | {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
                 };
             };
-            /** @description UNAUTHORIZED */
+            /** @description unauthorized */
             401: {
                 headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    /** @description Bearer realm="moxxy" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UnauthorizedError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "unauthorized";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description CROSS_SITE_REQUEST */
+            /** @description cross_site_request */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CrossSiteRequestError"];
-                };
-            };
-            /** @description AGENT_NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AgentNotFoundError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "cross_site_request";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
             /** @description REQUEST_TIMEOUT */
@@ -10604,44 +12110,78 @@ export interface operations {
                     "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE */
+            /** @description payload_too_large */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "payload_too_large";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE */
+            /** @description unsupported_media_type */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "unsupported_media_type";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description HOST_NOT_ALLOWED */
+            /** @description host_not_allowed */
             421: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HostNotAllowedError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "host_not_allowed";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description RATE_LIMITED */
+            /** @description too_many_turns */
             429: {
                 headers: {
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RateLimitedError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "too_many_turns";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
             /** @description HEADERS_TOO_LARGE */
@@ -10653,31 +12193,58 @@ export interface operations {
                     "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
-            /** @description INTERNAL_ERROR */
+            /** @description turn_failed */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InternalError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "turn_failed";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description PROVIDER_ERROR */
+            /** @description turn_failed */
             502: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProviderError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "turn_failed";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description PROVIDER_NOT_CONFIGURED, CHANNEL_NOT_CONFIGURED */
+            /** @description turn_failed, channel_disabled, channel_not_configured */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProviderNotConfiguredError"] | components["schemas"]["ChannelNotConfiguredError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "turn_failed" | "channel_disabled" | "channel_not_configured";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
         };
@@ -10707,32 +12274,71 @@ export interface operations {
                     "text/event-stream": components["schemas"]["MoxxyEvent"];
                 };
             };
-            /** @description VALIDATION_ERROR, INVALID_JSON */
+            /** @description bad_request; malformed HTTP gets the envelope's VALIDATION_ERROR */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationError"] | components["schemas"]["InvalidJsonError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "bad_request";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    } | {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
                 };
             };
-            /** @description UNAUTHORIZED */
+            /** @description unauthorized */
             401: {
                 headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    /** @description Bearer realm="moxxy" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UnauthorizedError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "unauthorized";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description CROSS_SITE_REQUEST */
+            /** @description cross_site_request */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CrossSiteRequestError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "cross_site_request";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
             /** @description REQUEST_TIMEOUT */
@@ -10744,44 +12350,78 @@ export interface operations {
                     "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE */
+            /** @description payload_too_large */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "payload_too_large";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE */
+            /** @description unsupported_media_type */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "unsupported_media_type";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description HOST_NOT_ALLOWED */
+            /** @description host_not_allowed */
             421: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HostNotAllowedError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "host_not_allowed";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description RATE_LIMITED */
+            /** @description too_many_turns */
             429: {
                 headers: {
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RateLimitedError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "too_many_turns";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
             /** @description HEADERS_TOO_LARGE */
@@ -10793,22 +12433,58 @@ export interface operations {
                     "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
-            /** @description INTERNAL_ERROR */
+            /** @description turn_failed */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InternalError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "turn_failed";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description CHANNEL_NOT_CONFIGURED */
+            /** @description turn_failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "turn_failed";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
+                };
+            };
+            /** @description turn_failed, channel_disabled, channel_not_configured */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ChannelNotConfiguredError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "turn_failed" | "channel_disabled" | "channel_not_configured";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
         };
@@ -10816,7 +12492,7 @@ export interface operations {
     "channelHttp.turnAudio": {
         parameters: {
             query?: {
-                /** @description Accepted for seed compatibility but not applied: the turn runs on the channel agent's configured model, which turn_started reports. Change the agent (PATCH /api/agents/{name}) to change the model. */
+                /** @description The model of this turn instead of the agent's: `gpt-4o-mini` is a model of the agent's own provider; `<provider>:<name>` (`openai:gpt-4o`, `anthropic:claude-sonnet-4-5`, `echo:echo`) names one of the server's providers. Any other prefix is part of the name (`llama3:8b` for Ollama, `meta-llama/llama-3-70b` for OpenRouter). An unknown model is a 400 `bad_request`: the provider answers the turn's first model request with 404, or the named provider has no settings on this server. The agent's temperature and max_tokens still apply. */
                 model?: string;
                 /** @description Language of the audio (ISO 639-1), passed to the transcriber. */
                 language?: string;
@@ -10844,41 +12520,71 @@ export interface operations {
                     "application/json": components["schemas"]["AudioTurnResponse"];
                 };
             };
-            /** @description VALIDATION_ERROR */
+            /** @description bad_request, empty_body; malformed HTTP gets the envelope's VALIDATION_ERROR */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "bad_request" | "empty_body";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    } | {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
                 };
             };
-            /** @description UNAUTHORIZED */
+            /** @description unauthorized */
             401: {
                 headers: {
-                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    /** @description Bearer realm="moxxy" */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UnauthorizedError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "unauthorized";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description CROSS_SITE_REQUEST */
+            /** @description cross_site_request */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CrossSiteRequestError"];
-                };
-            };
-            /** @description AGENT_NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AgentNotFoundError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "cross_site_request";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
             /** @description REQUEST_TIMEOUT */
@@ -10890,44 +12596,96 @@ export interface operations {
                     "application/json": components["schemas"]["RequestTimeoutError"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE */
+            /** @description payload_too_large */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "payload_too_large";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE */
+            /** @description unsupported_media_type */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "unsupported_media_type";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description HOST_NOT_ALLOWED */
+            /** @description host_not_allowed */
             421: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HostNotAllowedError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "host_not_allowed";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description RATE_LIMITED */
-            429: {
+            /** @description empty_transcript */
+            422: {
                 headers: {
-                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RateLimitedError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "empty_transcript";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
+                };
+            };
+            /** @description too_many_turns */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "too_many_turns";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
             /** @description HEADERS_TOO_LARGE */
@@ -10939,41 +12697,57 @@ export interface operations {
                     "application/json": components["schemas"]["HeadersTooLargeError"];
                 };
             };
-            /** @description INTERNAL_ERROR */
+            /** @description turn_failed */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InternalError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "turn_failed";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description PROVIDER_ERROR */
+            /** @description turn_failed, transcription_failed */
             502: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProviderError"];
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "turn_failed" | "transcription_failed";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
+                    };
                 };
             };
-            /** @description no_transcriber (seed body) when no transcriber is configured; CHANNEL_NOT_CONFIGURED (error envelope) */
+            /** @description turn_failed, channel_disabled, channel_not_configured, no_transcriber */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ChannelError"] | {
-                        /** @enum {boolean} */
-                        success: false;
-                        error: {
-                            /** @enum {string} */
-                            code: "CHANNEL_NOT_CONFIGURED";
-                            message: string;
-                            details?: {
-                                [key: string]: unknown;
-                            };
-                        };
+                    "application/json": {
+                        /**
+                         * @description What went wrong, as a snake_case code.
+                         * @enum {string}
+                         */
+                        error: "turn_failed" | "channel_disabled" | "channel_not_configured" | "no_transcriber";
+                        message: string;
+                        /** @description The run of a turn that failed (GET /api/runs/{id}). */
+                        run_id?: string;
                     };
                 };
             };
@@ -11064,6 +12838,1102 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookReplayedError"] | components["schemas"]["WebhookDisabledError"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    "session.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["AuthSession"];
+                    };
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    "session.create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged in: `Set-Cookie` carries the session */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["AuthSession"];
+                    };
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description CROSS_SITE_REQUEST */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrossSiteRequestError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    "session.delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged out: `Set-Cookie` clears the session */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["AuthSession"];
+                    };
+                };
+            };
+            /** @description CROSS_SITE_REQUEST */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrossSiteRequestError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    "system.console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The console */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description The console is not built: the page says to run `npm run build:console` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    "openai.listModels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agents */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiModelList"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description Bearer realm="moxxy" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+        };
+    };
+    "openai.getModel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's name. */
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agent */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiModel"];
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description Bearer realm="moxxy" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description AGENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+        };
+    };
+    "openai.chatCompletions": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Keep the conversation on the server in this session (made on first use) instead of sending it with every request: the last user message is the turn, the session is its history. Every answer names its session in X-Session-Id. */
+                "x-session-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenAiChatCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description The answer, or with `"stream": true` the answer as it is produced */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The session the turn ran in: send it back to continue there. */
+                    "X-Session-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiChatCompletion"];
+                    "text/event-stream": components["schemas"]["OpenAiChatCompletionChunk"];
+                };
+            };
+            /** @description VALIDATION_ERROR, INVALID_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description Bearer realm="moxxy" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description AGENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description SESSION_BUSY */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description PROVIDER_ERROR */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description PROVIDER_NOT_CONFIGURED */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+        };
+    };
+    "mcpServer.message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["McpJsonRpcMessage"];
+            };
+        };
+        responses: {
+            /** @description The answer to a request */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["McpJsonRpcAnswer"];
+                };
+            };
+            /** @description VALIDATION_ERROR, INVALID_JSON (error envelope); a message MCP refuses (JSON-RPC error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR" | "INVALID_JSON";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    } | components["schemas"]["McpJsonRpcError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
+                };
+            };
+            /** @description The request does not accept both application/json and text/event-stream */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["McpJsonRpcError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    "agentToAgent.card": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Agent name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The card */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A2aAgentCard"];
+                };
+            };
+            /** @description VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description AGENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    "agentToAgent.rpc": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The protocol version the client speaks; 1.0 here (JSON-RPC error -32009 otherwise). */
+                "a2a-version"?: string;
+            };
+            path: {
+                /** @description Agent name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["A2aRequest"];
+            };
+        };
+        responses: {
+            /** @description The JSON-RPC answer, or for SendStreamingMessage the task as it goes */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A2aResponse"];
+                    "text/event-stream": components["schemas"]["A2aStreamEvent"];
+                };
+            };
+            /** @description VALIDATION_ERROR, INVALID_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"] | components["schemas"]["InvalidJsonError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
+                };
+            };
+            /** @description AGENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description SESSION_BUSY */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionBusyError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */

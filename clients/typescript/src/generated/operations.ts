@@ -148,6 +148,30 @@ export const operations = {
       "INTERNAL_ERROR": 500
     }
   },
+  "agents.tools": {
+    "method": "GET",
+    "path": "/api/agents/{name}/tools",
+    "params": [
+      "name"
+    ],
+    "query": [],
+    "body": null,
+    "bodyInput": "nested",
+    "status": 200,
+    "response": "envelope",
+    "resumable": false,
+    "errors": {
+      "VALIDATION_ERROR": 400,
+      "UNAUTHORIZED": 401,
+      "FORBIDDEN": 403,
+      "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
   "chat.send": {
     "method": "POST",
     "path": "/api/agents/{name}/chat",
@@ -176,7 +200,8 @@ export const operations = {
       "HEADERS_TOO_LARGE": 431,
       "INTERNAL_ERROR": 500,
       "PROVIDER_ERROR": 502,
-      "PROVIDER_NOT_CONFIGURED": 503
+      "PROVIDER_NOT_CONFIGURED": 503,
+      "CONFIG_UNRESOLVED": 503
     }
   },
   "chat.history": {
@@ -219,6 +244,35 @@ export const operations = {
       "limit",
       "offset",
       "user_id"
+    ],
+    "body": null,
+    "bodyInput": "nested",
+    "status": 200,
+    "response": "envelope",
+    "resumable": false,
+    "errors": {
+      "VALIDATION_ERROR": 400,
+      "UNAUTHORIZED": 401,
+      "FORBIDDEN": 403,
+      "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
+  "runs.list": {
+    "method": "GET",
+    "path": "/api/agents/{name}/runs",
+    "params": [
+      "name"
+    ],
+    "query": [
+      "limit",
+      "offset",
+      "session_id",
+      "status"
     ],
     "body": null,
     "bodyInput": "nested",
@@ -665,7 +719,10 @@ export const operations = {
     "params": [
       "agent"
     ],
-    "query": [],
+    "query": [
+      "limit",
+      "offset"
+    ],
     "body": null,
     "bodyInput": "nested",
     "status": 200,
@@ -970,6 +1027,104 @@ export const operations = {
       "FORBIDDEN": 403,
       "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "SECRET_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
+  "serverVault.list": {
+    "method": "GET",
+    "path": "/api/vault",
+    "params": [],
+    "query": [
+      "limit",
+      "offset"
+    ],
+    "body": null,
+    "bodyInput": "nested",
+    "status": 200,
+    "response": "envelope",
+    "resumable": false,
+    "errors": {
+      "VALIDATION_ERROR": 400,
+      "UNAUTHORIZED": 401,
+      "FORBIDDEN": 403,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
+  "serverVault.set": {
+    "method": "POST",
+    "path": "/api/vault",
+    "params": [],
+    "query": [],
+    "body": "json",
+    "bodyInput": "flat",
+    "status": 201,
+    "response": "envelope",
+    "resumable": false,
+    "errors": {
+      "VALIDATION_ERROR": 400,
+      "INVALID_JSON": 400,
+      "UNAUTHORIZED": 401,
+      "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
+      "REQUEST_TIMEOUT": 408,
+      "PAYLOAD_TOO_LARGE": 413,
+      "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
+  "serverVault.get": {
+    "method": "GET",
+    "path": "/api/vault/{key}",
+    "params": [
+      "key"
+    ],
+    "query": [],
+    "body": null,
+    "bodyInput": "nested",
+    "status": 200,
+    "response": "envelope",
+    "resumable": false,
+    "errors": {
+      "VALIDATION_ERROR": 400,
+      "UNAUTHORIZED": 401,
+      "FORBIDDEN": 403,
+      "SECRET_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
+  "serverVault.delete": {
+    "method": "DELETE",
+    "path": "/api/vault/{key}",
+    "params": [
+      "key"
+    ],
+    "query": [],
+    "body": null,
+    "bodyInput": "nested",
+    "status": 200,
+    "response": "envelope",
+    "resumable": false,
+    "errors": {
+      "VALIDATION_ERROR": 400,
+      "UNAUTHORIZED": 401,
+      "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
       "SECRET_NOT_FOUND": 404,
       "REQUEST_TIMEOUT": 408,
       "HOST_NOT_ALLOWED": 421,
@@ -1309,7 +1464,10 @@ export const operations = {
       "name",
       "channel"
     ],
-    "query": [],
+    "query": [
+      "limit",
+      "offset"
+    ],
     "body": null,
     "bodyInput": "nested",
     "status": 200,
@@ -1348,6 +1506,7 @@ export const operations = {
       "FORBIDDEN": 403,
       "CROSS_SITE_REQUEST": 403,
       "AGENT_NOT_FOUND": 404,
+      "PAIRED_CHAT_NOT_FOUND": 404,
       "CHANNEL_NOT_FOUND": 404,
       "REQUEST_TIMEOUT": 408,
       "HOST_NOT_ALLOWED": 421,
@@ -1530,74 +1689,6 @@ export const operations = {
       "INTERNAL_ERROR": 500
     }
   },
-  "system.docsBundle": {
-    "method": "GET",
-    "path": "/api/docs/assets/swagger-ui-bundle.js",
-    "params": [],
-    "query": [],
-    "body": null,
-    "bodyInput": "nested",
-    "status": 200,
-    "response": "json",
-    "resumable": false,
-    "errors": {
-      "REQUEST_TIMEOUT": 408,
-      "HOST_NOT_ALLOWED": 421,
-      "HEADERS_TOO_LARGE": 431,
-      "INTERNAL_ERROR": 500
-    }
-  },
-  "system.docsStyles": {
-    "method": "GET",
-    "path": "/api/docs/assets/swagger-ui.css",
-    "params": [],
-    "query": [],
-    "body": null,
-    "bodyInput": "nested",
-    "status": 200,
-    "response": "json",
-    "resumable": false,
-    "errors": {
-      "REQUEST_TIMEOUT": 408,
-      "HOST_NOT_ALLOWED": 421,
-      "HEADERS_TOO_LARGE": 431,
-      "INTERNAL_ERROR": 500
-    }
-  },
-  "system.docsIcon": {
-    "method": "GET",
-    "path": "/api/docs/assets/favicon-32x32.png",
-    "params": [],
-    "query": [],
-    "body": null,
-    "bodyInput": "nested",
-    "status": 200,
-    "response": "json",
-    "resumable": false,
-    "errors": {
-      "REQUEST_TIMEOUT": 408,
-      "HOST_NOT_ALLOWED": 421,
-      "HEADERS_TOO_LARGE": 431,
-      "INTERNAL_ERROR": 500
-    }
-  },
-  "system.docsInit": {
-    "method": "GET",
-    "path": "/api/docs/assets/init.js",
-    "params": [],
-    "query": [],
-    "body": null,
-    "bodyInput": "nested",
-    "status": 200,
-    "response": "json",
-    "resumable": false,
-    "errors": {
-      "REQUEST_TIMEOUT": 408,
-      "HOST_NOT_ALLOWED": 421,
-      "HEADERS_TOO_LARGE": 431,
-      "INTERNAL_ERROR": 500
-    }
-  },
   "events.stream": {
     "method": "GET",
     "path": "/v1/events/stream",
@@ -1661,7 +1752,8 @@ export const operations = {
     "query": [
       "message",
       "session_id",
-      "user_id"
+      "user_id",
+      "keep_running"
     ],
     "body": null,
     "bodyInput": "nested",
@@ -1764,20 +1856,8 @@ export const operations = {
     "resumable": false,
     "errors": {
       "VALIDATION_ERROR": 400,
-      "INVALID_JSON": 400,
-      "UNAUTHORIZED": 401,
-      "CROSS_SITE_REQUEST": 403,
-      "AGENT_NOT_FOUND": 404,
       "REQUEST_TIMEOUT": 408,
-      "PAYLOAD_TOO_LARGE": 413,
-      "UNSUPPORTED_MEDIA_TYPE": 415,
-      "HOST_NOT_ALLOWED": 421,
-      "RATE_LIMITED": 429,
-      "HEADERS_TOO_LARGE": 431,
-      "INTERNAL_ERROR": 500,
-      "PROVIDER_ERROR": 502,
-      "PROVIDER_NOT_CONFIGURED": 503,
-      "CHANNEL_NOT_CONFIGURED": 503
+      "HEADERS_TOO_LARGE": 431
     }
   },
   "channelHttp.turnStream": {
@@ -1792,17 +1872,8 @@ export const operations = {
     "resumable": false,
     "errors": {
       "VALIDATION_ERROR": 400,
-      "INVALID_JSON": 400,
-      "UNAUTHORIZED": 401,
-      "CROSS_SITE_REQUEST": 403,
       "REQUEST_TIMEOUT": 408,
-      "PAYLOAD_TOO_LARGE": 413,
-      "UNSUPPORTED_MEDIA_TYPE": 415,
-      "HOST_NOT_ALLOWED": 421,
-      "RATE_LIMITED": 429,
-      "HEADERS_TOO_LARGE": 431,
-      "INTERNAL_ERROR": 500,
-      "CHANNEL_NOT_CONFIGURED": 503
+      "HEADERS_TOO_LARGE": 431
     }
   },
   "channelHttp.turnAudio": {
@@ -1820,18 +1891,8 @@ export const operations = {
     "resumable": false,
     "errors": {
       "VALIDATION_ERROR": 400,
-      "UNAUTHORIZED": 401,
-      "CROSS_SITE_REQUEST": 403,
-      "AGENT_NOT_FOUND": 404,
       "REQUEST_TIMEOUT": 408,
-      "PAYLOAD_TOO_LARGE": 413,
-      "UNSUPPORTED_MEDIA_TYPE": 415,
-      "HOST_NOT_ALLOWED": 421,
-      "RATE_LIMITED": 429,
-      "HEADERS_TOO_LARGE": 431,
-      "INTERNAL_ERROR": 500,
-      "PROVIDER_ERROR": 502,
-      "CHANNEL_NOT_CONFIGURED": 503
+      "HEADERS_TOO_LARGE": 431
     }
   },
   "webhooks.trigger": {
@@ -1858,6 +1919,206 @@ export const operations = {
       "REQUEST_TIMEOUT": 408,
       "WEBHOOK_REPLAYED": 409,
       "WEBHOOK_DISABLED": 409,
+      "PAYLOAD_TOO_LARGE": 413,
+      "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
+  "session.get": {
+    "method": "GET",
+    "path": "/api/session",
+    "params": [],
+    "query": [],
+    "body": null,
+    "bodyInput": "nested",
+    "status": 200,
+    "response": "envelope",
+    "resumable": false,
+    "errors": {
+      "UNAUTHORIZED": 401,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
+  "session.create": {
+    "method": "POST",
+    "path": "/api/session",
+    "params": [],
+    "query": [],
+    "body": null,
+    "bodyInput": "nested",
+    "status": 201,
+    "response": "envelope",
+    "resumable": false,
+    "errors": {
+      "UNAUTHORIZED": 401,
+      "CROSS_SITE_REQUEST": 403,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
+  "session.delete": {
+    "method": "DELETE",
+    "path": "/api/session",
+    "params": [],
+    "query": [],
+    "body": null,
+    "bodyInput": "nested",
+    "status": 200,
+    "response": "envelope",
+    "resumable": false,
+    "errors": {
+      "CROSS_SITE_REQUEST": 403,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
+  "system.console": {
+    "method": "GET",
+    "path": "/",
+    "params": [],
+    "query": [],
+    "body": null,
+    "bodyInput": "nested",
+    "status": 200,
+    "response": "json",
+    "resumable": false,
+    "errors": {
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
+  "openai.listModels": {
+    "method": "GET",
+    "path": "/v1/models",
+    "params": [],
+    "query": [],
+    "body": null,
+    "bodyInput": "nested",
+    "status": 200,
+    "response": "json",
+    "resumable": false,
+    "errors": {
+      "REQUEST_TIMEOUT": 408,
+      "HEADERS_TOO_LARGE": 431
+    }
+  },
+  "openai.getModel": {
+    "method": "GET",
+    "path": "/v1/models/{model}",
+    "params": [
+      "model"
+    ],
+    "query": [],
+    "body": null,
+    "bodyInput": "nested",
+    "status": 200,
+    "response": "json",
+    "resumable": false,
+    "errors": {
+      "REQUEST_TIMEOUT": 408,
+      "HEADERS_TOO_LARGE": 431
+    }
+  },
+  "openai.chatCompletions": {
+    "method": "POST",
+    "path": "/v1/chat/completions",
+    "params": [],
+    "query": [],
+    "body": "json",
+    "bodyInput": "flat",
+    "status": 200,
+    "response": "sse",
+    "resumable": false,
+    "errors": {
+      "REQUEST_TIMEOUT": 408,
+      "HEADERS_TOO_LARGE": 431
+    }
+  },
+  "mcpServer.message": {
+    "method": "POST",
+    "path": "/mcp",
+    "params": [],
+    "query": [],
+    "body": "json",
+    "bodyInput": "flat",
+    "status": 200,
+    "response": "json",
+    "resumable": false,
+    "errors": {
+      "VALIDATION_ERROR": 400,
+      "INVALID_JSON": 400,
+      "UNAUTHORIZED": 401,
+      "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
+      "REQUEST_TIMEOUT": 408,
+      "PAYLOAD_TOO_LARGE": 413,
+      "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
+  "agentToAgent.card": {
+    "method": "GET",
+    "path": "/a2a/{name}/.well-known/agent-card.json",
+    "params": [
+      "name"
+    ],
+    "query": [],
+    "body": null,
+    "bodyInput": "nested",
+    "status": 200,
+    "response": "json",
+    "resumable": false,
+    "errors": {
+      "VALIDATION_ERROR": 400,
+      "UNAUTHORIZED": 401,
+      "FORBIDDEN": 403,
+      "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
+  "agentToAgent.rpc": {
+    "method": "POST",
+    "path": "/a2a/{name}",
+    "params": [
+      "name"
+    ],
+    "query": [],
+    "body": "json",
+    "bodyInput": "nested",
+    "status": 200,
+    "response": "sse",
+    "resumable": false,
+    "errors": {
+      "VALIDATION_ERROR": 400,
+      "INVALID_JSON": 400,
+      "UNAUTHORIZED": 401,
+      "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
+      "AGENT_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "SESSION_BUSY": 409,
       "PAYLOAD_TOO_LARGE": 413,
       "UNSUPPORTED_MEDIA_TYPE": 415,
       "HOST_NOT_ALLOWED": 421,

@@ -7,6 +7,9 @@ export const Slug = z
   .string()
   .regex(SLUG_PATTERN, 'must be a slug: lowercase letters, digits, "_" or "-", starting with a letter or digit, at most 64 characters');
 
+/** The `agent` path parameter of every route under /api/agents/{agent}/... */
+export const AgentParam = z.object({ agent: Slug.describe('Agent name.') });
+
 export const PaginationInput = z.object({
   limit: z.number().int().min(1).max(100).default(50).describe('Items per page (1-100).'),
   offset: z.number().int().min(0).default(0).describe('Items to skip.'),

@@ -73,3 +73,31 @@ export class AppError extends Error {
 export function isAppError(value: unknown): value is AppError {
   return value instanceof AppError;
 }
+
+/** One problem with a request, as `details.issues` lists it. */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+  code: string;
+}
+
+/** The issues of a failed schema parse (zod's, or any with the same fields), in the API's form. */
+export function validationIssuesOf(issues: ReadonlyArray<{ path?: ReadonlyArray<PropertyKey>; message?: string; code?: string }>): ValidationIssue[] {
+  return issues.map((issue) => ({
+    path: (issue.path ?? []).map(String).join('.'),
+    message: issue.message ?? 'Invalid value',
+    code: issue.code ?? 'invalid',
+  }));
+}
+
+/**
+ * The one VALIDATION_ERROR: `Invalid request: ` and the first three issues, then `context` in parentheses when
+ * given (what the issues depend on, e.g. a channel's type).
+ */
+export function validationError(issues: ValidationIssue[], context?: string): AppError {
+  const summary = issues
+    .slice(0, 3)
+    .map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message))
+    .join('; ');
+  return new AppError('VALIDATION_ERROR', `Invalid request: ${summary}${context ? ` (${context})` : ''}`, { issues });
+}

@@ -132,7 +132,6 @@ export type Heartbeat = z.infer<typeof Heartbeat>;
 export const HeartbeatList = z.object({ heartbeats: z.array(Heartbeat), pagination: Pagination }).meta({ id: 'HeartbeatList' });
 export type HeartbeatList = z.infer<typeof HeartbeatList>;
 
-export const HeartbeatAgentRef = z.object({ agent: Slug.describe('Agent name.') });
 export const HeartbeatRef = z.object({ id: z.string().min(1).max(100).describe('Heartbeat id (hb_...) or its name.') });
 export const HeartbeatListInput = PaginationInput;
 export const HeartbeatDeleted = z.object({ id: z.string(), status: z.literal('deleted') }).meta({ id: 'HeartbeatDeleted' });

@@ -1,7 +1,7 @@
 /** MCP servers per agent (seed 003): how one is configured, how it is shown, its tools and a call's result. */
 import { z } from 'zod';
-import { Pagination, Slug } from './common.ts';
-import { AppError } from './errors.ts';
+import { AgentParam, Pagination, Slug } from './common.ts';
+import { validationError, type ValidationIssue } from './errors.ts';
 
 export const McpTransport = z.enum(['stdio', 'http']).meta({ id: 'McpTransport' });
 export type McpTransport = z.infer<typeof McpTransport>;
@@ -92,7 +92,7 @@ export function mcpSandbox(given: Partial<McpSandbox> | null | undefined): McpSa
  * path keys from a refined object, which the REST adapter and the OpenAPI builder need.
  */
 export function mcpServerConfig(input: McpServerCreate): McpServerConfig {
-  const issues: Array<{ path: string; message: string; code: string }> = [];
+  const issues: ValidationIssue[] = [];
   const misplaced = (keys: Array<keyof McpServerCreate>, transport: string) => {
     for (const key of keys) if (input[key] !== undefined) issues.push({ path: key, message: `is not used by the ${transport} transport`, code: 'custom' });
   };
@@ -103,17 +103,13 @@ export function mcpServerConfig(input: McpServerCreate): McpServerConfig {
   } else {
     misplaced(['args', 'env', 'sandbox'], 'streamable HTTP');
   }
-  if (issues.length) {
-    const summary = issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ');
-    throw new AppError('VALIDATION_ERROR', `Invalid request: ${summary}`, { issues });
-  }
+  if (issues.length) throw validationError(issues);
   return input.command !== undefined
     ? { transport: 'stdio', command: input.command, args: input.args ?? [], env: input.env ?? {}, sandbox: mcpSandbox(input.sandbox) }
     : { transport: 'http', url: input.url!, headers: input.headers ?? {} };
 }
 
-export const McpAgentRef = z.object({ agent: Slug.describe('Agent name.') });
-export const McpServerRef = McpAgentRef.extend({ server: Slug.describe('MCP server name.') });
+export const McpServerRef = AgentParam.extend({ server: Slug.describe('MCP server name.') });
 
 export const McpServerDeleted = z.object({ name: Slug, status: z.literal('deleted') }).meta({ id: 'McpServerDeleted' });
 

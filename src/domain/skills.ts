@@ -1,6 +1,6 @@
 /** Skills (seed 003): the manifest of a program an agent can run, its inputs, and the result of one run. */
 import { z } from 'zod';
-import { Pagination, PaginationInput, Slug } from './common.ts';
+import { AgentParam, Pagination, Slug } from './common.ts';
 
 export const SKILL_LANGUAGES = ['bash', 'sh', 'python', 'node'] as const;
 export const SkillLanguage = z.enum(SKILL_LANGUAGES).meta({ id: 'SkillLanguage' });
@@ -147,12 +147,10 @@ export const SkillSource = z
 export type SkillSource = z.infer<typeof SkillSource>;
 
 /** The agent is `{agent}` in skill paths because a skill's own `name` travels in the create body. */
-export const SkillAgentRef = z.object({ agent: Slug.describe('Agent name.') });
-export const SkillRef = SkillAgentRef.extend({ skill: Slug.describe('Skill name.') });
+export const SkillRef = AgentParam.extend({ skill: Slug.describe('Skill name.') });
 
 export const SkillList = z.object({ skills: z.array(Skill), pagination: Pagination }).meta({ id: 'SkillList' });
 export type SkillList = z.infer<typeof SkillList>;
 
 export const SkillDeleted = z.object({ name: Slug, status: z.literal('deleted') }).meta({ id: 'SkillDeleted' });
 
-export { PaginationInput };

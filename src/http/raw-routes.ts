@@ -9,8 +9,7 @@ import type { ErrorCode } from '../domain/errors.ts';
 import type { Scope } from '../domain/scopes.ts';
 import type { HttpMethod, RateLimitClass } from '../routers/trpc.ts';
 import type { Services } from '../services/container.ts';
-import { AppError } from '../domain/errors.ts';
-import { validationError } from '../routers/errors.ts';
+import { AppError, validationError } from '../domain/errors.ts';
 import { buildQueryCoercer } from './query-coercion.ts';
 
 export interface RawResponseSpec {

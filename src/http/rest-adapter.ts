@@ -12,8 +12,7 @@
 import type { z } from 'zod';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AnyRouter } from '@trpc/server';
-import { AppError } from '../domain/errors.ts';
-import { validationError } from '../routers/errors.ts';
+import { AppError, validationError, validationIssuesOf } from '../domain/errors.ts';
 import { REST_SAFE_MIDDLEWARE, type Context } from '../routers/trpc.ts';
 import { buildQueryCoercer } from './query-coercion.ts';
 import { listOperations, type Operation } from './operations.ts';
@@ -62,11 +61,7 @@ export function parseInput(schema: z.ZodType | undefined, raw: unknown): unknown
   if (!schema) return raw;
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  throw validationErrorFrom(result.error.issues);
-}
-
-function validationErrorFrom(issues: z.core.$ZodIssue[]): AppError {
-  return validationError(issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message, code: issue.code })));
+  throw validationError(validationIssuesOf(result.error.issues));
 }
 
 export interface RestAdapterOptions {

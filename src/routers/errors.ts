@@ -1,6 +1,6 @@
 /** One mapping from anything thrown to an AppError with a stable code. */
 import { TRPCError } from '@trpc/server';
-import { AppError, type ErrorCode, type ErrorStatus } from '../domain/errors.ts';
+import { AppError, validationError, validationIssuesOf, type ErrorCode, type ErrorStatus, type ValidationIssue } from '../domain/errors.ts';
 
 const TRPC_CODE_BY_STATUS: Record<ErrorStatus, TRPCError['code']> = {
   400: 'BAD_REQUEST',
@@ -39,28 +39,9 @@ export function trpcCodeFor(error: AppError): TRPCError['code'] {
   return TRPC_CODE_BY_STATUS[error.status];
 }
 
-export interface ValidationIssue {
-  path: string;
-  message: string;
-  code: string;
-}
-
 function issuesOf(cause: unknown): ValidationIssue[] | undefined {
   const issues = (cause as { issues?: unknown } | undefined)?.issues;
-  if (!Array.isArray(issues)) return undefined;
-  return issues.map((issue: { path?: PropertyKey[]; message?: string; code?: string }) => ({
-    path: (issue.path ?? []).map(String).join('.'),
-    message: issue.message ?? 'Invalid value',
-    code: issue.code ?? 'invalid',
-  }));
-}
-
-export function validationError(issues: ValidationIssue[]): AppError {
-  const summary = issues
-    .slice(0, 3)
-    .map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message))
-    .join('; ');
-  return new AppError('VALIDATION_ERROR', `Invalid request: ${summary}`, { issues });
+  return Array.isArray(issues) ? validationIssuesOf(issues) : undefined;
 }
 
 /** Turns any thrown value into an AppError; unknown failures become INTERNAL_ERROR with no internals. */

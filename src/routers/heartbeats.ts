@@ -1,7 +1,6 @@
 /** Heartbeats router: an agent's schedules (cron in a time zone, or an interval) that start runs with a prompt. */
 import {
   Heartbeat,
-  HeartbeatAgentRef,
   HeartbeatCreate,
   HeartbeatDeleted,
   HeartbeatList,
@@ -9,6 +8,7 @@ import {
   HeartbeatPatch,
   HeartbeatRef,
 } from '../domain/heartbeats.ts';
+import { AgentParam } from '../domain/common.ts';
 import { procedure, router } from './trpc.ts';
 
 const tags: ['heartbeats'] = ['heartbeats'];
@@ -20,7 +20,7 @@ export const heartbeatsRouter = router({
     .meta({
       openapi: { method: 'GET', path, tags, summary: "List an agent's heartbeats", errors: ['AGENT_NOT_FOUND'], scope: 'agents:read', rateLimit: 'read' },
     })
-    .input(HeartbeatListInput.extend(HeartbeatAgentRef.shape))
+    .input(HeartbeatListInput.extend(AgentParam.shape))
     .output(HeartbeatList)
     .query(({ ctx, input: { agent, ...page } }) => ctx.services.heartbeats.list(agent, page)),
 
@@ -41,7 +41,7 @@ export const heartbeatsRouter = router({
         rateLimit: 'write',
       },
     })
-    .input(HeartbeatCreate.extend(HeartbeatAgentRef.shape))
+    .input(HeartbeatCreate.extend(AgentParam.shape))
     .output(Heartbeat)
     .mutation(({ ctx, input: { agent, ...heartbeat } }) => ctx.services.heartbeats.create(agent, heartbeat)),
 
@@ -57,7 +57,7 @@ export const heartbeatsRouter = router({
         rateLimit: 'read',
       },
     })
-    .input(HeartbeatRef.extend(HeartbeatAgentRef.shape))
+    .input(HeartbeatRef.extend(AgentParam.shape))
     .output(Heartbeat)
     .query(({ ctx, input }) => ctx.services.heartbeats.get(input.agent, input.id)),
 
@@ -74,7 +74,7 @@ export const heartbeatsRouter = router({
         rateLimit: 'write',
       },
     })
-    .input(HeartbeatPatch.extend(HeartbeatRef.shape).extend(HeartbeatAgentRef.shape))
+    .input(HeartbeatPatch.extend(HeartbeatRef.shape).extend(AgentParam.shape))
     .output(Heartbeat)
     .mutation(({ ctx, input: { agent, id, ...patch } }) => ctx.services.heartbeats.update(agent, id, patch)),
 
@@ -90,7 +90,7 @@ export const heartbeatsRouter = router({
         rateLimit: 'write',
       },
     })
-    .input(HeartbeatRef.extend(HeartbeatAgentRef.shape))
+    .input(HeartbeatRef.extend(AgentParam.shape))
     .output(HeartbeatDeleted)
     .mutation(async ({ ctx, input }) => {
       const deleted = await ctx.services.heartbeats.delete(input.agent, input.id);

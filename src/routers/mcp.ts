@@ -3,7 +3,6 @@
  * these paths because a server's own `name` travels in the create body.
  */
 import {
-  McpAgentRef,
   McpInvoke,
   McpInvokeResult,
   McpServer,
@@ -13,7 +12,7 @@ import {
   McpServerRef,
   McpToolList,
 } from '../domain/mcp.ts';
-import { PaginationInput } from '../domain/common.ts';
+import { AgentParam, PaginationInput } from '../domain/common.ts';
 import { procedure, requireHostPower, router } from './trpc.ts';
 
 const tags: ['mcp'] = ['mcp'];
@@ -33,7 +32,7 @@ export const mcpRouter = router({
         rateLimit: 'read',
       },
     })
-    .input(PaginationInput.extend(McpAgentRef.shape))
+    .input(PaginationInput.extend(AgentParam.shape))
     .output(McpServerList)
     .query(({ ctx, input: { agent, ...page } }) => ctx.services.mcp.list(agent, page)),
 
@@ -56,7 +55,7 @@ export const mcpRouter = router({
         hostPower: 'A stdio server (`command`) runs a command on the host: it needs the `admin` scope or the internal token.',
       },
     })
-    .input(McpServerCreate.extend(McpAgentRef.shape))
+    .input(McpServerCreate.extend(AgentParam.shape))
     .output(McpServer)
     .mutation(async ({ ctx, input: { agent, ...server } }) => {
       if (server.command !== undefined) await requireHostPower(ctx, 'Adding a stdio MCP server (`command`)');
@@ -96,7 +95,7 @@ export const mcpRouter = router({
         rateLimit: 'read',
       },
     })
-    .input(McpAgentRef)
+    .input(AgentParam)
     .output(McpToolList)
     .query(async ({ ctx, input }) => ({ tools: await ctx.services.mcp.listTools(input.agent) })),
 
@@ -113,7 +112,7 @@ export const mcpRouter = router({
         rateLimit: 'write',
       },
     })
-    .input(McpInvoke.extend(McpAgentRef.shape))
+    .input(McpInvoke.extend(AgentParam.shape))
     .output(McpInvokeResult)
     .mutation(({ ctx, input: { agent, ...call } }) => ctx.services.mcp.invoke(agent, call)),
 });

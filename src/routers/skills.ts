@@ -3,7 +3,6 @@
  * `{agent}` in these paths because a skill's own `name` travels in the create body.
  */
 import {
-  PaginationInput,
   Skill,
   SkillCreate,
   SkillDeleted,
@@ -13,9 +12,9 @@ import {
   SkillRef,
   SkillResult,
   SkillSource,
-  SkillAgentRef,
   SkillUpdate,
 } from '../domain/skills.ts';
+import { AgentParam, PaginationInput } from '../domain/common.ts';
 import { isHostTool } from '../domain/tool-access.ts';
 import { procedure, requireHostPower, router } from './trpc.ts';
 
@@ -36,7 +35,7 @@ export const skillsRouter = router({
         rateLimit: 'read',
       },
     })
-    .input(PaginationInput.extend(SkillAgentRef.shape))
+    .input(PaginationInput.extend(AgentParam.shape))
     .output(SkillList)
     .query(({ ctx, input: { agent, ...page } }) => ctx.services.skills.list(agent, page)),
 
@@ -54,7 +53,7 @@ export const skillsRouter = router({
         rateLimit: 'write',
       },
     })
-    .input(SkillCreate.extend(SkillAgentRef.shape))
+    .input(SkillCreate.extend(AgentParam.shape))
     .output(Skill)
     .mutation(({ ctx, input: { agent, ...skill } }) => ctx.services.skills.create(agent, skill)),
 
@@ -77,7 +76,7 @@ export const skillsRouter = router({
         rateLimit: 'write',
       },
     })
-    .input(SkillInstall.extend(SkillAgentRef.shape))
+    .input(SkillInstall.extend(AgentParam.shape))
     .output(Skill)
     .mutation(({ ctx, input: { agent, ...install } }) => ctx.services.skills.install(agent, install)),
 

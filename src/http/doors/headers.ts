@@ -1,10 +1,10 @@
 /** The request headers a door declares on its route, read with the same schema: an invalid one is a 400 like any input. */
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { validationError } from '../../routers/errors.ts';
+import { validationError, validationIssuesOf } from '../../domain/errors.ts';
 
 export function headersOf<T>(schema: z.ZodType<T>, request: FastifyRequest): T {
   const parsed = schema.safeParse(request.headers);
   if (parsed.success) return parsed.data;
-  throw validationError(parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message, code: issue.code })));
+  throw validationError(validationIssuesOf(parsed.error.issues));
 }

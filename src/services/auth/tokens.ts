@@ -4,7 +4,7 @@ import { and, count, desc, eq, gt, inArray, isNull, or } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { apiTokens } from '../../db/schema.ts';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
-import { AppError } from '../../domain/errors.ts';
+import { AppError, validationError } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
 import type { Scope } from '../../domain/scopes.ts';
 import { TOKEN_PREFIX, type ApiToken, type TokenCreate, type TokenCreated, type TokenList } from '../../domain/tokens.ts';
@@ -114,9 +114,7 @@ export class TokenService {
     if (input.expires_at === undefined) return null;
     const expiresAt = new Date(input.expires_at);
     if (expiresAt.getTime() <= createdAt.getTime()) {
-      throw new AppError('VALIDATION_ERROR', 'Invalid request: expires_at: must be in the future', {
-        issues: [{ path: 'expires_at', message: 'must be in the future', code: 'too_small' }],
-      });
+      throw validationError([{ path: 'expires_at', message: 'must be in the future', code: 'too_small' }]);
     }
     return expiresAt;
   }

@@ -29,7 +29,7 @@ import {
   type TelegramChannelConfig,
   type TelegramState,
 } from '../../domain/channels.ts';
-import { AppError } from '../../domain/errors.ts';
+import { AppError, validationError } from '../../domain/errors.ts';
 import type { Db } from '../../db/client.ts';
 import { channelChats, channels } from '../../db/schema.ts';
 import type { AgentDeletion, AgentService } from '../agents.ts';
@@ -208,10 +208,7 @@ export class ChannelService {
   /** Creates the channel, or replaces its config; a running telegram channel is restarted with the new one. */
   async configure(agentName: string, input: ChannelConfigure): Promise<ChannelConfigured> {
     const issues = channelConfigIssues(input.type, input.config);
-    if (issues.length > 0) {
-      const summary = issues.slice(0, 3).map((issue) => `${issue.path}: ${issue.message}`).join('; ');
-      throw new AppError('VALIDATION_ERROR', `Invalid request: ${summary} (for type ${input.type})`, { issues });
-    }
+    if (issues.length > 0) throw validationError(issues, `for type ${input.type}`);
     const agent = (await this.deps.agents.get(agentName)).name;
     const name = input.channel ?? input.type;
     const existing = await this.find(agent, name);

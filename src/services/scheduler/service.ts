@@ -1,7 +1,7 @@
 /** Heartbeats per agent: create, list, read, change and delete them; the scheduler fires them. */
 import { and, asc, count, desc, eq, or, sql } from 'drizzle-orm';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
-import { AppError } from '../../domain/errors.ts';
+import { AppError, validationError } from '../../domain/errors.ts';
 import {
   canonicalTimezone,
   DEFAULT_TIMEZONE,
@@ -60,8 +60,7 @@ function heartbeatExists(agent: string, name: string): AppError {
 function checkSchedule(fields: { cron: string | null; timezone: string | null; interval_seconds: number | null }): void {
   const issues = scheduleIssues(fields);
   if (issues.length === 0) return;
-  const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
-  throw new AppError('VALIDATION_ERROR', `Invalid request: ${summary}`, { issues: issues.map((issue) => ({ ...issue, code: 'custom' })) });
+  throw validationError(issues.map((issue) => ({ ...issue, code: 'custom' })));
 }
 
 /** A failed insert or update that hit the (agent, name) unique index. */

@@ -5,8 +5,7 @@
  * `invalid_request`.
  */
 import { z } from 'zod';
-import { ERROR_CODES, ERROR_STATUS, type AppError, type ErrorCode, type ErrorStatus } from '../../../domain/errors.ts';
-import type { ValidationIssue } from '../../../routers/errors.ts';
+import { ERROR_CODES, ERROR_STATUS, type AppError, type ErrorCode, type ErrorStatus, type ValidationIssue } from '../../../domain/errors.ts';
 
 export const MUXI_ERROR_CODES = ['invalid_request', 'authentication_error', 'permission_denied', 'not_found', 'rate_limit_exceeded', 'internal_error'] as const;
 export type MuxiErrorCode = (typeof MUXI_ERROR_CODES)[number];

@@ -195,6 +195,17 @@ export const ConfigSchema = z.strictObject({
         .default({ maxDepth: 2, maxTotal: 10 }),
     })
     .default({ subagents: { maxDepth: 2, maxTotal: 10 } }),
+  approvals: z
+    .strictObject({
+      expiryMs: z
+        .number()
+        .int()
+        .min(1000)
+        .max(30 * 86_400_000)
+        .default(86_400_000)
+        .describe('How long a tool call waits for a person to approve it (tool_policy `ask`); an undecided call is then denied and audited.'),
+    })
+    .default({ expiryMs: 86_400_000 }),
   instances: z
     .strictObject({
       leaseMs: z

@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { ModelSettings } from '../domain/agents.ts';
+import type { ToolPolicy } from '../domain/approvals.ts';
 import type { McpSandbox } from '../domain/mcp.ts';
 
 export const agents = sqliteTable('agents', {
@@ -14,6 +15,8 @@ export const agents = sqliteTable('agents', {
   allowedTools: text('allowed_tools', { mode: 'json' }).$type<string[]>().notNull(),
   /** Other agents this one may hand tasks to (subagent.spawn); itself always. */
   subagents: text('subagents', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
+  /** Per tool or family: allow, ask (the run waits for a person) or deny. */
+  toolPolicy: text('tool_policy', { mode: 'json' }).$type<ToolPolicy>().notNull().default(sql`'{}'`),
   maxSteps: integer('max_steps').notNull(),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
@@ -58,7 +61,7 @@ export const runs = sqliteTable(
     agent: text('agent').notNull(),
     sessionId: text('session_id').notNull(),
     userId: text('user_id'),
-    status: text('status', { enum: ['queued', 'running', 'completed', 'failed', 'cancelled'] }).notNull(),
+    status: text('status', { enum: ['queued', 'running', 'awaiting_approval', 'completed', 'failed', 'cancelled'] }).notNull(),
     input: text('input').notNull(),
     output: text('output'),
     error: text('error', { mode: 'json' }).$type<{ code: string; message: string; details?: Record<string, unknown> }>(),
@@ -79,6 +82,40 @@ export const runs = sqliteTable(
     index('runs_session_created').on(t.sessionId, t.createdAt),
     index('runs_parent').on(t.parentRunId),
     index('runs_status_instance').on(t.status, t.instanceId),
+  ],
+);
+
+/**
+ * Tool calls that wait (or waited) for a person: one row per call of a run that met an `ask` policy. The pending
+ * row also holds what the run needs to go on (`checkpoint`: its messages so far and the calls still to run), so any
+ * process can resume it once it is decided; `waiter` is the process that paused it (it resumes it while alive).
+ */
+export const approvals = sqliteTable(
+  'approvals',
+  {
+    runId: text('run_id').notNull(),
+    callId: text('call_id').notNull(),
+    agent: text('agent').notNull(),
+    sessionId: text('session_id').notNull(),
+    tool: text('tool').notNull(),
+    arguments: text('arguments', { mode: 'json' }).$type<unknown>(),
+    status: text('status', { enum: ['pending', 'approved', 'denied', 'expired'] }).notNull(),
+    reason: text('reason'),
+    forSession: integer('for_session', { mode: 'boolean' }).notNull().default(false),
+    decidedBy: text('decided_by'),
+    /** Sealed with the vault key: the run's messages may hold what the model was told (a secret it asked for). */
+    checkpoint: text('checkpoint'),
+    waiter: text('waiter'),
+    /** Set when a process took the decided run up again; a decided row without it still waits to be resumed. */
+    resumedAt: integer('resumed_at', { mode: 'timestamp_ms' }),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+    decidedAt: integer('decided_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.runId, t.callId] }),
+    index('approvals_status_expires').on(t.status, t.expiresAt),
+    index('approvals_session_tool').on(t.sessionId, t.tool),
   ],
 );
 

@@ -62,12 +62,13 @@ export const A2aRequestHeaders = z.object({
   'a2a-version': z.string().max(20).optional().describe(`The protocol version the client speaks; ${A2A_PROTOCOL_VERSION} here (JSON-RPC error -32009 otherwise).`),
 });
 
-const TaskState = z.enum(['TASK_STATE_SUBMITTED', 'TASK_STATE_WORKING', 'TASK_STATE_COMPLETED', 'TASK_STATE_FAILED', 'TASK_STATE_CANCELED']);
+const TaskState = z.enum(['TASK_STATE_SUBMITTED', 'TASK_STATE_WORKING', 'TASK_STATE_INPUT_REQUIRED', 'TASK_STATE_COMPLETED', 'TASK_STATE_FAILED', 'TASK_STATE_CANCELED']);
 type TaskState = z.infer<typeof TaskState>;
 
 const TASK_STATE: Record<RunStatus, TaskState> = {
   queued: 'TASK_STATE_SUBMITTED',
   running: 'TASK_STATE_WORKING',
+  awaiting_approval: 'TASK_STATE_INPUT_REQUIRED',
   completed: 'TASK_STATE_COMPLETED',
   failed: 'TASK_STATE_FAILED',
   cancelled: 'TASK_STATE_CANCELED',

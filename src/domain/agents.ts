@@ -1,5 +1,6 @@
 /** Agents: the model, prompt and tool allow-list that a run is made from. */
 import { z } from 'zod';
+import { ToolPolicy } from './approvals.ts';
 import { Pagination, PaginationInput, Slug } from './common.ts';
 
 export const ModelProvider = z.enum(['echo', 'openai', 'anthropic']).meta({ id: 'ModelProvider' });
@@ -40,6 +41,7 @@ export const Agent = z
       .array(ToolName)
       .describe('Tools (skills, MCP tools, primitives) the agent may call; "*" allows all but host tools, which must be named (`host_shell`).'),
     subagents: z.array(Slug).describe('Other agents this one may hand tasks to with subagent.spawn; it may always spawn itself.'),
+    tool_policy: ToolPolicy,
     max_steps: z.number().int().describe('Most model calls in one run before it stops.'),
     created_at: z.date(),
     updated_at: z.date(),
@@ -56,6 +58,7 @@ export const AgentCreate = z
     system_prompt: z.string().max(32_000).default(''),
     allowed_tools: z.array(ToolName).max(200).default([]),
     subagents: z.array(Slug).max(50).default([]),
+    tool_policy: ToolPolicy.default({}),
     max_steps: z.number().int().min(1).max(100).default(DEFAULT_MAX_STEPS),
   })
   .meta({ id: 'AgentCreate' });
@@ -75,6 +78,7 @@ export const AgentPatch = z
     system_prompt: z.string().max(32_000).optional(),
     allowed_tools: z.array(ToolName).max(200).optional(),
     subagents: z.array(Slug).max(50).optional(),
+    tool_policy: ToolPolicy.optional().describe('Replaces the whole policy; {} allows every call the allow-list lets through.'),
     max_steps: z.number().int().min(1).max(100).optional(),
   })
   .meta({ id: 'AgentPatch' });
@@ -101,6 +105,7 @@ export function applyAgentPatch(agent: Agent, patch: AgentPatch, now: Date): Age
     system_prompt: patch.system_prompt ?? agent.system_prompt,
     allowed_tools: patch.allowed_tools ?? agent.allowed_tools,
     subagents: patch.subagents ?? agent.subagents,
+    tool_policy: patch.tool_policy ?? agent.tool_policy,
     max_steps: patch.max_steps ?? agent.max_steps,
     model: {
       provider: patch.model?.provider ?? agent.model.provider,

@@ -1,5 +1,6 @@
 /** Chat, sessions, runs and their history: the shapes of a conversation with an agent. */
 import { z } from 'zod';
+import { Approval } from './approvals.ts';
 import { Pagination, PaginationInput, Slug } from './common.ts';
 
 export const SessionId = z
@@ -23,6 +24,12 @@ export const ChatInput = z
   .meta({ id: 'ChatInput' });
 export type ChatInput = z.infer<typeof ChatInput>;
 
+export const RunStatus = z
+  .enum(['queued', 'running', 'awaiting_approval', 'completed', 'failed', 'cancelled'])
+  .describe('`awaiting_approval`: paused on a tool call a person must approve or deny; its session stays busy.')
+  .meta({ id: 'RunStatus' });
+export type RunStatus = z.infer<typeof RunStatus>;
+
 export const ChatReply = z
   .object({
     id: z.string().describe('Id of the assistant message.'),
@@ -32,6 +39,8 @@ export const ChatReply = z
     agent_id: z.string(),
     timestamp: z.date(),
     usage: Usage,
+    status: RunStatus,
+    pending_approval: Approval.optional().describe('The tool call waiting for approval, when status is awaiting_approval: decide it with POST /api/runs/{run_id}/approvals/{call_id}.'),
   })
   .meta({ id: 'ChatReply' });
 export type ChatReply = z.infer<typeof ChatReply>;
@@ -39,8 +48,6 @@ export type ChatReply = z.infer<typeof ChatReply>;
 export const ToolCallRecord = z.object({ id: z.string(), name: z.string(), arguments: z.unknown() }).meta({ id: 'ToolCall' });
 
 export const MessageRole = z.enum(['system', 'user', 'assistant', 'tool']);
-export const RunStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']).meta({ id: 'RunStatus' });
-export type RunStatus = z.infer<typeof RunStatus>;
 
 export const Message = z
   .object({
@@ -153,6 +160,7 @@ export const Run = z
     created_at: z.date(),
     started_at: z.date().nullable(),
     completed_at: z.date().nullable(),
+    pending_approval: Approval.optional().describe('While status is awaiting_approval: the tool call waiting for a decision.'),
   })
   .meta({ id: 'Run' });
 export type Run = z.infer<typeof Run>;
@@ -195,12 +203,18 @@ export const ToolResultRecord = z
 export const ChatStreamToolResult = z
   .object({ tool_result: ToolResultRecord, run_id: RunIdField })
   .meta({ id: 'ChatStreamToolResult', description: 'A tool call answered.' });
+export const ChatStreamApproval = z
+  .object({ approval_required: Approval, run_id: RunIdField })
+  .meta({
+    id: 'ChatStreamApproval',
+    description: 'The run paused on a tool call a person must approve or deny (POST /api/runs/{run_id}/approvals/{call_id}); the stream stays open until then.',
+  });
 export const ChatStreamContent = z
   .object({ content: z.string(), run_id: RunIdField })
   .meta({ id: 'ChatStreamContent', description: 'A piece of the answer as the model writes it.' });
 
 // `done` first: a union keeps the first member that parses, and `done` also carries `content`.
 export const ChatStreamChunk = z
-  .union([ChatStreamDone, ChatStreamToolCall, ChatStreamToolResult, ChatStreamContent])
+  .union([ChatStreamDone, ChatStreamToolCall, ChatStreamToolResult, ChatStreamApproval, ChatStreamContent])
   .meta({ id: 'ChatStreamChunk' });
 export type ChatStreamChunk = z.infer<typeof ChatStreamChunk>;

@@ -25,6 +25,8 @@ export const EVENT_TYPES = [
   'heartbeat.created',
   'subagent.spawned',
   'subagent.completed',
+  'approval.requested',
+  'approval.decided',
   'security.violation',
   'security.redacted',
   'channel.message_received',

@@ -8,6 +8,7 @@ export const SCOPES = [
   'agents:read',
   'agents:write',
   'chat',
+  'approvals:write',
   'memory:read',
   'memory:write',
   'skills:read',

@@ -2,6 +2,7 @@
 import { AgentToolList } from '../domain/agent-tools.ts';
 import { Agent, AgentCreate, AgentDeleted, AgentList, AgentPatch, AgentRef } from '../domain/agents.ts';
 import { PaginationInput } from '../domain/common.ts';
+import { loosenedHostTools } from '../domain/approvals.ts';
 import { hostToolsIn } from '../domain/tool-access.ts';
 import { procedure, requireHostPower, router, type Context } from './trpc.ts';
 
@@ -66,17 +67,23 @@ export const agentsRouter = router({
         path: '/api/agents/{name}',
         tags,
         summary: 'Update an agent',
-        description: 'Fields given replace the current ones; model.parameters are merged.',
+        description:
+          'Fields given replace the current ones; model.parameters are merged. `tool_policy` (e.g. `{"host_shell": "ask", "mcp.*": "ask"}`) makes runs ' +
+          'pause on those calls until a person approves them (POST /api/runs/{id}/approvals/{call_id}).',
         errors: ['AGENT_NOT_FOUND'],
         scope: 'agents:write',
         rateLimit: 'write',
-        hostPower: `${GRANTING_HOST_TOOLS} Keeping or removing one does not.`,
+        hostPower: `${GRANTING_HOST_TOOLS} Keeping or removing one does not; neither does making its \`tool_policy\` stricter, but loosening it (\`ask\` to \`allow\`) does.`,
       },
     })
     .input(AgentPatch.extend(AgentRef.shape))
     .output(Agent)
     .mutation(async ({ ctx, input: { name, ...patch } }) => {
-      if (patch.allowed_tools) await checkHostToolGrants(ctx, patch.allowed_tools, (await ctx.services.agents.get(name)).allowed_tools);
+      const current = await ctx.services.agents.get(name);
+      if (patch.allowed_tools) await checkHostToolGrants(ctx, patch.allowed_tools, current.allowed_tools);
+      // Asking before each host command is how a host tool is handed over; loosening that is a host power too.
+      const loosened = patch.tool_policy ? loosenedHostTools(current.tool_policy, patch.tool_policy) : [];
+      if (loosened.length) await requireHostPower(ctx, `Loosening the tool policy of ${loosened.join(', ')}`);
       return ctx.services.agents.update(name, patch);
     }),
 

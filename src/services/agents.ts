@@ -10,6 +10,7 @@ import {
   type AgentCreate,
   type AgentPatch,
 } from '../domain/agents.ts';
+import { checkToolPolicy } from '../domain/approvals.ts';
 import { paginate, type PaginationInput } from '../domain/common.ts';
 import { AppError } from '../domain/errors.ts';
 import type { Db } from '../db/client.ts';
@@ -28,6 +29,7 @@ function toAgent(row: AgentRow): Agent {
     system_prompt: row.systemPrompt,
     allowed_tools: row.allowedTools,
     subagents: row.subagents,
+    tool_policy: row.toolPolicy,
     max_steps: row.maxSteps,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
@@ -43,6 +45,7 @@ function toRow(agent: Agent): AgentRow {
     systemPrompt: agent.system_prompt,
     allowedTools: agent.allowed_tools,
     subagents: agent.subagents,
+    toolPolicy: agent.tool_policy,
     maxSteps: agent.max_steps,
     createdAt: agent.created_at,
     updatedAt: agent.updated_at,
@@ -124,6 +127,7 @@ export class AgentService {
   }
 
   async create(input: AgentCreate): Promise<Agent> {
+    checkToolPolicy(input.allowed_tools, input.tool_policy);
     const now = new Date();
     const agent: Agent = {
       name: input.name,
@@ -133,6 +137,7 @@ export class AgentService {
       system_prompt: input.system_prompt,
       allowed_tools: input.allowed_tools,
       subagents: input.subagents,
+      tool_policy: input.tool_policy,
       max_steps: input.max_steps,
       created_at: now,
       updated_at: now,
@@ -150,6 +155,7 @@ export class AgentService {
 
   async update(name: string, patch: AgentPatch): Promise<Agent> {
     const updated = applyAgentPatch(await this.get(name), patch, new Date());
+    if (patch.tool_policy) checkToolPolicy(updated.allowed_tools, patch.tool_policy);
     const [rows] = await this.db.batch([
       this.db.update(agents).set(toRow(updated)).where(eq(agents.name, name)).returning({ name: agents.name }),
       this.changes.record('agent', name),
@@ -199,6 +205,7 @@ export class AgentService {
           system_prompt: 'You are a helpful assistant.',
           allowed_tools: [],
           subagents: [],
+          tool_policy: {},
           max_steps: DEFAULT_MAX_STEPS,
           created_at: now,
           updated_at: now,

@@ -35,6 +35,8 @@ import { HeartbeatScheduler } from './scheduler/scheduler.ts';
 import { HeartbeatService } from './scheduler/service.ts';
 import { Subagents } from './runtime/subagents.ts';
 import { WebhookService } from './webhooks/service.ts';
+import { ApprovalService } from './approvals/service.ts';
+import { ApprovalStore } from './approvals/store.ts';
 
 export interface Services {
   config: MoxxyConfig;
@@ -64,6 +66,8 @@ export interface Services {
   /** Heartbeats per agent; the server starts firing them (`heartbeats.start()`). */
   heartbeats: HeartbeatService;
   subagents: Subagents;
+  /** Tool calls waiting for a person: deciding them, expiring them, resuming their runs. */
+  approvals: ApprovalService;
   /**
    * Resolves `${vault:KEY}` references at the point of use: in an agent's settings (its channels', MCP servers') with
    * the secrets of `agent`; in the server's configuration (no agent) with the server's own secrets.
@@ -156,6 +160,8 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
   tools.register(skillTools(skills));
   // Skill rows go with the agent's own statements; their working directories afterwards.
   agents.onDelete(async (agent) => ({ statements: [], release: () => rm(agentSkillsDir(config.home, agent), { recursive: true, force: true }) }));
+  // A paused run's checkpoint holds what the model was told: sealed with the vault key.
+  const approvalStore = new ApprovalStore(database.db, vault);
   const runtime = new Runtime({
     agents,
     store: conversations,
@@ -168,7 +174,10 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     instance: async () => instances.id ?? (await instances.register('cli', { reaper: false }).then(followChanges)),
     instances,
     changes,
+    approvals: approvalStore,
+    approvalExpiryMs: config.approvals.expiryMs,
   });
+  const approvals = new ApprovalService({ store: approvalStore, runtime, events, changes, instances });
   const channels = new ChannelService({
     db: database.db,
     agents,
@@ -228,12 +237,15 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     webhooks,
     heartbeats,
     subagents,
+    approvals,
     resolveSecret,
     async serve() {
       followChanges(await instances.register('server', { reaper: true }));
       events.follow(FOLLOW_EVENTS_MS);
+      approvals.start();
     },
     async close() {
+      await approvals.stop();
       await heartbeats.close();
       await channels.stop();
       await runtime.stopAll();

@@ -129,6 +129,8 @@ async function* runTurn(services: Services, binding: HttpBinding, turn: TurnRequ
     message: turn.prompt,
     source: SOURCE,
     restrictions: [{ source: 'channel', name: binding.channel, patterns: binding.allowedTools }],
+    // Seed 001: no person answers on this channel, so a tool policy's `ask` means deny here.
+    noApprover: true,
     ...(turn.systemPrompt ? { context: { instructions: turn.systemPrompt } } : {}),
     ...(turn.model ? { model: parseModelChoice(turn.model) } : {}),
   });

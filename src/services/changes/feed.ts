@@ -11,7 +11,7 @@ import type { Db } from '../../db/client.ts';
 import { changes } from '../../db/schema.ts';
 
 /** What changed: a topic and the key of the thing (an agent name, `agent/key` of a secret, a run id ...). */
-export type ChangeTopic = 'agent' | 'secret' | 'channel' | 'webhook' | 'heartbeat' | 'mcp' | 'run.cancel';
+export type ChangeTopic = 'agent' | 'secret' | 'channel' | 'webhook' | 'heartbeat' | 'mcp' | 'run.cancel' | 'approval';
 
 export type ChangeHandler = (key: string) => Promise<void> | void;
 

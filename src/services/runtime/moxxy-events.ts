@@ -9,13 +9,15 @@ import { newId } from '../../domain/ids.ts';
 import type { RunHandle, RunUpdate, ToolDecision } from './runtime.ts';
 
 /**
- * The one place a run's decision on a tool call becomes the SDK's approval events. Today the run's allow-lists (the
- * agent's, the channel's, a parent run's) are the only judge: a policy, so `decidedBy: "policy"`.
+ * The one place a run's decision on a tool call becomes the SDK's approval events: the run's allow-lists and tool
+ * policies (`decidedBy: "policy"`), or a person's decision on an `ask` call (`decidedBy: "resolver"`, the SDK's
+ * name for whoever answers an approval request; `allow_session` when it holds for the rest of the session).
  */
 function decisionEvent(callId: string, decision: ToolDecision): MoxxyEventBody {
+  const decidedBy = decision.decidedBy === 'user' ? 'resolver' : 'policy';
   return decision.allowed
-    ? { type: 'tool_call_approved', source: 'system', callId, decidedBy: 'policy', mode: 'allow' }
-    : { type: 'tool_call_denied', source: 'system', callId, decidedBy: 'policy', reason: decision.reason };
+    ? { type: 'tool_call_approved', source: 'system', callId, decidedBy, mode: decision.forSession ? 'allow_session' : 'allow' }
+    : { type: 'tool_call_denied', source: 'system', callId, decidedBy, reason: decision.reason };
 }
 
 function stopReasonOf(response: Extract<RunUpdate, { type: 'model_response' }>) {

@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent } from '../../domain/agents.ts';
+import { denialOutput, effectiveMode, type Approval, type PolicyList } from '../../domain/approvals.ts';
 import type { ChatInput, ChatReply, Run, RunStep, Usage } from '../../domain/chat.ts';
 import { AppError } from '../../domain/errors.ts';
 import { toolCalledPayload, toolEventTypes, toolFailureOutput, toolResultPayload, type EventType, type ToolCallRecord } from '../../domain/events.ts';
@@ -21,9 +22,15 @@ import type { ConversationStore, RunStart } from './store.ts';
 import type { ChangeFeed } from '../changes/feed.ts';
 import type { Instances } from '../instances.ts';
 import type { ToolRegistry } from './tool-registry.ts';
+import type { ApprovalStore, Resumption } from '../approvals/store.ts';
 
-/** Whether the run lets a tool call go ahead: its allow-lists decide, before the tool runs. */
-export type ToolDecision = { allowed: true } | { allowed: false; reason: string };
+/**
+ * Whether the run lets a tool call go ahead: its allow-lists and tool policies decide before the tool runs
+ * (`policy`), or a person did when the policy said `ask` (`user`).
+ */
+export type ToolDecision =
+  | { allowed: true; decidedBy?: 'policy' | 'user'; forSession?: boolean }
+  | { allowed: false; reason: string; decidedBy?: 'policy' | 'user' };
 
 /** What a caller streaming a run sees, in order. */
 export type RunUpdate =
@@ -42,6 +49,8 @@ export type RunUpdate =
     }
   | { type: 'tool_call'; call: ToolCall; decision: ToolDecision }
   | { type: 'tool_result'; id: string; name: string; output: string; is_error: boolean }
+  /** The run paused on a call a person must decide; the updates go on once it is decided. */
+  | { type: 'approval_requested'; approval: Approval }
   | { type: 'done'; run: Run; messageId: string | null };
 
 /** The updates that mark each model call, for callers that show steps (seed 001's channel); a chat stream shows text. */
@@ -54,7 +63,7 @@ export function isModelStep(update: RunUpdate): update is ModelStepUpdate {
 export interface RunHandle {
   run: Run;
   updates: AsyncIterable<RunUpdate>;
-  /** Resolves when the run ends, whatever the outcome. */
+  /** Resolves when the run ends, whatever the outcome, or pauses awaiting approval (status `awaiting_approval`). */
   done: Promise<{ run: Run; messageId: string | null }>;
 }
 
@@ -83,6 +92,33 @@ export interface StartRunInput extends ChatInput {
    * history: such a caller sends the whole conversation with every turn.
    */
   history?: ChatMessage[];
+  /** Tool policies besides the agent's (a channel's): they can only make a tool stricter (allow < ask < deny). */
+  policies?: PolicyList[];
+  /** Nobody can answer an approval request in this run (seed 001's HTTP channel, a sub-agent): `ask` means deny. */
+  noApprover?: boolean;
+}
+
+/**
+ * What a paused run needs to go on, stored with its pending approval so that any process can resume it: the model's
+ * messages so far, the step whose tool calls were being run and those calls not run yet (the first is the one
+ * waiting), and the lists that judge its tool calls.
+ */
+export interface RunCheckpoint {
+  messages: ChatMessage[];
+  step: number;
+  calls: ToolCall[];
+  text: string;
+  model: { provider: ProviderName; name: string };
+  allowLists: AllowList[];
+  policies: PolicyList[];
+}
+
+/** How a decided approval is applied to the call that waited for it. */
+export interface ApprovalOutcome {
+  callId: string;
+  approved: boolean;
+  output: string;
+  forSession: boolean;
 }
 
 /** One part of a run's system message, with where it comes from (recorded as message.system). */
@@ -112,6 +148,9 @@ export interface RuntimeDeps {
    * updates, events and records gets safe text), tool calls and outputs and errors before they are recorded.
    */
   redactor: Redactor;
+  approvals: ApprovalStore;
+  /** How long a pending approval waits before it is denied. */
+  approvalExpiryMs: number;
 }
 
 /** How long a cancel waits for another process to stop the run, and how often it looks. */
@@ -137,6 +176,23 @@ function startRefusal(run: Run, refused: Exclude<RunStart, { started: true }>): 
 
 /** `redactedBefore`: secrets already replaced in the payload (see EventBus.emit). */
 type Recorder = (type: EventType, payload: Record<string, unknown>, redactedBefore?: number) => void;
+
+/** Where the loop is: a checkpoint, and whether a person can answer an approval request. */
+interface LoopState extends RunCheckpoint {
+  noApprover: boolean;
+}
+
+/** What the loop works with besides its state. */
+interface LoopContext {
+  /** A new run's input (a resumed run has none). */
+  input?: StartRunInput;
+  signal: AbortSignal;
+  channel: UpdateChannel<RunUpdate>;
+  record: Recorder;
+  pending: Promise<unknown>[];
+  /** The decision on the call the run paused on, when it resumes. */
+  decided?: ApprovalOutcome | undefined;
+}
 
 /** The tools a run may call, and the lists that decided it. */
 interface RunTools {
@@ -170,6 +226,8 @@ const addUsage = (a: Usage, b: Usage): Usage => ({ input_tokens: a.input_tokens 
 
 export class Runtime {
   private readonly active = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
+  /** The updates of runs of this process paused awaiting approval, kept for a stream that still reads them. */
+  private readonly paused = new Map<string, UpdateChannel<RunUpdate>>();
 
   constructor(private readonly deps: RuntimeDeps) {
     deps.changes.on('run.cancel', (runId) => this.cancelRequested(runId));
@@ -201,18 +259,35 @@ export class Runtime {
     if (!started.started) throw startRefusal(run, started);
 
     this.deps.events.startRun(run.id);
-    const controller = new AbortController();
     const channel = new UpdateChannel<RunUpdate>();
-    // Everything the run does, however deep (a secret resolved for its provider), knows the run it is part of.
-    const done = withinRun(run.id, () => this.execute(agent, run, input, controller.signal, channel)).finally(() => {
-      this.active.delete(run.id);
-      channel.end();
-    });
-    this.active.set(run.id, { controller, done });
+    const done = this.track(run.id, channel, (signal) => this.execute(agent, run, input, signal, channel));
     return { run: { ...run }, updates: channel, done };
   }
 
-  /** One turn, answered when it ends. */
+  /**
+   * Runs `work` as the run's active work in this process. Its updates end with it, unless it paused awaiting
+   * approval: then the channel is kept (a stream still reads it) for the resumption to go on with.
+   */
+  private track(runId: string, channel: UpdateChannel<RunUpdate>, work: (signal: AbortSignal) => Promise<{ run: Run; messageId: string | null }>) {
+    const controller = new AbortController();
+    // Everything the run does, however deep (a secret resolved for its provider), knows the run it is part of.
+    const done = withinRun(runId, () => work(controller.signal)).then(
+      (ended) => {
+        if (ended.run.status === 'awaiting_approval') this.paused.set(runId, channel);
+        else channel.end();
+        return ended;
+      },
+      (error: unknown) => {
+        channel.end();
+        throw error;
+      },
+    );
+    const settled = done.finally(() => this.active.delete(runId));
+    this.active.set(runId, { controller, done: settled.catch(() => undefined) });
+    return settled;
+  }
+
+  /** One turn, answered when it ends or pauses awaiting approval (status and the pending call in the reply). */
   async chat(input: StartRunInput): Promise<ChatReply> {
     const handle = await this.start(input);
     const { run, messageId } = await handle.done;
@@ -228,13 +303,17 @@ export class Runtime {
       agent_id: run.agent_id,
       timestamp: run.completed_at ?? new Date(),
       usage: run.usage,
+      status: run.status,
+      ...(run.pending_approval ? { pending_approval: run.pending_approval } : {}),
     };
   }
 
   async get(runId: string): Promise<Run> {
     const run = await this.deps.store.getRun(runId);
     if (!run) throw new AppError('RUN_NOT_FOUND', `Run '${runId}' not found`, { id: runId });
-    return run;
+    if (run.status !== 'awaiting_approval') return run;
+    const pending = await this.deps.approvals.pending(runId);
+    return pending ? { ...run, pending_approval: pending } : run;
   }
 
   isActive(runId: string): boolean {
@@ -244,16 +323,26 @@ export class Runtime {
   /**
    * Stops a run at its next step (aborting the model stream now) and answers with the ended run. A run going on in
    * another process is asked to stop through the change feed, and awaited; one whose process is gone is marked
-   * cancelled here.
+   * cancelled here, and so is one waiting for approval.
    */
   async cancel(runId: string): Promise<Run> {
     const entry = this.active.get(runId);
     if (entry) {
       entry.controller.abort();
       await entry.done;
-      return this.get(runId);
+      const after = await this.get(runId);
+      if (after.status !== 'awaiting_approval') return after;
     }
     const run = await this.get(runId);
+    if (run.status === 'awaiting_approval') {
+      if (await this.deps.approvals.cancelPaused(run)) {
+        this.paused.get(runId)?.push({ type: 'done', run: { ...(await this.get(runId)) }, messageId: null });
+        this.paused.get(runId)?.end();
+        this.paused.delete(runId);
+        await this.emit(run, 'run.cancelled', { steps: run.steps.length, usage: run.usage });
+      }
+      return this.get(runId);
+    }
     if (run.status !== 'running' && run.status !== 'queued') {
       throw new AppError('RUN_NOT_ACTIVE', `Run '${runId}' is already ${run.status}`, { id: runId, status: run.status });
     }
@@ -271,6 +360,27 @@ export class Runtime {
     return this.get(runId);
   }
 
+  /**
+   * Takes a run whose pending approval was decided up again in this process, from its stored checkpoint: the
+   * decided call first (run, or answered with the denial), then the loop as before. False when the run is not
+   * waiting or another process took it first. A stream of this process still reading the run gets the updates.
+   */
+  async resume(runId: string): Promise<boolean> {
+    const instanceId = await this.deps.instance();
+    const resumption = await this.deps.approvals.claim(runId, instanceId);
+    if (!resumption) return false;
+    const { run } = resumption;
+    const channel = this.paused.get(runId) ?? new UpdateChannel<RunUpdate>();
+    this.paused.delete(runId);
+    const work = async (signal: AbortSignal) => {
+      const agent = await this.deps.agents.get(run.agent_id).catch(() => undefined);
+      if (!agent) return this.fail(run, new AppError('AGENT_NOT_FOUND', `Agent '${run.agent_id}' no longer exists`), channel);
+      return this.continueRun(agent, run, resumption, signal, channel);
+    };
+    void this.track(runId, channel, work).catch(() => undefined);
+    return true;
+  }
+
   /** A cancel asked for by another process, for a run of this one. */
   private cancelRequested(runId: string): void {
     this.active.get(runId)?.controller.abort();
@@ -280,6 +390,9 @@ export class Runtime {
   async stopAll(): Promise<void> {
     for (const entry of this.active.values()) entry.controller.abort();
     await Promise.allSettled([...this.active.values()].map((entry) => entry.done));
+    // Paused runs stay paused in the database; whoever decides them resumes them.
+    for (const channel of this.paused.values()) channel.end();
+    this.paused.clear();
   }
 
   private emit(run: Run, event_type: EventType, payload: Record<string, unknown>, redactedBefore?: number) {
@@ -302,10 +415,12 @@ export class Runtime {
     return parts.filter((part) => part.content);
   }
 
+  /** The tools a run may call under its lists. */
+  private async runTools(agent: Agent, allowLists: AllowList[]): Promise<ToolDefinition[]> {
+    return allowLists.some((list) => list.patterns.length === 0) ? [] : (await this.deps.tools.all(agent)).filter((tool) => !refusingList(allowLists, tool.name));
+  }
+
   private async execute(agent: Agent, run: Run, input: StartRunInput, signal: AbortSignal, channel: UpdateChannel<RunUpdate>) {
-    let messageId: string | null = null;
-    // Events are queued in order without waiting for each write; the run awaits them all before it ends,
-    // so whoever sees the run finished finds all its events in the audit log.
     const pending: Promise<unknown>[] = [];
     const record: Recorder = (type, payload, redactedBefore) => void pending.push(this.emit(run, type, payload, redactedBefore));
     try {
@@ -321,22 +436,71 @@ export class Runtime {
       const systemParts = await this.systemParts(agent, input, run);
       for (const part of systemParts) record('message.system', { source: part.source, content: part.content });
       const system = systemParts.map((part) => part.content).join('\n\n');
-      const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: input.message }];
-      const allowLists: AllowList[] = [{ source: 'agent', name: agent.name, patterns: agent.allowed_tools }, ...(input.restrictions ?? [])];
-      const tools = allowLists.some((list) => list.patterns.length === 0)
-        ? []
-        : (await this.deps.tools.all(agent)).filter((tool) => !refusingList(allowLists, tool.name));
-      const model = { provider: input.model?.provider ?? agent.model.provider, name: input.model?.name ?? agent.model.name };
-      const provider = this.deps.provider(model.provider, agent.name);
+      const state: LoopState = {
+        messages: [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: input.message }],
+        step: 0,
+        calls: [],
+        text: '',
+        model: { provider: input.model?.provider ?? agent.model.provider, name: input.model?.name ?? agent.model.name },
+        allowLists: [{ source: 'agent', name: agent.name, patterns: agent.allowed_tools }, ...(input.restrictions ?? [])],
+        policies: [{ source: 'agent', name: agent.name, policy: agent.tool_policy }, ...(input.policies ?? [])],
+        noApprover: input.noApprover ?? false,
+      };
+      return await this.loop(agent, run, state, { input, signal, channel, record, pending });
+    } catch (error) {
+      return this.fail(run, error, channel, pending);
+    }
+  }
 
-      let finalText = '';
-      let finished = false;
-      for (let step = 0; step < agent.max_steps && !signal.aborted; step++) {
+  /** The run after a decision, from its checkpoint. */
+  private async continueRun(agent: Agent, run: Run, resumption: Resumption, signal: AbortSignal, channel: UpdateChannel<RunUpdate>) {
+    const pending: Promise<unknown>[] = [];
+    const record: Recorder = (type, payload, redactedBefore) => void pending.push(this.emit(run, type, payload, redactedBefore));
+    try {
+      const state: LoopState = { ...resumption.checkpoint, noApprover: false };
+      return await this.loop(agent, run, state, { signal, channel, record, pending, decided: resumption.outcome });
+    } catch (error) {
+      return this.fail(run, error, channel, pending);
+    }
+  }
+
+  /** Records a failed run: its error (redacted), its end and its session free. */
+  private async fail(run: Run, error: unknown, channel: UpdateChannel<RunUpdate>, pending: Promise<unknown>[] = []) {
+    await Promise.allSettled(pending);
+    const app = error instanceof AppError ? error : new AppError('INTERNAL_ERROR', 'The run failed unexpectedly');
+    run.status = 'failed';
+    // A provider may echo what it was sent (its API key) in its error, and the error is shown to the caller.
+    run.error = { code: app.code, message: this.safe(app.message), ...(app.details ? { details: this.safe(app.details) } : {}) };
+    run.completed_at = new Date();
+    await this.deps.store.endRun(run).catch(() => undefined);
+    await this.emit(run, 'run.failed', { error: run.error }).catch(() => undefined);
+    const ended = { ...run, steps: [...run.steps] };
+    channel.push({ type: 'done', run: ended, messageId: null });
+    return { run: ended, messageId: null };
+  }
+
+  /**
+   * The loop: model -> tool calls -> model ... from `state` (a new run's first step, or a resumed run's pending
+   * calls), until a final answer, the step limit, cancellation, or a call that waits for a person (the run pauses).
+   */
+  private async loop(agent: Agent, run: Run, state: LoopState, context: LoopContext) {
+    const { signal, channel, record, pending } = context;
+    let messageId: string | null = null;
+    const tools = await this.runTools(agent, state.allowLists);
+    const provider = this.deps.provider(state.model.provider, agent.name);
+    let decided = context.decided;
+
+    let finalText = state.text;
+    let finished = false;
+    while (!signal.aborted) {
+      if (state.calls.length === 0) {
+        if (state.step >= agent.max_steps) break;
+        const step = state.step;
         const started = performance.now();
         record('model.request', {
-          step, provider: provider.name, model: model.name, messages: messages.length, tools: tools.map((t) => t.name),
+          step, provider: provider.name, model: state.model.name, messages: state.messages.length, tools: tools.map((t) => t.name),
         });
-        channel.push({ type: 'model_request', step, provider: provider.name, model: model.name });
+        channel.push({ type: 'model_request', step, provider: provider.name, model: state.model.name });
         let text = '';
         const calls: ToolCall[] = [];
         let usage: Usage = { input_tokens: 0, output_tokens: 0 };
@@ -352,8 +516,8 @@ export class Runtime {
         };
         try {
           for await (const event of provider.stream({
-            model: model.name,
-            messages,
+            model: state.model.name,
+            messages: state.messages,
             tools: tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema })),
             parameters: agent.model.parameters,
             signal,
@@ -370,7 +534,7 @@ export class Runtime {
           }
         } catch (error) {
           // Only the first request can tell a model that is not there from a provider that failed along the way.
-          throw (step === 0 ? unknownModel(error, input, agent) : undefined) ?? error;
+          throw (step === 0 && context.input ? unknownModel(error, context.input, agent) : undefined) ?? error;
         } finally {
           // What was held back waiting for the next chunk is released, even when the stream broke off.
           streamText(() => redacting.flush());
@@ -384,7 +548,7 @@ export class Runtime {
         record('model.response', { step, content: text, tool_calls: calls, usage, finish_reason: finishReason }, redacting.count);
         if (signal.aborted) break;
         channel.push({
-          type: 'model_response', step, provider: provider.name, model: model.name, content: text, tool_calls: calls.length, finish_reason: finishReason, usage,
+          type: 'model_response', step, provider: provider.name, model: state.model.name, content: text, tool_calls: calls.length, finish_reason: finishReason, usage,
         });
 
         if (calls.length === 0) {
@@ -392,55 +556,105 @@ export class Runtime {
           finished = true;
           break;
         }
-        messages.push({ role: 'assistant', content: text, tool_calls: calls });
+        state.messages.push({ role: 'assistant', content: text, tool_calls: calls });
         await this.deps.store.appendMessage({
           sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'assistant', content: text, toolCalls: modelStep.tool_calls,
         });
-        for (const call of calls) {
-          if (signal.aborted) break;
-          const access = await this.toolAccess(agent, { tools, allowLists }, call);
-          const decision: ToolDecision = access.tool ? { allowed: true } : { allowed: false, reason: access.refusal };
-          channel.push({ type: 'tool_call', call: this.safe(call), decision });
-          const result = await this.callTool(run, agent, access, allowLists, call, signal, record);
-          channel.push({ type: 'tool_result', id: call.id, name: call.name, output: result.output, is_error: result.is_error });
-          messages.push({ role: 'tool', content: result.modelOutput, tool_call_id: call.id, name: call.name });
-          await this.deps.store.appendMessage({
-            sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'tool', content: result.output, toolCallId: call.id,
-          });
-        }
-        finalText = text;
+        state.calls = [...calls];
+        state.text = text;
       }
 
-      run.status = signal.aborted ? 'cancelled' : 'completed';
-      run.output = signal.aborted ? finalText || null : finalText;
-      run.completed_at = new Date();
-      const reply = await this.deps.store.finishRun(
-        run,
-        signal.aborted ? undefined : { sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'assistant', content: finalText },
-      );
-      if (reply) {
-        messageId = reply.id;
-        record('message.assistant', { message_id: reply.id, content: finalText });
+      while (state.calls.length > 0 && !signal.aborted) {
+        const call = state.calls[0]!;
+        let access = await this.toolAccess(agent, { tools, allowLists: state.allowLists }, call);
+        let decision: ToolDecision = access.tool ? { allowed: true } : { allowed: false, reason: access.refusal };
+        if (access.tool) {
+          const judged = await this.judge(run, state, call, decided);
+          if (judged === 'pause') return this.pause(run, state, call, access.kind, context);
+          decision = judged.decision;
+          if (!decision.allowed) access = { tool: undefined, kind: access.kind, refusal: decision.reason, violation: judged.violation! };
+        }
+        decided = undefined;
+        channel.push({ type: 'tool_call', call: this.safe(call), decision });
+        const result = await this.callTool(run, agent, access, state.allowLists, call, signal, record);
+        channel.push({ type: 'tool_result', id: call.id, name: call.name, output: result.output, is_error: result.is_error });
+        state.messages.push({ role: 'tool', content: result.modelOutput, tool_call_id: call.id, name: call.name });
+        await this.deps.store.appendMessage({
+          sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'tool', content: result.output, toolCallId: call.id,
+        });
+        state.calls.shift();
       }
-      await Promise.all(pending);
-      if (run.status === 'cancelled') {
-        await this.emit(run, 'run.cancelled', { steps: run.steps.length, usage: run.usage });
-      } else {
-        await this.emit(run, 'run.completed', { output: run.output, usage: run.usage, steps: run.steps.length, reason: finished ? 'final_answer' : 'max_steps' });
-      }
-    } catch (error) {
-      await Promise.allSettled(pending);
-      const app = error instanceof AppError ? error : new AppError('INTERNAL_ERROR', 'The run failed unexpectedly');
-      run.status = 'failed';
-      // A provider may echo what it was sent (its API key) in its error, and the error is shown to the caller.
-      run.error = { code: app.code, message: this.safe(app.message), ...(app.details ? { details: this.safe(app.details) } : {}) };
-      run.completed_at = new Date();
-      await this.deps.store.endRun(run).catch(() => undefined);
-      await this.emit(run, 'run.failed', { error: run.error }).catch(() => undefined);
+      if (signal.aborted) break;
+      finalText = state.text;
+      state.step += 1;
+    }
+
+    run.status = signal.aborted ? 'cancelled' : 'completed';
+    run.output = signal.aborted ? finalText || null : finalText;
+    run.completed_at = new Date();
+    const reply = await this.deps.store.finishRun(
+      run,
+      signal.aborted ? undefined : { sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'assistant', content: finalText },
+    );
+    if (reply) {
+      messageId = reply.id;
+      record('message.assistant', { message_id: reply.id, content: finalText });
+    }
+    await Promise.all(pending);
+    if (run.status === 'cancelled') {
+      await this.emit(run, 'run.cancelled', { steps: run.steps.length, usage: run.usage });
+    } else {
+      await this.emit(run, 'run.completed', { output: run.output, usage: run.usage, steps: run.steps.length, reason: finished ? 'final_answer' : 'max_steps' });
     }
     const ended = { ...run, steps: [...run.steps] };
     channel.push({ type: 'done', run: ended, messageId });
     return { run: ended, messageId };
+  }
+
+  /**
+   * What the tool policies say about a call the allow-lists let through: go ahead, refused (by a `deny`, or an `ask`
+   * nobody can answer, or a person's decision), or pause for a person. A decision made "for the rest of the session"
+   * answers later calls of the tool in the session.
+   */
+  private async judge(run: Run, state: LoopState, call: ToolCall, decided: ApprovalOutcome | undefined): Promise<'pause' | { decision: ToolDecision; violation?: Record<string, unknown> }> {
+    const { mode, list } = effectiveMode(state.policies, call.name);
+    if (mode === 'allow') return { decision: { allowed: true, decidedBy: 'policy' } };
+    const refusal = (reason: string, decidedBy: 'policy' | 'user', why: string) => ({
+      decision: { allowed: false as const, reason, decidedBy },
+      violation: { reason: why, tool: call.name, tool_call_id: call.id, ...(list ? { refused_by: { policy: list.source, name: list.name } } : {}) },
+    });
+    if (mode === 'deny') return refusal(`Tool '${call.name}' is not allowed: the ${list!.source} '${list!.name}' tool policy denies it`, 'policy', 'tool_denied_by_policy');
+    if (decided?.callId === call.id) {
+      return decided.approved ? { decision: { allowed: true, decidedBy: 'user', forSession: decided.forSession } } : refusal(decided.output, 'user', 'tool_call_denied');
+    }
+    if (state.noApprover) {
+      return refusal(`Tool '${call.name}' needs a person's approval, and nobody can give it here`, 'policy', 'approval_unavailable');
+    }
+    const remembered = await this.deps.approvals.sessionDecision(run.session_id, call.name);
+    if (remembered?.status === 'approved') return { decision: { allowed: true, decidedBy: 'user', forSession: true } };
+    if (remembered) return refusal(denialOutput(call.name, remembered.status, remembered.reason), 'user', 'tool_call_denied');
+    return 'pause';
+  }
+
+  /** Stores the run's checkpoint with its pending approval and ends this part of the run: it waits for a person. */
+  private async pause(run: Run, state: LoopState, call: ToolCall, kind: ToolKind, context: LoopContext) {
+    await Promise.all(context.pending);
+    const now = new Date();
+    const { noApprover: _ignored, ...checkpoint } = state;
+    run.status = 'awaiting_approval';
+    const approval = await this.deps.approvals.pause(run, {
+      call: this.safe(call),
+      checkpoint,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + this.deps.approvalExpiryMs),
+      waiter: await this.deps.instance(),
+    });
+    await this.emit(run, 'approval.requested', {
+      tool_call_id: call.id, tool: call.name, kind, arguments: this.safe(call.arguments), session_id: run.session_id, expires_at: approval.expires_at.toISOString(),
+    });
+    context.channel.push({ type: 'approval_requested', approval });
+    const paused = { ...run, steps: [...run.steps], pending_approval: approval };
+    return { run: paused, messageId: null };
   }
 
   /** Whether the run's lists let the call through: the tool, or why not (told to the model, recorded as security.violation). */

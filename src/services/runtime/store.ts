@@ -76,7 +76,8 @@ export class ConversationStore {
 
   /**
    * Starts a run in one transaction: finds or creates its session and claims it for the run (free when it has no
-   * active run, or that run has ended or belongs to an instance whose lease expired), then inserts the run if the
+   * active run, or that run has ended or belongs to an instance whose lease expired; a run awaiting approval keeps it
+   * whatever its instance), then inserts the run if the
    * claim held, and for a sub-agent if fewer than `subagentLimit` sub-agent runs are alive across every process.
    * Session exclusion and the limit hold across processes because they are decided here, in the database.
    */
@@ -90,7 +91,8 @@ export class ConversationStore {
           sql: `INSERT INTO sessions (id, agent, user_id, active_run_id, created_at, updated_at) VALUES (:session, :agent, :user, :run, :now, :now)
                 ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,
                   active_run_id = CASE WHEN sessions.agent = excluded.agent AND (sessions.active_run_id IS NULL OR NOT EXISTS (
-                    SELECT 1 FROM runs WHERE runs.id = sessions.active_run_id AND runs.status IN ('queued', 'running') AND runs.instance_id IN (${liveInstances})
+                    SELECT 1 FROM runs WHERE runs.id = sessions.active_run_id AND (runs.status = 'awaiting_approval'
+                      OR (runs.status IN ('queued', 'running') AND runs.instance_id IN (${liveInstances})))
                   )) THEN excluded.active_run_id ELSE sessions.active_run_id END
                 RETURNING agent, active_run_id`,
           args: { session: run.session_id, agent: run.agent_id, user: run.user_id, run: run.id, now },

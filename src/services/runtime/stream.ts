@@ -1,4 +1,7 @@
-/** A run's live updates as the chunks of seed 000's chat stream: content deltas, tool activity, then done. */
+/**
+ * A run's live updates as the chunks of seed 000's chat stream: content deltas, tool activity (and a call waiting for
+ * approval: the stream stays open until it is decided), then done.
+ */
 import type { ChatStreamChunk } from '../../domain/chat.ts';
 import { isModelStep, type ModelStepUpdate, type RunHandle, type RunUpdate } from './runtime.ts';
 
@@ -38,6 +41,8 @@ function toChunk(update: Exclude<RunUpdate, ModelStepUpdate>, run_id: string): C
       return { tool_call: update.call, run_id };
     case 'tool_result':
       return { tool_result: { id: update.id, name: update.name, output: update.output, is_error: update.is_error }, run_id };
+    case 'approval_requested':
+      return { approval_required: update.approval, run_id };
     case 'done': {
       const { run } = update;
       return {

@@ -81,6 +81,8 @@ export class Subagents {
         user_id: context.userId ?? undefined,
         restrictions: inheritedLists(context.allowLists),
         subagentLimit: maxTotal,
+        // The parent waits inside a tool call: nobody is there to approve the child's calls.
+        noApprover: true,
       });
     } catch (error) {
       if (isAppError(error) && error.details?.reason === 'subagent_limit') {

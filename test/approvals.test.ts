@@ -1,0 +1,286 @@
+/**
+ * Tool approvals through the public surface: a tool policy of `ask` pauses the run (awaiting_approval, the pending
+ * call on GET /api/runs/{id}), a person approves or denies it over REST, tRPC or a chat stream's frame, the run goes
+ * on from what is stored: after a restart, on a second process, or denied when nobody decided in time.
+ */
+import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi, makeTempHome, startTestServer, startTestServerIn, type Api, type TestServer } from './helpers/server.ts';
+import { spawnServer } from './helpers/process.ts';
+import { parseSse } from './helpers/sse.ts';
+
+const STORE = (content: string) => `<invoke name="memory.store">{"content": "${content}"}</invoke>`;
+
+/** The JSON frames of a chat stream as they arrive, so a test can act in the middle of it. */
+async function* chatFrames(response: Response): AsyncGenerator<Record<string, any>> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      const end = buffer.lastIndexOf('\n\n');
+      if (end < 0) continue;
+      const complete = buffer.slice(0, end + 2);
+      buffer = buffer.slice(end + 2);
+      for (const event of parseSse(complete).events) yield JSON.parse(event.data);
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+/** Polls the run until its status is one of `statuses` (a resumed run goes on in the background). */
+async function waitForRun(api: Api, runId: string, statuses: string[], timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await api.get(`/api/runs/${runId}`);
+    if (statuses.includes(res.body.data.status) || Date.now() > deadline) return res.body.data;
+    await sleep(50);
+  }
+}
+
+async function createAskingAgent(api: Api, name: string, policy: Record<string, string> = { 'memory.store': 'ask' }) {
+  const res = await api.post('/api/agents', { name, allowed_tools: ['memory.*'], tool_policy: policy });
+  expect(res.status).toBe(201);
+  return res;
+}
+
+describe('tool approvals', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('keeps allowed calls as they were when the agent has no tool policy', async () => {
+    await server.api.post('/api/agents', { name: 'plain', allowed_tools: ['memory.*'] });
+    const res = await server.api.post('/api/agents/plain/chat', { message: STORE('plain fact') });
+    expect(res.status).toBe(200);
+    expect(res.body.data).toMatchObject({ status: 'completed', content: expect.stringContaining('memory.store') });
+    expect(res.body.data.pending_approval).toBeUndefined();
+    expect((await server.api.get('/api/agents/plain')).body.data.tool_policy).toEqual({});
+  });
+
+  it('pauses on an `ask` call, shows the pending call on the run, keeps the session busy, and runs the tool once approved', async () => {
+    await createAskingAgent(server.api, 'asker');
+    const chat = await server.api.post('/api/agents/asker/chat', { message: `Remember ${STORE('likes tea')}`, session_id: 'ses-approve' });
+    expect(chat.status).toBe(200);
+    const reply = chat.body.data;
+    expect(reply.status).toBe('awaiting_approval');
+    expect(reply.pending_approval).toMatchObject({ call_id: 'call_1', tool: 'memory.store', arguments: { content: 'likes tea' }, status: 'pending' });
+
+    const run = await server.api.get(`/api/runs/${reply.run_id}`);
+    expect(run.body.data.status).toBe('awaiting_approval');
+    expect(run.body.data.pending_approval).toMatchObject({ run_id: reply.run_id, call_id: 'call_1', tool: 'memory.store' });
+    expect(run.body.data.completed_at).toBeNull();
+
+    const busy = await server.api.post('/api/agents/asker/chat', { message: 'hello?', session_id: 'ses-approve' });
+    expect(busy.status).toBe(409);
+    expect(busy.body.error.code).toBe('SESSION_BUSY');
+
+    const decided = await server.api.post(`/api/runs/${reply.run_id}/approvals/call_1`, { decision: 'approve' });
+    expect(decided.status).toBe(200);
+    expect(decided.body.data).toMatchObject({ status: 'approved', call_id: 'call_1', decided_by: 'anonymous' });
+
+    const ended = await waitForRun(server.api, reply.run_id, ['completed', 'failed']);
+    expect(ended.status).toBe('completed');
+    expect(ended.pending_approval).toBeUndefined();
+    const tool = ended.steps.find((step: { type: string }) => step.type === 'tool');
+    expect(tool).toMatchObject({ name: 'memory.store', is_error: false });
+    expect(ended.output).toContain('memory.store');
+    const memories = await server.api.get('/api/agents/asker/memory');
+    expect(memories.body.data.memories.map((m: { content: string }) => m.content)).toContain('likes tea');
+
+    const again = await server.api.post(`/api/runs/${reply.run_id}/approvals/call_1`, { decision: 'deny' });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('APPROVAL_DECIDED');
+
+    const audit = await server.api.get(`/api/audit?event_type=approval.requested,approval.decided&agent_id=asker`);
+    const types = audit.body.data.events.filter((e: { run_id: string }) => e.run_id === reply.run_id).map((e: { event_type: string }) => e.event_type);
+    expect(types).toEqual(expect.arrayContaining(['approval.requested', 'approval.decided']));
+  });
+
+  it('returns a denial to the model as the tool result, with the reason, and never runs the tool', async () => {
+    await createAskingAgent(server.api, 'denier');
+    const reply = (await server.api.post('/api/agents/denier/chat', { message: STORE('secret plan') })).body.data;
+    expect(reply.status).toBe('awaiting_approval');
+    const denied = await server.api.post(`/api/runs/${reply.run_id}/approvals/${reply.pending_approval.call_id}`, { decision: 'deny', reason: 'not today' });
+    expect(denied.body.data).toMatchObject({ status: 'denied', reason: 'not today' });
+    const ended = await waitForRun(server.api, reply.run_id, ['completed', 'failed']);
+    expect(ended.status).toBe('completed');
+    const tool = ended.steps.find((step: { type: string }) => step.type === 'tool');
+    expect(tool).toMatchObject({ name: 'memory.store', is_error: true });
+    expect(tool.output).toContain('a person denied the call (not today)');
+    expect(ended.output).toContain('not today');
+    expect((await server.api.get('/api/agents/denier/memory')).body.data.memories).toEqual([]);
+  });
+
+  it('applies a decision "for the rest of this session" to later calls of the tool without asking', async () => {
+    await createAskingAgent(server.api, 'sessioner');
+    const first = (await server.api.post('/api/agents/sessioner/chat', { message: STORE('one'), session_id: 'ses-remember' })).body.data;
+    await server.api.post(`/api/runs/${first.run_id}/approvals/call_1`, { decision: 'approve', for_session: true });
+    await waitForRun(server.api, first.run_id, ['completed']);
+    const second = await server.api.post('/api/agents/sessioner/chat', { message: STORE('two'), session_id: 'ses-remember' });
+    expect(second.body.data.status).toBe('completed');
+    const other = await server.api.post('/api/agents/sessioner/chat', { message: STORE('three'), session_id: 'ses-other' });
+    expect(other.body.data.status).toBe('awaiting_approval');
+    await server.api.post(`/api/runs/${other.body.data.run_id}/cancel`);
+  });
+
+  it('refuses a `deny` policy like an allow-list refusal, and a channel-less narrowing is only stricter', async () => {
+    await server.api.post('/api/agents', { name: 'strict', allowed_tools: ['memory.*'], tool_policy: { 'memory.*': 'deny', 'memory.search': 'allow' } });
+    const denied = await server.api.post('/api/agents/strict/chat', { message: STORE('nope') });
+    expect(denied.body.data.status).toBe('completed');
+    const run = (await server.api.get(`/api/runs/${denied.body.data.run_id}`)).body.data;
+    expect(run.steps.find((step: { type: string }) => step.type === 'tool').output).toContain("the agent 'strict' tool policy denies it");
+    const search = await server.api.post('/api/agents/strict/chat', { message: '<invoke name="memory.search">{"query": "x"}</invoke>' });
+    const searched = (await server.api.get(`/api/runs/${search.body.data.run_id}`)).body.data;
+    expect(searched.steps.find((step: { type: string }) => step.type === 'tool').is_error).toBe(false);
+  });
+
+  it('refuses `ask` for a tool the agent may not call at all, and a bad mode, with VALIDATION_ERROR', async () => {
+    const res = await server.api.post('/api/agents', { name: 'confused', allowed_tools: ['memory.*'], tool_policy: { host_shell: 'ask' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_ERROR');
+    expect(res.body.error.details.issues[0].path).toBe('tool_policy.host_shell');
+    const bad = await server.api.patch('/api/agents/plain', { tool_policy: { 'memory.store': 'maybe' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('VALIDATION_ERROR');
+    const patched = await server.api.patch('/api/agents/plain', { tool_policy: { 'memory.*': 'ask' } });
+    expect(patched.status).toBe(200);
+    expect(patched.body.data.tool_policy).toEqual({ 'memory.*': 'ask' });
+  });
+
+  it('answers 404 APPROVAL_NOT_FOUND for a call the run never waited on, and RUN_NOT_FOUND for an unknown run', async () => {
+    const reply = (await server.api.post('/api/agents/plain/chat', { message: 'no tools here' })).body.data;
+    const missing = await server.api.post(`/api/runs/${reply.run_id}/approvals/call_9`, { decision: 'approve' });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('APPROVAL_NOT_FOUND');
+    const unknown = await server.api.post('/api/runs/run_nope/approvals/call_1', { decision: 'approve' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('RUN_NOT_FOUND');
+    const invalid = await server.api.post(`/api/runs/${reply.run_id}/approvals/call_1`, { decision: 'maybe' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.code).toBe('VALIDATION_ERROR');
+  });
+
+  it('cancels a run waiting for approval, which frees its session', async () => {
+    await createAskingAgent(server.api, 'canceller');
+    const reply = (await server.api.post('/api/agents/canceller/chat', { message: STORE('x'), session_id: 'ses-cancel' })).body.data;
+    const cancelled = await server.api.post(`/api/runs/${reply.run_id}/cancel`);
+    expect(cancelled.body.data.status).toBe('cancelled');
+    const late = await server.api.post(`/api/runs/${reply.run_id}/approvals/call_1`, { decision: 'approve' });
+    expect(late.status).toBe(409);
+    const next = await server.api.post('/api/agents/canceller/chat', { message: 'free again', session_id: 'ses-cancel' });
+    expect(next.body.data.status).toBe('completed');
+  });
+
+  it('sends a stream frame for the pending call and keeps the stream open until the decision, then streams the rest', async () => {
+    await createAskingAgent(server.api, 'streamer');
+    const response = await fetch(`${server.url}/api/agents/streamer/chat/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: STORE('streamed') }),
+    });
+    const frames: Array<Record<string, any>> = [];
+    let decided = false;
+    for await (const data of chatFrames(response)) {
+      frames.push(data);
+      if (data.approval_required && !decided) {
+        decided = true;
+        expect(data.approval_required).toMatchObject({ tool: 'memory.store', status: 'pending' });
+        const res = await server.trpc.runs.decide.mutate({ id: data.run_id, call_id: data.approval_required.call_id, decision: 'approve' });
+        expect(res.status).toBe('approved');
+      }
+      if (data.done) break;
+    }
+    expect(decided).toBe(true);
+    const done = frames.at(-1)!;
+    expect(done).toMatchObject({ done: true, status: 'completed' });
+    expect(frames.some((frame) => frame.tool_result?.name === 'memory.store' && frame.tool_result.is_error === false)).toBe(true);
+  });
+});
+
+describe('tool approvals that expire', () => {
+  it('denies a call nobody decided in time, audits it, and ends a waiting stream', async () => {
+    const server = await startTestServer({ approvals: { expiryMs: 1000 } });
+    try {
+      await createAskingAgent(server.api, 'waiter');
+      const response = await fetch(`${server.url}/api/agents/waiter/chat/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: STORE('too late') }),
+      });
+      const frames: Array<Record<string, any>> = [];
+      for await (const frame of chatFrames(response)) {
+        frames.push(frame);
+        if (frames.at(-1)!.done) break;
+      }
+      expect(frames.some((frame) => frame.approval_required)).toBe(true);
+      const done = frames.at(-1)!;
+      expect(done.status).toBe('completed');
+      const run = (await server.api.get(`/api/runs/${done.run_id}`)).body.data;
+      expect(run.steps.find((step: { type: string }) => step.type === 'tool').output).toContain('nobody approved the call before it expired');
+      const audit = await server.api.get(`/api/audit?event_type=approval.decided&agent_id=waiter`);
+      expect(audit.body.data.events[0].payload).toMatchObject({ decision: 'expired', decided_by: 'expiry', tool: 'memory.store' });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('tool approvals across processes', () => {
+  it('resumes a paused run after a restart of the server, from what is stored', async () => {
+    const home = makeTempHome();
+    try {
+      const first = await startTestServerIn(home);
+      await createAskingAgent(first.api, 'durable');
+      const reply = (await first.api.post('/api/agents/durable/chat', { message: STORE('survives restarts') })).body.data;
+      expect(reply.status).toBe('awaiting_approval');
+      await first.close();
+
+      const second = await startTestServerIn(home);
+      try {
+        const run = await second.api.get(`/api/runs/${reply.run_id}`);
+        expect(run.body.data).toMatchObject({ status: 'awaiting_approval', pending_approval: { call_id: 'call_1', tool: 'memory.store' } });
+        await second.api.post(`/api/runs/${reply.run_id}/approvals/call_1`, { decision: 'approve' });
+        const ended = await waitForRun(second.api, reply.run_id, ['completed', 'failed']);
+        expect(ended.status).toBe('completed');
+        expect(ended.steps.filter((step: { type: string }) => step.type === 'model')).toHaveLength(2);
+        const memories = await second.api.get('/api/agents/durable/memory');
+        expect(memories.body.data.memories.map((m: { content: string }) => m.content)).toEqual(['survives restarts']);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('takes a decision made through a second process (a real `moxxy serve`) and the run completes', async () => {
+    const home = makeTempHome();
+    const first = await startTestServerIn(home);
+    const second = await spawnServer({ MOXXY_HOME: home });
+    try {
+      await createAskingAgent(first.api, 'shared');
+      const reply = (await first.api.post('/api/agents/shared/chat', { message: STORE('decided elsewhere') })).body.data;
+      const other = createApi(second.url);
+      expect((await other.get(`/api/runs/${reply.run_id}`)).body.data.status).toBe('awaiting_approval');
+      const decided = await other.post(`/api/runs/${reply.run_id}/approvals/call_1`, { decision: 'approve' });
+      expect(decided.body.data.status).toBe('approved');
+      const ended = await waitForRun(first.api, reply.run_id, ['completed', 'failed']);
+      expect(ended.status).toBe('completed');
+      expect((await other.get('/api/agents/shared/memory')).body.data.memories.map((m: { content: string }) => m.content)).toEqual(['decided elsewhere']);
+    } finally {
+      await second.stop();
+      await first.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -96,17 +96,10 @@ export function queryTokens(text: string): string[] {
 }
 
 /**
- * An FTS5 MATCH expression for any user text, or null when it has no words. Every token is a quoted string,
- * so FTS5 syntax in the text (quotes, `*`, `-`, NEAR, OR, NOT, parentheses, column filters) is just words;
- * tokens are OR-ed for recall and bm25 puts documents with more (and rarer) query words first.
- */
-export function ftsMatchExpression(text: string): string | null {
-  return ftsMatchOf(queryTokens(text));
-}
-
-/**
- * The MATCH expression of tokens from queryTokens (letters, digits and marks only, so quoting is safe),
- * limited to the text columns: a query word never matches the scope column.
+ * The FTS5 MATCH expression of tokens from queryTokens, or null when there are none. Every token is a quoted string
+ * (letters, digits and marks only, so quoting is safe), so FTS5 syntax in the text (quotes, `*`, `-`, NEAR, OR, NOT,
+ * parentheses, column filters) is just words; tokens are OR-ed for recall and bm25 puts documents with more (and
+ * rarer) query words first. Limited to the text columns: a query word never matches the scope column.
  */
 export function ftsMatchOf(tokens: string[]): string | null {
   return tokens.length > 0 ? `{content tags} : (${tokens.map((token) => `"${token}"`).join(' OR ')})` : null;

@@ -24,13 +24,15 @@ export interface RawResponseSpec {
   alternatives?: Array<{ contentType: string; schema: z.ZodType }>;
 }
 
-export interface RawRouteInput<P, Q, B> {
+export interface RawRouteInput<P, Q, B, H> {
   params: P;
   query: Q;
   body: B;
+  /** The request headers the route declares, read with its schema (names as declared, matched case-insensitively). */
+  headers: H;
 }
 
-export interface RawRouteSpec<P = any, Q = any, B = any> {
+export interface RawRouteSpec<P = any, Q = any, B = any, H = any> {
   id: string;
   method: HttpMethod;
   path: `/${string}`;
@@ -55,7 +57,7 @@ export interface RawRouteSpec<P = any, Q = any, B = any> {
     query?: z.ZodType<Q>;
     /** JSON bodies are parsed and validated; other content types arrive as a Buffer. */
     body?: { contentType: string; schema: z.ZodType<B>; description?: string };
-    headers?: z.ZodObject;
+    headers?: z.ZodObject & z.ZodType<H>;
   };
   responses: Record<number, RawResponseSpec>;
   /** Failures answered with the error envelope (or, for SSE, before the stream starts). */
@@ -74,10 +76,10 @@ export interface RawRouteSpec<P = any, Q = any, B = any> {
   bodyLimit?: number;
   /** Runs before the body is read (e.g. a channel's own bearer auth); throw an AppError to refuse. */
   onRequest?(request: FastifyRequest, services: Services, reply: FastifyReply): Promise<void>;
-  handler(input: RawRouteInput<P, Q, B>, request: FastifyRequest, reply: FastifyReply, services: Services): Promise<unknown>;
+  handler(input: RawRouteInput<P, Q, B, H>, request: FastifyRequest, reply: FastifyReply, services: Services): Promise<unknown>;
 }
 
-export function defineRawRoute<P, Q, B>(spec: RawRouteSpec<P, Q, B>): RawRouteSpec<P, Q, B> {
+export function defineRawRoute<P, Q, B, H>(spec: RawRouteSpec<P, Q, B, H>): RawRouteSpec<P, Q, B, H> {
   return spec;
 }
 
@@ -97,6 +99,12 @@ function parseWith<T>(schema: z.ZodType<T> | undefined, value: unknown, prefix: 
       code: issue.code,
     })),
   );
+}
+
+/** The declared headers of a request under their declared names (Node gives every header name in lowercase). */
+function declaredHeaders(schema: z.ZodObject | undefined, request: FastifyRequest): Record<string, unknown> {
+  if (!schema) return {};
+  return Object.fromEntries(Object.keys(schema.shape).map((name) => [name, request.headers[name.toLowerCase()]]));
 }
 
 /** Non-JSON bodies (`audio/*`) arrive as a Buffer, and only on the routes that declare that content type. */
@@ -127,6 +135,7 @@ export function registerRawRoutes(app: FastifyInstance, routes: RawRouteSpec[], 
           params: parseWith(route.request?.params, request.params, ''),
           query: parseWith(route.request?.query, coerce(request.query as Record<string, unknown>), ''),
           body: route.request?.body?.contentType === 'application/json' && !route.rawBody ? parseWith(route.request.body.schema, request.body, '') : request.body,
+          headers: parseWith(route.request?.headers, declaredHeaders(route.request?.headers, request), ''),
         };
         return route.handler(input, request, reply, services);
       },

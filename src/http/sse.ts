@@ -1,7 +1,7 @@
 /**
  * Server-Sent Events over a fastify reply, for every streaming route (event stream, chat and run streams).
  *
- *   const stream = openSse(request, reply, { keepAliveMs: 15_000 });
+ *   const stream = openSse(request, reply, { keepAliveMs: services.events.options.keepAliveMs });
  *   while (!stream.closed) await stream.send({ id, data: envelope });
  *
  * - `openSse` takes the reply over (reply.hijack()) and writes the headers at once, so validate and
@@ -29,8 +29,8 @@ export interface SseMessage {
 }
 
 export interface SseOptions {
-  /** Milliseconds between keep-alive comments; 0 disables them. Default 15 000. */
-  keepAliveMs?: number;
+  /** Milliseconds between keep-alive comments; 0 disables them. The server's is the event bus's (src/services/events/bus.ts). */
+  keepAliveMs: number;
   /** Extra response headers. */
   headers?: Record<string, string>;
 }
@@ -38,14 +38,10 @@ export interface SseOptions {
 export interface SseStream {
   send(message: SseMessage): Promise<boolean>;
   write(formatted: string): Promise<boolean>;
-  /** Writes a `: text` comment line, ignored by clients. */
-  comment(text: string): Promise<boolean>;
   readonly signal: AbortSignal;
   readonly closed: boolean;
   close(): void;
 }
-
-export const DEFAULT_KEEP_ALIVE_MS = 15_000;
 
 const oneLine = (text: string) => text.replace(/[\r\n]/g, ' ');
 
@@ -59,7 +55,7 @@ export function formatSseMessage({ id, event, data }: SseMessage): string {
   return `${out}\n`;
 }
 
-export function openSse(request: FastifyRequest, reply: FastifyReply, options: SseOptions = {}): SseStream {
+export function openSse(request: FastifyRequest, reply: FastifyReply, options: SseOptions): SseStream {
   reply.hijack();
   const res = reply.raw;
   const controller = new AbortController();
@@ -91,7 +87,7 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
     });
   };
 
-  const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+  const { keepAliveMs } = options;
   const timer =
     keepAliveMs > 0
       ? setInterval(() => {
@@ -104,7 +100,6 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, options: S
   const stream: SseStream = {
     send: (message) => write(formatSseMessage(message)),
     write,
-    comment: (text) => write(`: ${oneLine(text)}\n\n`),
     signal: controller.signal,
     get closed() {
       return closed;

@@ -95,13 +95,13 @@ export const runEventsRoute = defineRawRoute({
   },
   responses: { 200: { description: 'The run\'s events', contentType: 'text/event-stream', schema: EventEnvelope } },
   errors: ['RUN_NOT_FOUND'],
-  async handler({ params }, request, reply, services) {
+  async handler({ params, headers }, request, reply, services) {
     const run = await services.runtime.get(params.id);
-    const lastEventId = request.headers['last-event-id'];
+    const lastEventId = headers['last-event-id'];
     const stream = openSse(request, reply, { keepAliveMs: services.events.options.keepAliveMs });
     const subscription = services.events.subscribe(
       { run_id: run.id },
-      typeof lastEventId === 'string' && lastEventId ? { afterEventId: lastEventId, signal: stream.signal } : { afterSeq: 0, signal: stream.signal },
+      lastEventId ? { afterEventId: lastEventId, signal: stream.signal } : { afterSeq: 0, signal: stream.signal },
     );
     try {
       for await (const event of subscription) {

@@ -54,11 +54,11 @@ export const eventStreamRoute = defineRawRoute({
   responses: {
     200: { description: 'An endless text/event-stream; each message\'s data is an Event.', contentType: 'text/event-stream', schema: EventEnvelope },
   },
-  async handler({ query }, request, reply, services) {
-    const lastEventId = request.headers['last-event-id'];
+  async handler({ query, headers }, request, reply, services) {
+    const lastEventId = headers['Last-Event-ID'];
     const stream = openSse(request, reply, { keepAliveMs: services.events.options.keepAliveMs });
     const subscription = services.events.subscribe(query, {
-      afterEventId: typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined,
+      afterEventId: lastEventId || undefined,
       signal: stream.signal,
     });
     try {

@@ -6,43 +6,31 @@ import { TOKEN_PREFIX } from '../domain/tokens.ts';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const MiB = 1024 * 1024;
-const SANDBOX_LIMIT_DEFAULTS = { processes: 64, memoryBytes: 1024 * MiB, cpuSeconds: 60, openFiles: 256, fileSizeBytes: 64 * MiB, tmpBytes: 64 * MiB };
-
-const HTTP_DEFAULTS = {
-  allowedHosts: [],
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 5_000,
-  shutdownGraceMs: 5_000,
-  // A 32,000-character message in a query string, each character percent-encoded UTF-8 (9 bytes), and then some.
-  maxHeaderBytes: 320 * 1024,
-  authFailureLimit: 10,
-  authFailureWindowMs: 60_000,
-};
 
 /** Transport rules of both HTTP servers (src/http/pipeline.ts). */
 const HttpSettings = z
   .strictObject({
     allowedHosts: z
       .array(z.string().min(1).toLowerCase())
-      .default(HTTP_DEFAULTS.allowedHosts)
+      .default([])
       .describe(
         'Host names (any port) an open loopback server answers besides loopback ones, e.g. a reverse proxy\'s name; pages from them may also write. ' +
           'Other Host values get 421 HOST_NOT_ALLOWED (DNS rebinding).',
       ),
-    headersTimeoutMs: z.number().int().min(100).max(600_000).default(HTTP_DEFAULTS.headersTimeoutMs).describe('Time a client has to send its request line and headers; then 408 REQUEST_TIMEOUT.'),
-    requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(HTTP_DEFAULTS.requestTimeoutMs).describe('Time a client has to send its whole request, body included; then 408 REQUEST_TIMEOUT.'),
-    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(HTTP_DEFAULTS.keepAliveTimeoutMs).describe('An idle keep-alive connection is closed after this long.'),
-    shutdownGraceMs: z.number().int().min(0).max(600_000).default(HTTP_DEFAULTS.shutdownGraceMs).describe('On SIGTERM or SIGINT, requests in flight get this long to finish before their connections are cut.'),
+    headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000).describe('Time a client has to send its request line and headers; then 408 REQUEST_TIMEOUT.'),
+    requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000).describe('Time a client has to send its whole request, body included; then 408 REQUEST_TIMEOUT.'),
+    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5_000).describe('An idle keep-alive connection is closed after this long.'),
+    shutdownGraceMs: z.number().int().min(0).max(600_000).default(5_000).describe('On SIGTERM or SIGINT, requests in flight get this long to finish before their connections are cut.'),
     maxHeaderBytes: z
       .number()
       .int()
       .min(16 * 1024)
       .max(1024 * 1024)
-      .default(HTTP_DEFAULTS.maxHeaderBytes)
+      // A 32,000-character message in a query string, each character percent-encoded UTF-8 (9 bytes), and then some.
+      .default(320 * 1024)
       .describe('Request line (with the query string) plus headers; more answers 431 HEADERS_TOO_LARGE.'),
-    authFailureLimit: z.number().int().min(1).default(HTTP_DEFAULTS.authFailureLimit).describe('Failed credentials per client address and window; more answers 429 RATE_LIMITED (with rateLimits.enabled).'),
-    authFailureWindowMs: z.number().int().min(1000).default(HTTP_DEFAULTS.authFailureWindowMs).describe('The window of authFailureLimit.'),
+    authFailureLimit: z.number().int().min(1).default(10).describe('Failed credentials per client address and window; more answers 429 RATE_LIMITED (with rateLimits.enabled).'),
+    authFailureWindowMs: z.number().int().min(1000).default(60_000).describe('The window of authFailureLimit.'),
   })
   .refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, { message: 'must not exceed requestTimeoutMs', path: ['headersTimeoutMs'] });
 
@@ -53,20 +41,29 @@ const SandboxLimits = z.strictObject({
     .int()
     .min(8)
     .max(65_536)
-    .default(SANDBOX_LIMIT_DEFAULTS.processes)
+    .default(64)
     .describe("Processes and threads at once: a pids cgroup when the server runs as root, else RLIMIT_NPROC in the sandbox's user namespace."),
   memoryBytes: z
     .number()
     .int()
     .min(64 * MiB)
-    .default(SANDBOX_LIMIT_DEFAULTS.memoryBytes)
+    .default(1024 * MiB)
     .describe(
       'Private writable memory per process (RLIMIT_DATA: heap and anonymous maps, not reserved address space, so node and WebAssembly start under it).',
     ),
-  cpuSeconds: z.number().int().min(1).default(SANDBOX_LIMIT_DEFAULTS.cpuSeconds).describe('CPU time per process (RLIMIT_CPU); long-running MCP servers count it too.'),
-  openFiles: z.number().int().min(16).default(SANDBOX_LIMIT_DEFAULTS.openFiles).describe('Open file descriptors per process (RLIMIT_NOFILE).'),
-  fileSizeBytes: z.number().int().min(MiB).default(SANDBOX_LIMIT_DEFAULTS.fileSizeBytes).describe('Largest file a process may write (RLIMIT_FSIZE).'),
-  tmpBytes: z.number().int().min(MiB).default(SANDBOX_LIMIT_DEFAULTS.tmpBytes).describe('Size of the private /tmp (and of TMPDIR when the working directory is read-only).'),
+  cpuSeconds: z.number().int().min(1).default(60).describe('CPU time per process (RLIMIT_CPU); long-running MCP servers count it too.'),
+  openFiles: z.number().int().min(16).default(256).describe('Open file descriptors per process (RLIMIT_NOFILE).'),
+  fileSizeBytes: z.number().int().min(MiB).default(64 * MiB).describe('Largest file a process may write (RLIMIT_FSIZE).'),
+  tmpBytes: z.number().int().min(MiB).default(64 * MiB).describe('Size of the private /tmp (and of TMPDIR when the working directory is read-only).'),
+});
+
+/** The server-wide HTTP channel (seed 001), served by `moxxy channels http` on its own address. */
+export const HttpChannelSettings = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(3737),
+  authToken: z.string().optional().describe('Bearer token; ${vault:KEY} allowed; MOXXY_HTTP_TOKEN overrides.'),
+  allowedTools: z.array(z.string()).optional().describe('Required to serve the channel; [] disables every tool.'),
+  agent: z.string().default('default'),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -78,7 +75,7 @@ export const ConfigSchema = z.strictObject({
       url: z.string().min(1).optional().describe('libSQL URL: file:..., libsql://..., http://...; defaults to <home>/moxxy.db.'),
       authToken: z.string().optional(),
     })
-    .default({}),
+    .prefault({}),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   providers: z
     .strictObject({
@@ -87,24 +84,18 @@ export const ConfigSchema = z.strictObject({
           baseUrl: z.url().default('https://api.openai.com/v1').describe('Any OpenAI-compatible Chat Completions endpoint (Ollama, vLLM, LM Studio, OpenRouter).'),
           apiKey: z.string().optional().describe('Literal key or ${vault:KEY}; OPENAI_API_KEY overrides.'),
         })
-        .default({ baseUrl: 'https://api.openai.com/v1' }),
+        .prefault({}),
       anthropic: z
         .strictObject({
           baseUrl: z.url().default('https://api.anthropic.com'),
           apiKey: z.string().optional().describe('Literal key or ${vault:KEY}; ANTHROPIC_API_KEY overrides.'),
         })
-        .default({ baseUrl: 'https://api.anthropic.com' }),
+        .prefault({}),
       timeoutMs: z.number().int().min(100).default(60_000),
       maxRetries: z.number().int().min(0).max(10).default(2),
       retryBaseDelayMs: z.number().int().min(0).default(250),
     })
-    .default({
-      openai: { baseUrl: 'https://api.openai.com/v1' },
-      anthropic: { baseUrl: 'https://api.anthropic.com' },
-      timeoutMs: 60_000,
-      maxRetries: 2,
-      retryBaseDelayMs: 250,
-    }),
+    .prefault({}),
   transcription: z
     .strictObject({
       baseUrl: z.url().describe('OpenAI-compatible /audio/transcriptions endpoint base, e.g. https://api.openai.com/v1.'),
@@ -114,15 +105,7 @@ export const ConfigSchema = z.strictObject({
     .optional(),
   channels: z
     .strictObject({
-      http: z
-        .strictObject({
-          host: z.string().default('127.0.0.1'),
-          port: z.number().int().min(0).max(65535).default(3737),
-          authToken: z.string().optional().describe('Bearer token; ${vault:KEY} allowed; MOXXY_HTTP_TOKEN overrides.'),
-          allowedTools: z.array(z.string()).optional().describe('Required to serve the channel; [] disables every tool.'),
-          agent: z.string().default('default'),
-        })
-        .optional(),
+      http: HttpChannelSettings.optional(),
       telegram: z
         .strictObject({
           apiBaseUrl: z.url().default('https://api.telegram.org').describe('The Bot API base URL (a local Bot API server, or a test double).'),
@@ -130,10 +113,10 @@ export const ConfigSchema = z.strictObject({
           requestTimeoutMs: z.number().int().min(100).default(15_000).describe('Timeout of every other Bot API call and file download.'),
           retryDelayMs: z.number().int().min(0).default(1_000).describe('First delay after a failed poll; doubles up to a minute.'),
         })
-        .optional()
+        .prefault({})
         .describe('Settings shared by every telegram channel; the channels themselves are configured per agent over the API.'),
     })
-    .default({}),
+    .prefault({}),
   auth: z
     .strictObject({
       internalToken: z.string().min(1).optional().describe('X-Moxxy-Internal-Token value (full access); MOXXY_INTERNAL_TOKEN overrides. Required to bind a non-loopback address.'),
@@ -147,7 +130,7 @@ export const ConfigSchema = z.strictObject({
             '`moxxy serve --api-key` override. Either one allows binding a non-loopback address.',
         ),
     })
-    .default({}),
+    .prefault({}),
   vault: z
     .strictObject({
       masterKey: z
@@ -155,7 +138,7 @@ export const ConfigSchema = z.strictObject({
         .optional()
         .describe('The master key (64 hex characters or base64 of 32 bytes); MOXXY_VAULT_KEY overrides. Without it, <home>/vault.key is used, created (mode 0600) on first start.'),
     })
-    .default({}),
+    .prefault({}),
   rateLimits: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -163,14 +146,14 @@ export const ConfigSchema = z.strictObject({
       read: z.number().int().min(1).default(100).describe('Read requests per second per caller.'),
       write: z.number().int().min(1).default(50).describe('Write requests per second per caller.'),
     })
-    .default({ enabled: true, chat: 10, read: 100, write: 50 })
+    .prefault({})
     .describe('Per caller: API token, else internal token, else client IP.'),
-  http: HttpSettings.default(HTTP_DEFAULTS),
+  http: HttpSettings.prefault({}),
   limits: z
     .strictObject({
       bodyBytes: z.number().int().min(1024).max(50 * 1024 * 1024).default(64 * 1024),
     })
-    .default({ bodyBytes: 64 * 1024 }),
+    .prefault({}),
   memory: z
     .strictObject({
       embeddings: z
@@ -184,7 +167,7 @@ export const ConfigSchema = z.strictObject({
         .optional(),
       recallLimit: z.number().int().min(1).max(50).default(5).describe('Memories recalled into a run when no limit is given.'),
     })
-    .default({ recallLimit: 5 }),
+    .prefault({}),
   runtime: z
     .strictObject({
       subagents: z
@@ -192,9 +175,9 @@ export const ConfigSchema = z.strictObject({
           maxDepth: z.number().int().min(0).max(10).default(2).describe('How many levels below a top-level run sub-agents may go (subagent.spawn); 0 disables them.'),
           maxTotal: z.number().int().min(1).max(1000).default(10).describe('Sub-agent runs alive at once, across every agent.'),
         })
-        .default({ maxDepth: 2, maxTotal: 10 }),
+        .prefault({}),
     })
-    .default({ subagents: { maxDepth: 2, maxTotal: 10 } }),
+    .prefault({}),
   approvals: z
     .strictObject({
       expiryMs: z
@@ -218,7 +201,7 @@ export const ConfigSchema = z.strictObject({
       renewMs: z.number().int().min(100).max(60_000).default(5_000).describe('How often each process renews its lease and looks for expired ones.'),
     })
     .refine((instances) => instances.renewMs * 2 <= instances.leaseMs, { message: 'renewMs must be at most half of leaseMs', path: ['renewMs'] })
-    .default({ leaseMs: 15_000, renewMs: 5_000 })
+    .prefault({})
     .describe('Several server processes on one database (see README, "Running several processes").'),
   mcp: z
     .strictObject({
@@ -234,7 +217,7 @@ export const ConfigSchema = z.strictObject({
         ),
       timeoutMs: z.number().int().min(100).max(600_000).default(30_000).describe('Connect, list and call timeout of MCP servers.'),
     })
-    .default({ allowPrivateNetwork: false, allowedUrls: [], timeoutMs: 30_000 }),
+    .prefault({}),
   skills: z
     .strictObject({
       timeoutMs: z.number().int().min(100).max(3_600_000).default(30_000).describe('A skill run is killed (with its child processes) after this long.'),
@@ -252,7 +235,7 @@ export const ConfigSchema = z.strictObject({
           "The user-mode network stack of sandboxes that need the network (pasta is used when it is missing): they reach the network, never the host's loopback. " +
             'With neither, those skills and MCP servers are refused.',
         ),
-      limits: SandboxLimits.default(SANDBOX_LIMIT_DEFAULTS),
+      limits: SandboxLimits.prefault({}),
       requireSandbox: z
         .boolean()
         .optional()
@@ -263,16 +246,7 @@ export const ConfigSchema = z.strictObject({
       allowHttpLoopbackInstall: z.boolean().default(false).describe('Allow plain http:// to loopback addresses (local development).'),
       fetchTimeoutMs: z.number().int().min(100).max(300_000).default(15_000).describe('Timeout of each HTTP request made by skill installs and web_crawler.'),
     })
-    .default({
-      timeoutMs: 30_000,
-      outputLimitBytes: 64 * 1024,
-      bwrap: 'bwrap',
-      slirp4netns: 'slirp4netns',
-      limits: SANDBOX_LIMIT_DEFAULTS,
-      allowPrivateNetworkInstall: false,
-      allowHttpLoopbackInstall: false,
-      fetchTimeoutMs: 15_000,
-    }),
+    .prefault({}),
 }).transform((config) => ({
   ...config,
   // A server others can reach never runs their skills unsandboxed unless told to.

@@ -187,12 +187,7 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     vault,
     resolveSecret: (value, agent) => resolveSecret(value, agent),
     transcriber: () => createTranscriber(config.transcription, (value) => resolveSecret(value), config.providers.timeoutMs),
-    telegram: {
-      apiBaseUrl: config.channels.telegram?.apiBaseUrl ?? 'https://api.telegram.org',
-      pollTimeoutSeconds: config.channels.telegram?.pollTimeoutSeconds ?? 25,
-      requestTimeoutMs: config.channels.telegram?.requestTimeoutMs ?? 15_000,
-      retryDelayMs: config.channels.telegram?.retryDelayMs ?? 1_000,
-    },
+    telegram: config.channels.telegram,
     changes,
     leases: new Leases(database.db, () => instances.id),
   });

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_AGENT_NAME } from '../../domain/agents.ts';
 import { loadConfig } from '../../config/load.ts';
+import { HttpChannelSettings } from '../../config/schema.ts';
 import { startChannelServer } from '../../http/channel-server.ts';
 import { createServices } from '../../services/container.ts';
 import { withServices } from '../services.ts';
@@ -45,10 +46,8 @@ export function registerChannelsCommand(program: Command): void {
       const config = await loadConfig();
       const services = await createServices(config);
       const channel = config.channels.http;
-      const server = await startChannelServer(services, {
-        host: options.host ?? channel?.host ?? '127.0.0.1',
-        port: options.port ?? channel?.port ?? 3737,
-      }).catch(async (error: unknown) => {
+      const bind = channel ?? HttpChannelSettings.parse({});
+      const server = await startChannelServer(services, { host: options.host ?? bind.host, port: options.port ?? bind.port }).catch(async (error: unknown) => {
         await services.close();
         throw error;
       });

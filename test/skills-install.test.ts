@@ -4,7 +4,7 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { assertUrlAllowed, isPublicAddress, OutboundFetchError, type NetGuardOptions } from '../src/services/net-guard.ts';
 import { locateSkill } from '../src/services/skills/install.ts';
-import { parseManifestToml, parseTomlSubset } from '../src/services/skills/manifest.ts';
+import { parseManifestToml } from '../src/services/skills/manifest.ts';
 import { htmlToText } from '../src/services/skills/web-crawler.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -283,20 +283,19 @@ describe('skill locations and manifests', () => {
     });
   });
 
-  it('parses the TOML subset', () => {
-    expect(parseTomlSubset('a = "x\\"y\\u00e9\\n" # c\nb = \'lit\\n\'\nc = true\nd = -1_000.5\ne = ["p", \'q\',\n  "r",]\nf = []\r\n')).toEqual({
-      a: 'x"yé\n', b: 'lit\\n', c: true, d: -1000.5, e: ['p', 'q', 'r'], f: [],
+  it('reads manifest.toml as TOML (smol-toml) and refuses tables, naming the line', () => {
+    expect(parseManifestToml('name = "x"\ndescription = """two\nlines"""\nusage_example = \'lit\\n\' # c\nlanguage = "sh"\nenv_keys = ["A_KEY", \'B\',\n  "C",]\r\n')).toMatchObject({
+      name: 'x', description: 'two\nlines', usage_example: 'lit\\n', language: 'sh', env_keys: ['A_KEY', 'B', 'C'],
     });
     for (const [source, error] of [
-      ['[table]\n', 'line 1: tables are not supported'],
-      ['a = """x"""\n', 'multi-line strings are not supported'],
-      ['a = 1\na = 2\n', 'line 2: duplicate key a'],
-      ['a = "open\n', 'unterminated string'],
-      ['a = yes\n', "unsupported value 'yes'"],
-      ['a = [1]\n', 'arrays may hold only strings'],
-      ['a = "x" b = 1\n', 'expected the end of the line'],
+      ['[table]\n', 'manifest.toml line 1: tables are not supported'],
+      ['language = "sh"\nmeta = { a = 1 }\n', 'manifest.toml line 2: tables are not supported'],
+      ['a = 1\na = 2\n', 'manifest.toml line 2: '],
+      ['a = "open\n', 'manifest.toml line 1: '],
+      ['a = yes\n', 'manifest.toml line 1: '],
+      ['language = "sh"\nneeds_env = "yes"\n', 'invalid manifest'],
     ] as const) {
-      expect(() => parseTomlSubset(source), source).toThrow(error);
+      expect(() => parseManifestToml(source), source).toThrow(error);
     }
   });
 

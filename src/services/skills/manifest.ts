@@ -1,7 +1,8 @@
 /**
- * Skill manifests: manifest.toml (a small TOML subset: `key = "string" | 'literal' | true | false | number | ["strings"]`,
- * comments, no tables) or skill.json, validated into the fields a skill is stored with; and the reverse, for GET .../source.
+ * Skill manifests: manifest.toml (TOML, read by smol-toml; flat: keys and values, no tables) or skill.json, validated
+ * into the fields a skill is stored with; and the reverse, for GET .../source.
  */
+import { parse as parseToml, TomlDate, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { Slug } from '../../domain/common.ts';
 import { Entrypoint, EnvKey, SkillVersion, type Skill, type SkillLanguage } from '../../domain/skills.ts';
@@ -13,95 +14,24 @@ export class ManifestError extends Error {
 
 type TomlValue = string | number | boolean | string[];
 
-/** Parses the TOML subset skill manifests use. Anything outside it is an error, not a guess. */
-export function parseTomlSubset(text: string): Record<string, TomlValue> {
-  const result: Record<string, TomlValue> = {};
-  let pos = 0;
-  const line = () => text.slice(0, pos).split('\n').length;
-  const fail = (message: string): never => {
-    throw new ManifestError(`manifest.toml line ${line()}: ${message}`);
-  };
-  const skipBlank = (newlines: boolean) => {
-    for (;;) {
-      const char = text[pos];
-      if (char === ' ' || char === '\t' || (newlines && (char === '\n' || char === '\r'))) pos += 1;
-      else if (char === '#') while (pos < text.length && text[pos] !== '\n') pos += 1;
-      else return;
-    }
-  };
-  const basicString = (): string => {
-    let value = '';
-    for (pos += 1; ; pos += 1) {
-      const char = text[pos];
-      if (char === undefined || char === '\n') return fail('unterminated string');
-      if (char === '"') break;
-      if (char !== '\\') {
-        value += char;
-        continue;
-      }
-      const escape = text[++pos];
-      const simple: Record<string, string> = { '"': '"', '\\': '\\', n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' };
-      if (escape && escape in simple) value += simple[escape];
-      else if (escape === 'u' || escape === 'U') {
-        const digits = escape === 'u' ? 4 : 8;
-        const hex = text.slice(pos + 1, pos + 1 + digits);
-        const code = /^[0-9a-fA-F]+$/.test(hex) && hex.length === digits ? parseInt(hex, 16) : Number.NaN;
-        if (!(code <= 0x10ffff)) fail('bad unicode escape');
-        value += String.fromCodePoint(code);
-        pos += digits;
-      } else fail(`unknown escape \\${escape ?? ''}`);
-    }
-    pos += 1;
-    return value;
-  };
-  const literalString = (): string => {
-    const end = text.indexOf("'", pos + 1);
-    const value = end === -1 ? fail('unterminated string') : text.slice(pos + 1, end);
-    if (value.includes('\n')) fail('unterminated string');
-    pos = end + 1;
-    return value;
-  };
-  const string = () => (text.startsWith('"""', pos) || text.startsWith("'''", pos) ? fail('multi-line strings are not supported') : text[pos] === '"' ? basicString() : literalString());
-  const value = (): TomlValue => {
-    const char = text[pos];
-    if (char === '"' || char === "'") return string();
-    if (char === '[') {
-      const items: string[] = [];
-      pos += 1;
-      for (;;) {
-        skipBlank(true);
-        if (text[pos] === ']') break;
-        if (text[pos] !== '"' && text[pos] !== "'") fail('arrays may hold only strings');
-        items.push(string());
-        skipBlank(true);
-        if (text[pos] === ',') pos += 1;
-        else if (text[pos] !== ']') fail('expected "," or "]" in array');
-      }
-      pos += 1;
-      return items;
-    }
-    const word = /^[^\s#,\]]+/.exec(text.slice(pos))?.[0] ?? '';
-    pos += word.length;
-    if (word === 'true' || word === 'false') return word === 'true';
-    if (/^[+-]?\d[\d_]*(\.\d+)?([eE][+-]?\d+)?$/.test(word)) return Number(word.replaceAll('_', ''));
-    return fail(`unsupported value '${word}'`);
-  };
-
-  for (;;) {
-    skipBlank(true);
-    if (pos >= text.length) return result;
-    if (text[pos] === '[') fail('tables are not supported');
-    const key = /^[A-Za-z0-9_-]+/.exec(text.slice(pos))?.[0] ?? fail('expected a key');
-    pos += key.length;
-    skipBlank(false);
-    if (text[pos] !== '=') fail(`expected "=" after ${key}`);
-    pos += 1;
-    skipBlank(false);
-    if (Object.hasOwn(result, key)) fail(`duplicate key ${key}`);
-    result[key] = value();
-    skipBlank(false);
-    if (pos < text.length && text[pos] !== '\n' && text[pos] !== '\r') fail('expected the end of the line');
+/** Reads manifest.toml with a complete TOML parser; a manifest is flat, so a table is refused rather than ignored. */
+function parseManifestTomlData(text: string): Record<string, unknown> {
+  let data: Record<string, unknown>;
+  try {
+    data = parseToml(text);
+  } catch (error) {
+    if (!(error instanceof TomlError)) throw error;
+    throw new ManifestError(`manifest.toml line ${error.line}: ${error.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '')}`);
   }
+  const table = Object.keys(data).find((key) => {
+    const value = data[key];
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof TomlDate);
+  });
+  if (table !== undefined) {
+    const line = text.split('\n').findIndex((row) => /^\s*\[/.test(row) || row.trimStart().startsWith(table)) + 1;
+    throw new ManifestError(`manifest.toml line ${line}: tables are not supported`);
+  }
+  return data;
 }
 
 /** What a manifest may say; unknown keys (author, license, ...) are ignored. */
@@ -140,7 +70,7 @@ export function readManifest(data: unknown): Manifest {
 }
 
 export function parseManifestToml(text: string): Manifest {
-  return readManifest(parseTomlSubset(text));
+  return readManifest(parseManifestTomlData(text));
 }
 
 export function parseManifestJson(text: string): Manifest {

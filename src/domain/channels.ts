@@ -1,5 +1,6 @@
 /** Channels per agent: `http` (seed 001's /v1 routes, bound to the agent by its own token) and `telegram` (a Bot API long-poller). */
 import { z } from 'zod';
+import { ToolPolicy } from './approvals.ts';
 import { Pagination, PaginationInput, Slug } from './common.ts';
 import { vaultReferences } from './vault.ts';
 
@@ -42,6 +43,9 @@ export const TelegramChannelConfig = z
       .regex(secretOrVaultReference(TELEGRAM_BOT_TOKEN.source.slice(1, -1)), 'must be a bot token from @BotFather (123456:ABC...) or ${vault:KEY}')
       .describe('The bot token from @BotFather; ${vault:KEY} is preferred. Masked in responses.'),
     allowedTools: AllowedTools.optional().describe("The tools paired chats may use; the agent's own allow-list when omitted."),
+    toolPolicy: ToolPolicy.optional().describe(
+      "Narrows the agent's tool_policy for this channel (the stricter mode wins): `ask` sends the call to the chat with Approve / Deny buttons.",
+    ),
   })
   .meta({ id: 'TelegramChannelConfig', description: 'type `telegram`: a bot, long-polled; only chats paired with /pair CODE reach the agent.' });
 export type TelegramChannelConfig = z.infer<typeof TelegramChannelConfig>;
@@ -66,7 +70,7 @@ export const Channel = z
     config: z
       .union([
         z.object({ authToken: z.string(), allowedTools: z.array(z.string()) }).meta({ id: 'HttpChannelConfigView' }),
-        z.object({ botToken: z.string(), allowedTools: z.array(z.string()).optional() }).meta({ id: 'TelegramChannelConfigView' }),
+        z.object({ botToken: z.string(), allowedTools: z.array(z.string()).optional(), toolPolicy: ToolPolicy.optional() }).meta({ id: 'TelegramChannelConfigView' }),
       ])
       .describe(`As configured, with literal secrets replaced by ${MASKED_SECRET}.`),
     paired_chats: z.number().int().min(0).describe('Telegram: chats allowed to reach the agent; 0 for http.'),

@@ -190,6 +190,7 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     telegram: config.channels.telegram,
     changes,
     leases: new Leases(database.db, () => instances.id),
+    decideApproval: (runId, callId, input, decidedBy) => approvals.decide(runId, callId, input, decidedBy),
   });
   await channels.init();
   agents.onDelete((agent) => channels.deletionOf(agent));

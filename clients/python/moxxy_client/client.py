@@ -106,6 +106,7 @@ class AgentsApi:
         system_prompt: Optional[str] = None,
         allowed_tools: Optional[List[str]] = None,
         subagents: Optional[List[str]] = None,
+        tool_policy: Optional[Union[m.ToolPolicy, Dict[str, Any]]] = None,
         max_steps: Optional[int] = None,
         timeout: Optional[float] = None,
     ) -> m.Agent:
@@ -120,6 +121,9 @@ class AgentsApi:
         Args:
             display_name: A name for people, e.g. "Research Assistant" (the slug `name` is the id).
             model: Defaults to the offline echo provider.
+            tool_policy: Per tool or family (`host_shell`, `mcp.*`, `*`): `allow` (the default), `ask`
+                (the run pauses until a person approves the call) or `deny`. The most specific pattern wins.
+                `ask` is valid only for tools the agent may call at all.
 
         Raises:
             MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 408 REQUEST_TIMEOUT; 409 AGENT_EXISTS; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
@@ -129,7 +133,7 @@ class AgentsApi:
             "/api/agents",
             kind="envelope",
             result=m.Agent,
-            json_body=body_of({"name": name, "display_name": display_name, "description": description, "model": model, "system_prompt": system_prompt, "allowed_tools": allowed_tools, "subagents": subagents, "max_steps": max_steps}, required=("name",)),
+            json_body=body_of({"name": name, "display_name": display_name, "description": description, "model": model, "system_prompt": system_prompt, "allowed_tools": allowed_tools, "subagents": subagents, "tool_policy": tool_policy, "max_steps": max_steps}, required=("name",)),
             timeout=timeout,
         )
 
@@ -253,14 +257,18 @@ class AgentsApi:
         system_prompt: Optional[str] = None,
         allowed_tools: Optional[List[str]] = None,
         subagents: Optional[List[str]] = None,
+        tool_policy: Optional[Dict[str, Union[m.ToolPolicyMode, Dict[str, Any]]]] = None,
         max_steps: Optional[int] = None,
         timeout: Optional[float] = None,
     ) -> m.Agent:
         """Update an agent
 
-        Fields given replace the current ones; model.parameters are merged. **Host power:** Naming a
-        host tool (`host_shell`) in `allowed_tools` is a host power: it needs the `admin` scope or the
-        internal token. Keeping or removing one does not.
+        Fields given replace the current ones; model.parameters are merged. `tool_policy` (e.g.
+        `{"host_shell": "ask", "mcp.*": "ask"}`) makes runs pause on those calls until a person approves
+        them (POST /api/runs/{id}/approvals/{call_id}). **Host power:** Naming a host tool
+        (`host_shell`) in `allowed_tools` is a host power: it needs the `admin` scope or the internal
+        token. Keeping or removing one does not; neither does making its `tool_policy` stricter, but
+        loosening it (`ask` to `allow`) does.
 
         PATCH /api/agents/{name} (operationId agents.update).
         Bearer token scope: agents:write.
@@ -268,6 +276,7 @@ class AgentsApi:
         Args:
             name: Agent name.
             display_name: A name for people; null removes it.
+            tool_policy: Replaces the whole policy; {} allows every call the allow-list lets through.
 
         Raises:
             MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
@@ -278,7 +287,7 @@ class AgentsApi:
             kind="envelope",
             result=m.Agent,
             path_params={"name": name},
-            json_body=body_of({"display_name": display_name, "description": description, "model": model, "system_prompt": system_prompt, "allowed_tools": allowed_tools, "subagents": subagents, "max_steps": max_steps}),
+            json_body=body_of({"display_name": display_name, "description": description, "model": model, "system_prompt": system_prompt, "allowed_tools": allowed_tools, "subagents": subagents, "tool_policy": tool_policy, "max_steps": max_steps}),
             timeout=timeout,
         )
 
@@ -1759,6 +1768,46 @@ class RunsApi:
             timeout=timeout,
         )
 
+    def decide(
+        self,
+        *,
+        id: str,
+        call_id: str,
+        decision: Literal["approve", "deny"],
+        reason: Optional[str] = None,
+        for_session: Optional[bool] = None,
+        timeout: Optional[float] = None,
+    ) -> m.Approval:
+        """Approve or deny a tool call the run waits on
+
+        For a run with status `awaiting_approval` (its `pending_approval`): `approve` runs the tool,
+        `deny` tells the model the call was refused (with `reason`). `for_session` applies the decision
+        to later calls of the tool in the session. The run goes on in the background; follow it with GET
+        /api/runs/{id}. 409 APPROVAL_DECIDED when the call was decided (or expired) already.
+
+        POST /api/runs/{id}/approvals/{call_id} (operationId runs.decide).
+        Bearer token scope: approvals:write.
+
+        Args:
+            id: Run id.
+            call_id: The pending tool call id (`pending_approval.call_id` of the run).
+            reason: Told to the model as the tool's result when denying.
+            for_session: Apply the same decision to later calls of this tool in this session, without
+                asking.
+
+        Raises:
+            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 RUN_NOT_FOUND, APPROVAL_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 APPROVAL_DECIDED; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+        """
+        return self._transport.call(
+            "POST",
+            "/api/runs/{id}/approvals/{call_id}",
+            kind="envelope",
+            result=m.Approval,
+            path_params={"id": id, "call_id": call_id},
+            json_body=body_of({"decision": decision, "reason": reason, "for_session": for_session}, required=("decision",)),
+            timeout=timeout,
+        )
+
     def event_stream(
         self,
         *,
@@ -1826,7 +1875,7 @@ class RunsApi:
         limit: Optional[int] = None,
         offset: Optional[int] = None,
         session_id: Optional[str] = None,
-        status: Optional[Literal["queued", "running", "completed", "failed", "cancelled"]] = None,
+        status: Optional[Literal["queued", "running", "awaiting_approval", "completed", "failed", "cancelled"]] = None,
         timeout: Optional[float] = None,
     ) -> m.RunList:
         """List the agent's runs, newest first

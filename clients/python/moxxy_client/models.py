@@ -8,6 +8,8 @@ from typing import Any, Dict, List, Literal, Optional, Union
 from ._serde import Model, json_field
 
 
+ApprovalStatus = Literal["pending", "approved", "denied", "expired"]
+
 ChannelType = Literal["http", "telegram"]
 
 McpServerStatus = Literal["connected", "connecting", "error", "disconnected"]
@@ -19,9 +21,10 @@ McpTransport = Literal["stdio", "http"]
 
 ModelProvider = Literal["echo", "openai", "anthropic"]
 
-RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+RunStatus = Literal["queued", "running", "awaiting_approval", "completed", "failed", "cancelled"]
+"""`awaiting_approval`: paused on a tool call a person must approve or deny; its session stays busy."""
 
-Scope = Literal["agents:read", "agents:write", "chat", "memory:read", "memory:write", "skills:read", "skills:write", "skills:invoke", "vault:read", "vault:write", "channels:read", "channels:write", "webhooks:read", "webhooks:write", "events:read", "tokens:admin", "*", "admin"]
+Scope = Literal["agents:read", "agents:write", "chat", "approvals:write", "memory:read", "memory:write", "skills:read", "skills:write", "skills:invoke", "vault:read", "vault:write", "channels:read", "channels:write", "webhooks:read", "webhooks:write", "events:read", "tokens:admin", "*", "admin"]
 """`*` allows every operation but host powers; `admin` allows everything, host powers included."""
 
 SkillCapability = Literal["needs_network", "needs_fs_read", "needs_fs_write", "needs_env"]
@@ -30,6 +33,8 @@ SkillLanguage = Literal["bash", "sh", "python", "node"]
 
 SkillRuntime = Literal["bash", "sh", "python", "node", "builtin"]
 """"builtin" for skills that run inside the server (web_crawler)."""
+
+ToolPolicyMode = Literal["allow", "ask", "deny"]
 
 
 @dataclass
@@ -287,7 +292,7 @@ class A2aTaskResult(Model):
 
 @dataclass
 class A2aTaskStatus(Model):
-    state: Literal["TASK_STATE_SUBMITTED", "TASK_STATE_WORKING", "TASK_STATE_COMPLETED", "TASK_STATE_FAILED", "TASK_STATE_CANCELED"]
+    state: Literal["TASK_STATE_SUBMITTED", "TASK_STATE_WORKING", "TASK_STATE_INPUT_REQUIRED", "TASK_STATE_COMPLETED", "TASK_STATE_FAILED", "TASK_STATE_CANCELED"]
     timestamp: str
     #: Why the task failed, or what it is doing.
     message: Optional[A2aTaskStatusMessage] = None
@@ -319,7 +324,7 @@ class A2aTaskStatusUpdateStatusUpdate(Model):
 
 @dataclass
 class A2aTaskStatusUpdateStatusUpdateStatus(Model):
-    state: Literal["TASK_STATE_SUBMITTED", "TASK_STATE_WORKING", "TASK_STATE_COMPLETED", "TASK_STATE_FAILED", "TASK_STATE_CANCELED"]
+    state: Literal["TASK_STATE_SUBMITTED", "TASK_STATE_WORKING", "TASK_STATE_INPUT_REQUIRED", "TASK_STATE_COMPLETED", "TASK_STATE_FAILED", "TASK_STATE_CANCELED"]
     timestamp: str
     #: Why the task failed, or what it is doing.
     message: Optional[A2aTaskStatusUpdateStatusUpdateStatusMessage] = None
@@ -357,6 +362,10 @@ class Agent(Model):
     allowed_tools: List[str]
     #: Other agents this one may hand tasks to with subagent.spawn; it may always spawn itself.
     subagents: List[str]
+    #: Per tool or family (`host_shell`, `mcp.*`, `*`): `allow` (the default), `ask` (the run pauses
+    #: until a person approves the call) or `deny`. The most specific pattern wins. `ask` is valid only
+    #: for tools the agent may call at all.
+    tool_policy: ToolPolicy
     #: Most model calls in one run before it stops.
     max_steps: int
     created_at: str
@@ -374,6 +383,10 @@ class AgentCreate(Model):
     system_prompt: Optional[str] = None
     allowed_tools: Optional[List[str]] = None
     subagents: Optional[List[str]] = None
+    #: Per tool or family (`host_shell`, `mcp.*`, `*`): `allow` (the default), `ask` (the run pauses
+    #: until a person approves the call) or `deny`. The most specific pattern wins. `ask` is valid only
+    #: for tools the agent may call at all.
+    tool_policy: Optional[ToolPolicy] = None
     max_steps: Optional[int] = None
 
 
@@ -427,6 +440,8 @@ class AgentsUpdateBody(Model):
     system_prompt: Optional[str] = None
     allowed_tools: Optional[List[str]] = None
     subagents: Optional[List[str]] = None
+    #: Replaces the whole policy; {} allows every call the allow-list lets through.
+    tool_policy: Optional[Dict[str, ToolPolicyMode]] = None
     max_steps: Optional[int] = None
 
 
@@ -459,6 +474,27 @@ class ApiToken(Model):
     #: Updated at most once a minute.
     last_used_at: Optional[str]
     revoked_at: Optional[str]
+
+
+@dataclass
+class Approval(Model):
+    """A tool call that waits (or waited) for a person to approve or deny it."""
+    run_id: str
+    #: The tool call id, as in the run's steps.
+    call_id: str
+    tool: str
+    status: ApprovalStatus
+    #: Why it was denied (or approved), as the decider said; "expired" for an expired one.
+    reason: Optional[str]
+    #: The decision holds for every later call of this tool in the session.
+    for_session: bool
+    #: Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ...
+    decided_by: Optional[str]
+    created_at: str
+    #: A pending approval still undecided then is denied.
+    expires_at: str
+    decided_at: Optional[str]
+    arguments: Any = None
 
 
 @dataclass
@@ -584,6 +620,35 @@ class ChatReply(Model):
     agent_id: str
     timestamp: str
     usage: Usage
+    #: `awaiting_approval`: paused on a tool call a person must approve or deny; its session stays
+    #: busy.
+    status: RunStatus
+    #: The tool call waiting for approval, when status is awaiting_approval: decide it with POST
+    #: /api/runs/{run_id}/approvals/{call_id}.
+    pending_approval: Optional[ChatReplyPendingApproval] = None
+
+
+@dataclass
+class ChatReplyPendingApproval(Model):
+    """The tool call waiting for approval, when status is awaiting_approval: decide it with POST
+    /api/runs/{run_id}/approvals/{call_id}.
+    """
+    run_id: str
+    #: The tool call id, as in the run's steps.
+    call_id: str
+    tool: str
+    status: ApprovalStatus
+    #: Why it was denied (or approved), as the decider said; "expired" for an expired one.
+    reason: Optional[str]
+    #: The decision holds for every later call of this tool in the session.
+    for_session: bool
+    #: Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ...
+    decided_by: Optional[str]
+    created_at: str
+    #: A pending approval still undecided then is denied.
+    expires_at: str
+    decided_at: Optional[str]
+    arguments: Any = None
 
 
 @dataclass
@@ -595,6 +660,17 @@ class ChatSendBody(Model):
     user_id: Optional[str] = None
     #: Facts for this turn, added to the system prompt as JSON.
     context: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class ChatStreamApproval(Model):
+    """The run paused on a tool call a person must approve or deny (POST
+    /api/runs/{run_id}/approvals/{call_id}); the stream stays open until then.
+    """
+    #: A tool call that waits (or waited) for a person to approve or deny it.
+    approval_required: Approval
+    #: The run producing this answer; cancel it with POST /api/runs/{run_id}/cancel.
+    run_id: str
 
 
 @dataclass
@@ -614,6 +690,8 @@ class ChatStreamDone(Model):
     session_id: str
     message_id: Optional[str]
     content: str
+    #: `awaiting_approval`: paused on a tool call a person must approve or deny; its session stays
+    #: busy.
     status: RunStatus
     usage: Usage
     #: Why the run failed, when status is failed.
@@ -680,8 +758,9 @@ class Event(Model):
     #: One of: run.started, run.completed, run.failed, run.cancelled, message.user, message.assistant,
     #: message.system, model.request, model.response, model.stream, primitive.called, primitive.result,
     #: skill.invoked, skill.completed, memory.stored, memory.recalled, vault.accessed, vault.denied,
-    #: heartbeat.fired, heartbeat.created, subagent.spawned, subagent.completed, security.violation,
-    #: security.redacted, channel.message_received, channel.message_sent.
+    #: heartbeat.fired, heartbeat.created, subagent.spawned, subagent.completed, approval.requested,
+    #: approval.decided, security.violation, security.redacted, channel.message_received,
+    #: channel.message_sent.
     event_type: str
     #: Event-specific data, with secrets replaced by [REDACTED].
     payload: Dict[str, Any]
@@ -1000,7 +1079,7 @@ class Message(Model):
     user_id: Optional[str]
     #: The status of the run that wrote it (null for none). Messages of failed or cancelled runs stay
     #: in history but are left out of what the model sees next.
-    run_status: Optional[Literal["queued", "running", "completed", "failed", "cancelled"]]
+    run_status: Optional[Literal["queued", "running", "awaiting_approval", "completed", "failed", "cancelled"]]
     tool_calls: Optional[List[ToolCall]] = None
     tool_call_id: Optional[str] = None
 
@@ -1443,6 +1522,8 @@ class Run(Model):
     agent_id: str
     session_id: str
     user_id: Optional[str]
+    #: `awaiting_approval`: paused on a tool call a person must approve or deny; its session stays
+    #: busy.
     status: RunStatus
     input: str
     output: Optional[str]
@@ -1458,6 +1539,8 @@ class Run(Model):
     created_at: str
     started_at: Optional[str]
     completed_at: Optional[str]
+    #: While status is awaiting_approval: the tool call waiting for a decision.
+    pending_approval: Optional[RunPendingApproval] = None
 
 
 @dataclass
@@ -1488,6 +1571,27 @@ class RunModelStep(Model):
 
 
 @dataclass
+class RunPendingApproval(Model):
+    """While status is awaiting_approval: the tool call waiting for a decision."""
+    run_id: str
+    #: The tool call id, as in the run's steps.
+    call_id: str
+    tool: str
+    status: ApprovalStatus
+    #: Why it was denied (or approved), as the decider said; "expired" for an expired one.
+    reason: Optional[str]
+    #: The decision holds for every later call of this tool in the session.
+    for_session: bool
+    #: Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ...
+    decided_by: Optional[str]
+    created_at: str
+    #: A pending approval still undecided then is denied.
+    expires_at: str
+    decided_at: Optional[str]
+    arguments: Any = None
+
+
+@dataclass
 class RunToolStep(Model):
     """One tool call."""
     type: Literal["tool"]
@@ -1498,6 +1602,15 @@ class RunToolStep(Model):
     is_error: bool
     duration_ms: float
     arguments: Any = None
+
+
+@dataclass
+class RunsDecideBody(Model):
+    decision: Literal["approve", "deny"]
+    #: Told to the model as the tool's result when denying.
+    reason: Optional[str] = None
+    #: Apply the same decision to later calls of this tool in this session, without asking.
+    for_session: Optional[bool] = None
 
 
 @dataclass
@@ -1692,12 +1805,19 @@ class TelegramChannelConfig(Model):
     bot_token: str = json_field("botToken")
     #: The tools paired chats may use; the agent's own allow-list when omitted.
     allowed_tools: Optional[List[str]] = json_field("allowedTools", default=None)
+    #: Narrows the agent's tool_policy for this channel (the stricter mode wins): `ask` sends the call
+    #: to the chat with Approve / Deny buttons.
+    tool_policy: Optional[Dict[str, ToolPolicyMode]] = json_field("toolPolicy", default=None)
 
 
 @dataclass
 class TelegramChannelConfigView(Model):
     bot_token: str = json_field("botToken")
     allowed_tools: Optional[List[str]] = json_field("allowedTools", default=None)
+    #: Per tool or family (`host_shell`, `mcp.*`, `*`): `allow` (the default), `ask` (the run pauses
+    #: until a person approves the call) or `deny`. The most specific pattern wins. `ask` is valid only
+    #: for tools the agent may call at all.
+    tool_policy: Optional[ToolPolicy] = json_field("toolPolicy", default=None)
 
 
 @dataclass
@@ -1903,7 +2023,7 @@ A2aStreamEvent = Union[A2aStreamResult, A2aErrorResponse]
 
 A2aStreamResponse = Union[A2aTaskResult, A2aTaskStatusUpdate, A2aTaskArtifactUpdate]
 
-ChatStreamChunk = Union[ChatStreamDone, ChatStreamToolCall, ChatStreamToolResult, ChatStreamContent]
+ChatStreamChunk = Union[ChatStreamDone, ChatStreamToolCall, ChatStreamToolResult, ChatStreamApproval, ChatStreamContent]
 
 MoxxyEvent = Union[MoxxyUserPrompt, MoxxyProviderRequest, MoxxyAssistantChunk, MoxxyProviderResponse, MoxxyAssistantMessage, MoxxyToolCallRequested, MoxxyToolCallApproved, MoxxyToolCallDenied, MoxxyToolResult, MoxxyError, MoxxyAbort]
 """One step of a turn, as a MoxxyEvent of Moxxy's SDK; `type` tells which."""
@@ -1912,5 +2032,11 @@ OpenAiMessage = Union[OpenAiSystemMessage, OpenAiUserMessage, OpenAiAssistantMes
 
 RunStep = Union[RunModelStep, RunToolStep]
 
+ToolPolicy = Dict[str, ToolPolicyMode]
+"""Per tool or family (`host_shell`, `mcp.*`, `*`): `allow` (the default), `ask` (the run pauses until
+a person approves the call) or `deny`. The most specific pattern wins. `ask` is valid only for tools
+the agent may call at all.
+"""
 
-__all__ = ["A2aAgentCard", "A2aAgentCardCapabilities", "A2aAgentCardProvider", "A2aAgentCardSecurityRequirementsItem", "A2aAgentCardSecurityRequirementsItemSchemesValue", "A2aAgentCardSecuritySchemesValue", "A2aAgentCardSecuritySchemesValueHttpAuthSecurityScheme", "A2aAgentCardSkillsItem", "A2aAgentCardSupportedInterfacesItem", "A2aArtifact", "A2aCancelTaskRequest", "A2aCancelTaskRequestParams", "A2aDataPart", "A2aErrorResponse", "A2aErrorResponseError", "A2aGetTaskRequest", "A2aGetTaskRequestParams", "A2aPart", "A2aRequest", "A2aSendMessageRequest", "A2aSendMessageRequestParams", "A2aSendMessageRequestParamsConfiguration", "A2aSendMessageRequestParamsMessage", "A2aSendStreamingMessageRequest", "A2aSendStreamingMessageRequestParams", "A2aSendStreamingMessageRequestParamsConfiguration", "A2aSendStreamingMessageRequestParamsMessage", "A2aStreamEvent", "A2aStreamResponse", "A2aStreamResult", "A2aTask", "A2aTaskArtifactUpdate", "A2aTaskArtifactUpdateArtifactUpdate", "A2aTaskHistoryItem", "A2aTaskMetadata", "A2aTaskMetadataUsage", "A2aTaskResult", "A2aTaskStatus", "A2aTaskStatusMessage", "A2aTaskStatusUpdate", "A2aTaskStatusUpdateStatusUpdate", "A2aTaskStatusUpdateStatusUpdateStatus", "A2aTaskStatusUpdateStatusUpdateStatusMessage", "A2aTextPart", "Agent", "AgentCreate", "AgentCreateModel", "AgentDeleted", "AgentList", "AgentTool", "AgentToolList", "AgentsUpdateBody", "AgentsUpdateBodyModel", "AgentsUpdateBodyModelParameters", "ApiToken", "AudioTurnResponse", "AuditPage", "AuthSession", "Channel", "ChannelConfigured", "ChannelDeleted", "ChannelHealth", "ChannelList", "ChannelType", "ChannelsConfigureBody", "ChannelsUpdateBody", "ChatHistory", "ChatReply", "ChatSendBody", "ChatStreamChunk", "ChatStreamContent", "ChatStreamDone", "ChatStreamDoneError", "ChatStreamInput", "ChatStreamToolCall", "ChatStreamToolResult", "ChatUnpaired", "Event", "Health", "HealthDatabase", "Heartbeat", "HeartbeatDeleted", "HeartbeatList", "HeartbeatsCreateBody", "HeartbeatsUpdateBody", "HttpChannelConfig", "HttpChannelConfigView", "McpAddServerBody", "McpAddServerBodySandbox", "McpContent", "McpInvokeBody", "McpInvokeResult", "McpJsonRpcAnswer", "McpJsonRpcAnswerError", "McpJsonRpcMessage", "McpJsonRpcMessageError", "McpSandbox", "McpServer", "McpServerDeleted", "McpServerList", "McpServerStatus", "McpTool", "McpToolList", "McpTransport", "Memory", "MemoryAddBody", "MemoryCleared", "MemoryDeleted", "MemoryList", "Message", "ModelParameters", "ModelProvider", "ModelSettings", "MoxxyAbort", "MoxxyAssistantChunk", "MoxxyAssistantMessage", "MoxxyError", "MoxxyEvent", "MoxxyProviderRequest", "MoxxyProviderResponse", "MoxxyToolCallApproved", "MoxxyToolCallDenied", "MoxxyToolCallRequested", "MoxxyToolResult", "MoxxyToolResultError", "MoxxyUserPrompt", "OpenAiAssistantMessage", "OpenAiAssistantMessageContentOption2Item", "OpenAiChatCompletionChunk", "OpenAiChatCompletionChunkChoicesItem", "OpenAiChatCompletionChunkChoicesItemDelta", "OpenAiChatCompletionChunkMoxxy", "OpenAiChatCompletionChunkMoxxyToolCall", "OpenAiChatCompletionChunkMoxxyToolResult", "OpenAiChatCompletionRequest", "OpenAiChatCompletionRequestStreamOptions", "OpenAiMessage", "OpenAiModel", "OpenAiModelList", "OpenAiSystemMessage", "OpenAiSystemMessageContentOption2Item", "OpenAiUserMessage", "OpenAiUserMessageContentOption2Item", "Pagination", "PairedChat", "PairedChatList", "PairingCode", "Run", "RunError", "RunList", "RunModelStep", "RunStatus", "RunStep", "RunToolStep", "Scope", "Secret", "SecretDeleted", "SecretInfo", "SecretList", "SecretStored", "ServerVaultSetBody", "Session", "SessionList", "Skill", "SkillCapability", "SkillDeleted", "SkillLanguage", "SkillList", "SkillResult", "SkillRuntime", "SkillSource", "SkillsCreateBody", "SkillsInstallBody", "SkillsInvokeBody", "SkillsUpdateBody", "TelegramChannelConfig", "TelegramChannelConfigView", "TokenCreate", "TokenCreated", "TokenList", "TokenRevoked", "ToolCall", "ToolResult", "TurnRequest", "TurnResponse", "Usage", "VaultSetBody", "Webhook", "WebhookDeleted", "WebhookDelivery", "WebhookDeliveryError", "WebhookDeliveryList", "WebhookList", "WebhookTriggered", "WebhooksCreateBody", "WebhooksUpdateBody"]
+
+__all__ = ["A2aAgentCard", "A2aAgentCardCapabilities", "A2aAgentCardProvider", "A2aAgentCardSecurityRequirementsItem", "A2aAgentCardSecurityRequirementsItemSchemesValue", "A2aAgentCardSecuritySchemesValue", "A2aAgentCardSecuritySchemesValueHttpAuthSecurityScheme", "A2aAgentCardSkillsItem", "A2aAgentCardSupportedInterfacesItem", "A2aArtifact", "A2aCancelTaskRequest", "A2aCancelTaskRequestParams", "A2aDataPart", "A2aErrorResponse", "A2aErrorResponseError", "A2aGetTaskRequest", "A2aGetTaskRequestParams", "A2aPart", "A2aRequest", "A2aSendMessageRequest", "A2aSendMessageRequestParams", "A2aSendMessageRequestParamsConfiguration", "A2aSendMessageRequestParamsMessage", "A2aSendStreamingMessageRequest", "A2aSendStreamingMessageRequestParams", "A2aSendStreamingMessageRequestParamsConfiguration", "A2aSendStreamingMessageRequestParamsMessage", "A2aStreamEvent", "A2aStreamResponse", "A2aStreamResult", "A2aTask", "A2aTaskArtifactUpdate", "A2aTaskArtifactUpdateArtifactUpdate", "A2aTaskHistoryItem", "A2aTaskMetadata", "A2aTaskMetadataUsage", "A2aTaskResult", "A2aTaskStatus", "A2aTaskStatusMessage", "A2aTaskStatusUpdate", "A2aTaskStatusUpdateStatusUpdate", "A2aTaskStatusUpdateStatusUpdateStatus", "A2aTaskStatusUpdateStatusUpdateStatusMessage", "A2aTextPart", "Agent", "AgentCreate", "AgentCreateModel", "AgentDeleted", "AgentList", "AgentTool", "AgentToolList", "AgentsUpdateBody", "AgentsUpdateBodyModel", "AgentsUpdateBodyModelParameters", "ApiToken", "Approval", "ApprovalStatus", "AudioTurnResponse", "AuditPage", "AuthSession", "Channel", "ChannelConfigured", "ChannelDeleted", "ChannelHealth", "ChannelList", "ChannelType", "ChannelsConfigureBody", "ChannelsUpdateBody", "ChatHistory", "ChatReply", "ChatReplyPendingApproval", "ChatSendBody", "ChatStreamApproval", "ChatStreamChunk", "ChatStreamContent", "ChatStreamDone", "ChatStreamDoneError", "ChatStreamInput", "ChatStreamToolCall", "ChatStreamToolResult", "ChatUnpaired", "Event", "Health", "HealthDatabase", "Heartbeat", "HeartbeatDeleted", "HeartbeatList", "HeartbeatsCreateBody", "HeartbeatsUpdateBody", "HttpChannelConfig", "HttpChannelConfigView", "McpAddServerBody", "McpAddServerBodySandbox", "McpContent", "McpInvokeBody", "McpInvokeResult", "McpJsonRpcAnswer", "McpJsonRpcAnswerError", "McpJsonRpcMessage", "McpJsonRpcMessageError", "McpSandbox", "McpServer", "McpServerDeleted", "McpServerList", "McpServerStatus", "McpTool", "McpToolList", "McpTransport", "Memory", "MemoryAddBody", "MemoryCleared", "MemoryDeleted", "MemoryList", "Message", "ModelParameters", "ModelProvider", "ModelSettings", "MoxxyAbort", "MoxxyAssistantChunk", "MoxxyAssistantMessage", "MoxxyError", "MoxxyEvent", "MoxxyProviderRequest", "MoxxyProviderResponse", "MoxxyToolCallApproved", "MoxxyToolCallDenied", "MoxxyToolCallRequested", "MoxxyToolResult", "MoxxyToolResultError", "MoxxyUserPrompt", "OpenAiAssistantMessage", "OpenAiAssistantMessageContentOption2Item", "OpenAiChatCompletionChunk", "OpenAiChatCompletionChunkChoicesItem", "OpenAiChatCompletionChunkChoicesItemDelta", "OpenAiChatCompletionChunkMoxxy", "OpenAiChatCompletionChunkMoxxyToolCall", "OpenAiChatCompletionChunkMoxxyToolResult", "OpenAiChatCompletionRequest", "OpenAiChatCompletionRequestStreamOptions", "OpenAiMessage", "OpenAiModel", "OpenAiModelList", "OpenAiSystemMessage", "OpenAiSystemMessageContentOption2Item", "OpenAiUserMessage", "OpenAiUserMessageContentOption2Item", "Pagination", "PairedChat", "PairedChatList", "PairingCode", "Run", "RunError", "RunList", "RunModelStep", "RunPendingApproval", "RunStatus", "RunStep", "RunToolStep", "RunsDecideBody", "Scope", "Secret", "SecretDeleted", "SecretInfo", "SecretList", "SecretStored", "ServerVaultSetBody", "Session", "SessionList", "Skill", "SkillCapability", "SkillDeleted", "SkillLanguage", "SkillList", "SkillResult", "SkillRuntime", "SkillSource", "SkillsCreateBody", "SkillsInstallBody", "SkillsInvokeBody", "SkillsUpdateBody", "TelegramChannelConfig", "TelegramChannelConfigView", "TokenCreate", "TokenCreated", "TokenList", "TokenRevoked", "ToolCall", "ToolPolicy", "ToolPolicyMode", "ToolResult", "TurnRequest", "TurnResponse", "Usage", "VaultSetBody", "Webhook", "WebhookDeleted", "WebhookDelivery", "WebhookDeliveryError", "WebhookDeliveryList", "WebhookList", "WebhookTriggered", "WebhooksCreateBody", "WebhooksUpdateBody"]

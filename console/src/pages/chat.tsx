@@ -1,7 +1,8 @@
 /**
  * Chat: an agent's sessions, and a conversation whose answers stream in (text, tool calls with their arguments and
- * results), with the run's status, usage, live events and a cancel button. Refusals (busy session, rate limit) and
- * failed runs are shown as they come.
+ * results), with the run's status, usage, live events and a cancel button. A tool call that waits for approval shows
+ * Approve / Deny buttons; the stream goes on once it is decided. Refusals (busy session, rate limit) and failed runs
+ * are shown as they come.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Schema } from '@moxxy/client';
@@ -16,6 +17,7 @@ import { RunEvents } from '../ui/run-events.tsx';
 type Message = Schema<'Message'>;
 type Usage = Schema<'Usage'>;
 type RunStatus = Schema<'RunStatus'>;
+type Approval = Schema<'Approval'>;
 
 interface ToolCard {
   id: string;
@@ -29,6 +31,7 @@ type Entry =
   | { kind: 'user'; key: string; content: string }
   | { kind: 'assistant'; key: string; content: string; runStatus: RunStatus | null }
   | { kind: 'tool'; key: string; card: ToolCard }
+  | { kind: 'approval'; key: string; approval: Approval }
   | { kind: 'run'; key: string; runId: string; status: RunStatus; usage?: Usage; error?: { code: string; message: string } };
 
 /** History as transcript entries: tool results join the card of the call they answer. */
@@ -175,6 +178,11 @@ function Conversation({ agent, sessionId, onTurnEnded }: { agent: string; sessio
           const { id, name, arguments: args } = chunk.tool_call;
           append({ kind: 'tool', key: `${turn}-${id}`, card: { id, name, arguments: args } });
           answerKey = undefined;
+        } else if ('approval_required' in chunk) {
+          const approval = chunk.approval_required;
+          update(runKey, (entry) => ({ ...entry, status: 'awaiting_approval' }));
+          append({ kind: 'approval', key: `${turn}-approval-${approval.call_id}`, approval });
+          answerKey = undefined;
         } else if ('tool_result' in chunk) {
           const { id, output, is_error } = chunk.tool_result;
           update(`${turn}-${id}`, (entry) => (entry.kind === 'tool' ? { ...entry, card: { ...entry.card, result: { output, is_error } } } : entry));
@@ -223,7 +231,7 @@ function Conversation({ agent, sessionId, onTurnEnded }: { agent: string; sessio
       <div role="log" aria-label="Conversation" aria-busy={streaming}>
         <ol class="transcript" ref={log}>
           {entries.map((entry) => (
-            <TranscriptEntry key={entry.key} entry={entry} agent={agent} />
+            <TranscriptEntry key={entry.key} entry={entry} agent={agent} onDecided={(approval) => update(entry.key, (old) => ({ ...old, approval }))} />
           ))}
         </ol>
       </div>
@@ -260,8 +268,47 @@ function Conversation({ agent, sessionId, onTurnEnded }: { agent: string; sessio
   );
 }
 
-function TranscriptEntry({ entry, agent }: { entry: Entry; agent: string }) {
+/** A tool call waiting for a person: what it would run, and the buttons that decide it. */
+function ApprovalCard({ approval, onDecided }: { approval: Approval; onDecided: (approval: Approval) => void }) {
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  async function decide(decision: 'approve' | 'deny') {
+    setBusy(true);
+    setError(undefined);
+    try {
+      onDecided(await moxxy.runs.decide({ id: approval.run_id, call_id: approval.call_id, decision }));
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const pending = approval.status === 'pending';
+  return (
+    <li class="tool-card approval" aria-label={`Approval for ${approval.tool}`}>
+      <p>
+        The agent wants to run <code>{approval.tool}</code> <Badge tone={pending ? 'live' : approval.status === 'approved' ? 'ok' : 'bad'}>{pending ? 'awaiting approval' : approval.status}</Badge>
+      </p>
+      <Json value={approval.arguments} />
+      {pending ? (
+        <div class="form-actions">
+          <button type="button" class="primary" disabled={busy} onClick={() => decide('approve')}>
+            Approve
+          </button>
+          <button type="button" class="danger" disabled={busy} onClick={() => decide('deny')}>
+            Deny
+          </button>
+        </div>
+      ) : null}
+      <ErrorNotice error={error} />
+    </li>
+  );
+}
+
+function TranscriptEntry({ entry, agent, onDecided }: { entry: Entry; agent: string; onDecided: (approval: Approval) => void }) {
   switch (entry.kind) {
+    case 'approval':
+      return <ApprovalCard approval={entry.approval} onDecided={onDecided} />;
     case 'user':
       return (
         <li class="bubble user">

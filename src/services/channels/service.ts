@@ -41,7 +41,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import type { Transcriber } from '../transcription.ts';
 import type { SecretAddress } from '../vault/crypto.ts';
 import type { VaultService } from '../vault/service.ts';
-import { TelegramBot, type TelegramSettings } from './telegram.ts';
+import { TelegramBot, type TelegramSettings, type TelegramHost } from './telegram.ts';
 
 type ChannelRow = typeof channels.$inferSelect;
 type ChannelStatus = Channel['status'];
@@ -63,6 +63,8 @@ export interface ChannelServiceDeps {
   changes: ChangeFeed;
   /** Who polls which bot. */
   leases: Leases;
+  /** Decides a tool call a run waits on (a Telegram chat's Approve / Deny buttons). */
+  decideApproval: TelegramHost['decide'];
 }
 
 /** Which agent a request on the HTTP channel reaches, and with which tools. */
@@ -419,6 +421,8 @@ export class ChannelService {
       agent: row.agent,
       channel: row.name,
       allowedTools: config.allowedTools,
+      toolPolicy: config.toolPolicy,
+      decide: this.deps.decideApproval,
       settings: this.deps.telegram,
       runtime: this.deps.runtime,
       resolveToken: () => this.deps.resolveSecret(config.botToken, row.agent),

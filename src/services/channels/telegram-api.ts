@@ -28,9 +28,23 @@ export interface TelegramMessage {
   audio?: TelegramVoice;
 }
 
+/** A press of an inline keyboard button (the Approve / Deny buttons of a tool call waiting for approval). */
+export interface TelegramCallbackQuery {
+  id: string;
+  from: { id: number; username?: string };
+  message?: { message_id: number; chat: TelegramChat };
+  data?: string;
+}
+
 export interface TelegramUpdate {
   update_id: number;
   message?: TelegramMessage;
+  callback_query?: TelegramCallbackQuery;
+}
+
+/** Buttons under a message; each press comes back as a callback_query with the button's data (at most 64 bytes). */
+export interface InlineKeyboard {
+  inline_keyboard: Array<Array<{ text: string; callback_data: string }>>;
 }
 
 interface TelegramAnswer<T> {
@@ -73,12 +87,17 @@ export class TelegramApi {
 
   /** Long-polls for updates from `offset` on; answers after `timeoutSeconds` with [] when nothing came. */
   getUpdates(offset: number | undefined, timeoutSeconds: number, signal: AbortSignal): Promise<TelegramUpdate[]> {
-    const body = { timeout: timeoutSeconds, allowed_updates: ['message'], ...(offset === undefined ? {} : { offset }) };
+    const body = { timeout: timeoutSeconds, allowed_updates: ['message', 'callback_query'], ...(offset === undefined ? {} : { offset }) };
     return this.call<TelegramUpdate[]>('getUpdates', body, signal, timeoutSeconds * 1000 + this.settings.timeoutMs);
   }
 
-  async sendMessage(chatId: number | string, text: string, signal: AbortSignal): Promise<void> {
-    await this.call('sendMessage', { chat_id: chatId, text }, signal);
+  async sendMessage(chatId: number | string, text: string, signal: AbortSignal, replyMarkup?: InlineKeyboard): Promise<void> {
+    await this.call('sendMessage', { chat_id: chatId, text, ...(replyMarkup ? { reply_markup: replyMarkup } : {}) }, signal);
+  }
+
+  /** Ends the button's loading state, showing `text` to whoever pressed it. */
+  async answerCallbackQuery(callbackQueryId: string, text: string, signal: AbortSignal): Promise<void> {
+    await this.call('answerCallbackQuery', { callback_query_id: callbackQueryId, text }, signal);
   }
 
   getFile(fileId: string, signal: AbortSignal): Promise<{ file_path?: string; file_size?: number }> {

@@ -2,17 +2,27 @@
  * One Telegram channel: a getUpdates long-poll loop. Only chats paired with `/pair CODE` reach the agent; the
  * others are told how to pair. The update offset is stored before an update is handled, so a restart never
  * handles an update twice (at most once: an update interrupted by a crash is not retried).
+ *
+ * A tool call that waits for approval is sent to the chat with inline Approve / Deny buttons; a press (a
+ * callback_query) decides it. The poller follows the paused run in the background and sends its answer (or the
+ * next call to approve) when it goes on, however it was decided (buttons, the API, expiry).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parsePairCommand } from '../../domain/channels.ts';
+import type { Approval, ApprovalDecisionInput, PolicyList } from '../../domain/approvals.ts';
+import type { Run } from '../../domain/chat.ts';
 import type { EmitEvent } from '../../domain/events.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Transcriber } from '../transcription.ts';
-import { splitMessage, TelegramApi, TelegramApiError, type TelegramMessage } from './telegram-api.ts';
+import { splitMessage, TelegramApi, TelegramApiError, type TelegramCallbackQuery, type TelegramMessage } from './telegram-api.ts';
 
 const MAX_VOICE_BYTES = 10 * 1024 * 1024;
 const MAX_BACKOFF_MS = 60_000;
 const SOURCE = 'channel:telegram';
+/** How often a paused run is looked at, to send its answer once it goes on. */
+const FOLLOW_POLL_MS = 250;
+/** callback_data of the approval buttons: `ap:<a|d>:<run id>:<call id>` (Telegram allows 64 bytes). */
+const APPROVAL_BUTTON = /^ap:([ad]):(run_[0-9a-f-]+):(.+)$/;
 
 export interface TelegramSettings {
   apiBaseUrl: string;
@@ -27,7 +37,11 @@ export interface TelegramHost {
   agent: string;
   channel: string;
   allowedTools: string[] | undefined;
+  /** The channel's tool policy: it narrows the agent's. */
+  toolPolicy: PolicyList['policy'] | undefined;
   settings: TelegramSettings;
+  /** Approves or denies a tool call a run of this channel waits on. */
+  decide(runId: string, callId: string, input: ApprovalDecisionInput, decidedBy: string): Promise<Approval>;
   runtime: Runtime;
   resolveToken(): Promise<string>;
   transcriber(): Transcriber | undefined;
@@ -49,6 +63,8 @@ export class TelegramBot {
   private loop: Promise<void> | undefined;
   private api: TelegramApi | undefined;
   private activeRun: string | undefined;
+  /** Paused runs being followed, so their answers reach the chat. */
+  private readonly following = new Set<Promise<void>>();
 
   constructor(private readonly host: TelegramHost) {}
 
@@ -61,6 +77,7 @@ export class TelegramBot {
     this.controller.abort();
     if (this.activeRun) await this.host.runtime.cancel(this.activeRun).catch(() => undefined);
     await this.loop;
+    await Promise.allSettled([...this.following]);
   }
 
   private get signal(): AbortSignal {
@@ -90,6 +107,7 @@ export class TelegramBot {
           // Another process changed the channel: its poller of the new config takes it from here (and owns the status).
           if (!(await host.saveOffset(offset))) return;
           if (update.message) await this.handle(update.message);
+          else if (update.callback_query) await this.press(update.callback_query);
         }
       } catch (error) {
         if (this.signal.aborted) break;
@@ -182,14 +200,73 @@ export class TelegramBot {
       session_id: `telegram:${host.channel}:${chatId}`,
       user_id: `telegram:${message.from?.id ?? chatId}`,
       ...(host.allowedTools ? { restrictions: [{ source: 'channel' as const, name: host.channel, patterns: host.allowedTools }] } : {}),
+      ...(host.toolPolicy ? { policies: [{ source: 'channel' as const, name: host.channel, policy: host.toolPolicy }] } : {}),
     });
     this.activeRun = handle.run.id;
     const { run } = await handle.done.finally(() => (this.activeRun = undefined));
     if (this.signal.aborted) return;
+    await this.answer(chatId, run);
+  }
+
+  /** Sends how the run ended, or asks for the call it waits on (and follows it until it goes on). */
+  private async answer(chatId: string, run: Run): Promise<void> {
+    const { host } = this;
+    const channel = { channel: host.channel, type: 'telegram', chat_id: chatId };
+    if (run.status === 'awaiting_approval' && run.pending_approval) {
+      await this.askApproval(chatId, run.pending_approval);
+      const following: Promise<void> = this.follow(chatId, run.pending_approval)
+        .catch((error: unknown) => {
+          if (!this.signal.aborted) host.log(`telegram chat ${chatId}: following run ${run.id} failed`, error);
+        })
+        .finally(() => this.following.delete(following));
+      this.following.add(following);
+      return;
+    }
     const content =
       run.status === 'failed' ? `Sorry, I could not answer: ${run.error?.message ?? 'the run failed'}` : run.output || '(no answer)';
     await this.reply(chatId, content);
     await host.emit({ agent_id: host.agent, run_id: run.id, event_type: 'channel.message_sent', payload: { ...channel, status: run.status, content } });
+  }
+
+  private async askApproval(chatId: string, approval: Approval): Promise<void> {
+    const args = JSON.stringify(approval.arguments ?? {});
+    const text = `The agent wants to run ${approval.tool} with ${args.length > 1000 ? `${args.slice(0, 1000)}…` : args}. Allow it?`;
+    const data = (decision: 'a' | 'd') => `ap:${decision}:${approval.run_id}:${approval.call_id}`;
+    await this.api!.sendMessage(chatId, text, this.signal, {
+      inline_keyboard: [[{ text: 'Approve', callback_data: data('a') }, { text: 'Deny', callback_data: data('d') }]],
+    });
+  }
+
+  /** Waits until the run goes on past `approval` (decided here, through the API, or expired), then answers the chat. */
+  private async follow(chatId: string, approval: Approval): Promise<void> {
+    while (!this.signal.aborted) {
+      await sleep(FOLLOW_POLL_MS, undefined, { signal: this.signal }).catch(() => undefined);
+      if (this.signal.aborted) return;
+      const run = await this.host.runtime.get(approval.run_id);
+      if (run.status === 'running' || run.status === 'queued') continue;
+      if (run.status === 'awaiting_approval' && run.pending_approval?.call_id === approval.call_id) continue;
+      return this.answer(chatId, run);
+    }
+  }
+
+  /** An Approve / Deny button pressed in a paired chat: decides the call of a run of this chat. */
+  private async press(query: TelegramCallbackQuery): Promise<void> {
+    const chatId = query.message ? String(query.message.chat.id) : undefined;
+    const match = query.data ? APPROVAL_BUTTON.exec(query.data) : null;
+    let answer = 'This button no longer does anything.';
+    try {
+      if (chatId && match && (await this.host.isPaired(chatId))) {
+        const [, decision, runId, callId] = match;
+        const run = await this.host.runtime.get(runId!);
+        if (run.agent_id === this.host.agent && run.session_id === `telegram:${this.host.channel}:${chatId}`) {
+          const decided = await this.host.decide(runId!, callId!, { decision: decision === 'a' ? 'approve' : 'deny', for_session: false }, `telegram:${query.from.id}`);
+          answer = decided.status === 'approved' ? 'Approved' : 'Denied';
+        }
+      }
+    } catch (error) {
+      answer = error instanceof Error ? error.message : answer;
+    }
+    await this.api!.answerCallbackQuery(query.id, answer, this.signal).catch((error: unknown) => this.host.log('telegram answerCallbackQuery failed', error));
   }
 
   private async reply(chatId: string, text: string): Promise<void> {

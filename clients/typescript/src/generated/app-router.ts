@@ -3,7 +3,7 @@
 type ErrorShape = {
     message: string;
     data: {
-        code: "VALIDATION_ERROR" | "INVALID_JSON" | "URL_NOT_ALLOWED" | "UNAUTHORIZED" | "INVALID_SIGNATURE" | "FORBIDDEN" | "CROSS_SITE_REQUEST" | "ROUTE_NOT_FOUND" | "AGENT_NOT_FOUND" | "RUN_NOT_FOUND" | "SESSION_NOT_FOUND" | "MEMORY_NOT_FOUND" | "SKILL_NOT_FOUND" | "MCP_SERVER_NOT_FOUND" | "SECRET_NOT_FOUND" | "PAIRED_CHAT_NOT_FOUND" | "CHANNEL_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "HEARTBEAT_NOT_FOUND" | "TOKEN_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "AGENT_EXISTS" | "SKILL_EXISTS" | "MCP_SERVER_EXISTS" | "WEBHOOK_EXISTS" | "HEARTBEAT_EXISTS" | "WEBHOOK_REPLAYED" | "WEBHOOK_DISABLED" | "SESSION_BUSY" | "RUN_NOT_ACTIVE" | "SKILL_CONSENT_REQUIRED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HOST_NOT_ALLOWED" | "SKILL_FAILED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "MCP_ERROR" | "SKILL_INSTALL_FAILED" | "NO_TRANSCRIBER" | "PROVIDER_NOT_CONFIGURED" | "CONFIG_UNRESOLVED" | "SANDBOX_UNAVAILABLE" | "CHANNEL_NOT_CONFIGURED";
+        code: "VALIDATION_ERROR" | "INVALID_JSON" | "URL_NOT_ALLOWED" | "UNAUTHORIZED" | "INVALID_SIGNATURE" | "FORBIDDEN" | "CROSS_SITE_REQUEST" | "ROUTE_NOT_FOUND" | "AGENT_NOT_FOUND" | "RUN_NOT_FOUND" | "APPROVAL_NOT_FOUND" | "SESSION_NOT_FOUND" | "MEMORY_NOT_FOUND" | "SKILL_NOT_FOUND" | "MCP_SERVER_NOT_FOUND" | "SECRET_NOT_FOUND" | "PAIRED_CHAT_NOT_FOUND" | "CHANNEL_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "HEARTBEAT_NOT_FOUND" | "TOKEN_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "AGENT_EXISTS" | "SKILL_EXISTS" | "MCP_SERVER_EXISTS" | "WEBHOOK_EXISTS" | "HEARTBEAT_EXISTS" | "WEBHOOK_REPLAYED" | "WEBHOOK_DISABLED" | "SESSION_BUSY" | "RUN_NOT_ACTIVE" | "APPROVAL_DECIDED" | "SKILL_CONSENT_REQUIRED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HOST_NOT_ALLOWED" | "SKILL_FAILED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "MCP_ERROR" | "SKILL_INSTALL_FAILED" | "NO_TRANSCRIBER" | "PROVIDER_NOT_CONFIGURED" | "CONFIG_UNRESOLVED" | "SANDBOX_UNAVAILABLE" | "CHANNEL_NOT_CONFIGURED";
         httpStatus: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 421 | 422 | 429 | 431 | 500 | 502 | 503;
         details: Record<string, unknown> | undefined;
         path?: string;
@@ -70,6 +70,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                     system_prompt: string;
                     allowed_tools: string[];
                     subagents: string[];
+                    tool_policy: Record<string, "allow" | "ask" | "deny">;
                     max_steps: number;
                     created_at: Date;
                     updated_at: Date;
@@ -101,6 +102,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 system_prompt?: string | undefined;
                 allowed_tools?: string[] | undefined;
                 subagents?: string[] | undefined;
+                tool_policy?: Record<string, "allow" | "ask" | "deny"> | undefined;
                 max_steps?: number | undefined;
             };
             output: {
@@ -119,6 +121,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 system_prompt: string;
                 allowed_tools: string[];
                 subagents: string[];
+                tool_policy: Record<string, "allow" | "ask" | "deny">;
                 max_steps: number;
                 created_at: Date;
                 updated_at: Date;
@@ -146,6 +149,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 system_prompt: string;
                 allowed_tools: string[];
                 subagents: string[];
+                tool_policy: Record<string, "allow" | "ask" | "deny">;
                 max_steps: number;
                 created_at: Date;
                 updated_at: Date;
@@ -170,6 +174,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 system_prompt?: string | undefined;
                 allowed_tools?: string[] | undefined;
                 subagents?: string[] | undefined;
+                tool_policy?: Record<string, "allow" | "ask" | "deny"> | undefined;
                 max_steps?: number | undefined;
             };
             output: {
@@ -188,6 +193,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 system_prompt: string;
                 allowed_tools: string[];
                 subagents: string[];
+                tool_policy: Record<string, "allow" | "ask" | "deny">;
                 max_steps: number;
                 created_at: Date;
                 updated_at: Date;
@@ -248,6 +254,20 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                     input_tokens: number;
                     output_tokens: number;
                 };
+                status: "queued" | "running" | "awaiting_approval" | "completed" | "failed" | "cancelled";
+                pending_approval?: {
+                    run_id: string;
+                    call_id: string;
+                    tool: string;
+                    arguments: unknown;
+                    status: "pending" | "approved" | "denied" | "expired";
+                    reason: string | null;
+                    for_session: boolean;
+                    decided_by: string | null;
+                    created_at: Date;
+                    expires_at: Date;
+                    decided_at: Date | null;
+                } | undefined;
             };
             meta: object;
             errorShape: ErrorShape;
@@ -267,7 +287,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 session_id: string;
                 message_id: string | null;
                 content: string;
-                status: "queued" | "running" | "completed" | "failed" | "cancelled";
+                status: "queued" | "running" | "awaiting_approval" | "completed" | "failed" | "cancelled";
                 usage: {
                     input_tokens: number;
                     output_tokens: number;
@@ -293,6 +313,21 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 };
                 run_id: string;
             } | {
+                approval_required: {
+                    run_id: string;
+                    call_id: string;
+                    tool: string;
+                    arguments: unknown;
+                    status: "pending" | "approved" | "denied" | "expired";
+                    reason: string | null;
+                    for_session: boolean;
+                    decided_by: string | null;
+                    created_at: Date;
+                    expires_at: Date;
+                    decided_at: Date | null;
+                };
+                run_id: string;
+            } | {
                 content: string;
                 run_id: string;
             }, void, any>;
@@ -311,13 +346,13 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
             output: {
                 messages: {
                     id: string;
-                    role: "system" | "user" | "assistant" | "tool";
+                    role: "system" | "tool" | "user" | "assistant";
                     content: string;
                     timestamp: Date;
                     session_id: string;
                     run_id: string | null;
                     user_id: string | null;
-                    run_status: "queued" | "running" | "completed" | "failed" | "cancelled" | null;
+                    run_status: "queued" | "running" | "awaiting_approval" | "completed" | "failed" | "cancelled" | null;
                     tool_calls?: {
                         id: string;
                         name: string;
@@ -370,7 +405,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 limit?: number | undefined;
                 offset?: number | undefined;
                 session_id?: string | undefined;
-                status?: "queued" | "running" | "completed" | "failed" | "cancelled" | undefined;
+                status?: "queued" | "running" | "awaiting_approval" | "completed" | "failed" | "cancelled" | undefined;
             };
             output: {
                 runs: {
@@ -378,7 +413,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                     agent_id: string;
                     session_id: string;
                     user_id: string | null;
-                    status: "queued" | "running" | "completed" | "failed" | "cancelled";
+                    status: "queued" | "running" | "awaiting_approval" | "completed" | "failed" | "cancelled";
                     input: string;
                     output: string | null;
                     error: {
@@ -421,6 +456,19 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                     created_at: Date;
                     started_at: Date | null;
                     completed_at: Date | null;
+                    pending_approval?: {
+                        run_id: string;
+                        call_id: string;
+                        tool: string;
+                        arguments: unknown;
+                        status: "pending" | "approved" | "denied" | "expired";
+                        reason: string | null;
+                        for_session: boolean;
+                        decided_by: string | null;
+                        created_at: Date;
+                        expires_at: Date;
+                        decided_at: Date | null;
+                    } | undefined;
                 }[];
                 pagination: {
                     total: number;
@@ -441,7 +489,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 agent_id: string;
                 session_id: string;
                 user_id: string | null;
-                status: "queued" | "running" | "completed" | "failed" | "cancelled";
+                status: "queued" | "running" | "awaiting_approval" | "completed" | "failed" | "cancelled";
                 input: string;
                 output: string | null;
                 error: {
@@ -484,6 +532,19 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 created_at: Date;
                 started_at: Date | null;
                 completed_at: Date | null;
+                pending_approval?: {
+                    run_id: string;
+                    call_id: string;
+                    tool: string;
+                    arguments: unknown;
+                    status: "pending" | "approved" | "denied" | "expired";
+                    reason: string | null;
+                    for_session: boolean;
+                    decided_by: string | null;
+                    created_at: Date;
+                    expires_at: Date;
+                    decided_at: Date | null;
+                } | undefined;
             };
             meta: object;
             errorShape: ErrorShape;
@@ -497,7 +558,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 agent_id: string;
                 session_id: string;
                 user_id: string | null;
-                status: "queued" | "running" | "completed" | "failed" | "cancelled";
+                status: "queued" | "running" | "awaiting_approval" | "completed" | "failed" | "cancelled";
                 input: string;
                 output: string | null;
                 error: {
@@ -540,6 +601,43 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 created_at: Date;
                 started_at: Date | null;
                 completed_at: Date | null;
+                pending_approval?: {
+                    run_id: string;
+                    call_id: string;
+                    tool: string;
+                    arguments: unknown;
+                    status: "pending" | "approved" | "denied" | "expired";
+                    reason: string | null;
+                    for_session: boolean;
+                    decided_by: string | null;
+                    created_at: Date;
+                    expires_at: Date;
+                    decided_at: Date | null;
+                } | undefined;
+            };
+            meta: object;
+            errorShape: ErrorShape;
+        }>;
+        decide: import("@trpc/server").TRPCMutationProcedure<{
+            input: {
+                id: string;
+                call_id: string;
+                decision: "deny" | "approve";
+                reason?: string | undefined;
+                for_session?: boolean | undefined;
+            };
+            output: {
+                run_id: string;
+                call_id: string;
+                tool: string;
+                arguments: unknown;
+                status: "pending" | "approved" | "denied" | "expired";
+                reason: string | null;
+                for_session: boolean;
+                decided_by: string | null;
+                created_at: Date;
+                expires_at: Date;
+                decided_at: Date | null;
             };
             meta: object;
             errorShape: ErrorShape;
@@ -1039,7 +1137,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
         create: import("@trpc/server").TRPCMutationProcedure<{
             input: {
                 name: string;
-                scopes: ("agents:read" | "agents:write" | "chat" | "memory:read" | "memory:write" | "skills:read" | "skills:write" | "skills:invoke" | "vault:read" | "vault:write" | "channels:read" | "channels:write" | "webhooks:read" | "webhooks:write" | "events:read" | "tokens:admin" | "*" | "admin")[];
+                scopes: ("agents:read" | "agents:write" | "chat" | "approvals:write" | "memory:read" | "memory:write" | "skills:read" | "skills:write" | "skills:invoke" | "vault:read" | "vault:write" | "channels:read" | "channels:write" | "webhooks:read" | "webhooks:write" | "events:read" | "tokens:admin" | "*" | "admin")[];
                 expires_in?: number | undefined;
                 expires_at?: string | undefined;
             };
@@ -1047,8 +1145,8 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 id: string;
                 name: string;
                 created_at: Date;
-                scopes: ("agents:read" | "agents:write" | "chat" | "memory:read" | "memory:write" | "skills:read" | "skills:write" | "skills:invoke" | "vault:read" | "vault:write" | "channels:read" | "channels:write" | "webhooks:read" | "webhooks:write" | "events:read" | "tokens:admin" | "*" | "admin")[];
                 expires_at: Date | null;
+                scopes: ("agents:read" | "agents:write" | "chat" | "approvals:write" | "memory:read" | "memory:write" | "skills:read" | "skills:write" | "skills:invoke" | "vault:read" | "vault:write" | "channels:read" | "channels:write" | "webhooks:read" | "webhooks:write" | "events:read" | "tokens:admin" | "*" | "admin")[];
                 prefix: string;
                 token: string;
             };
@@ -1064,7 +1162,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 tokens: {
                     id: string;
                     name: string;
-                    scopes: ("agents:read" | "agents:write" | "chat" | "memory:read" | "memory:write" | "skills:read" | "skills:write" | "skills:invoke" | "vault:read" | "vault:write" | "channels:read" | "channels:write" | "webhooks:read" | "webhooks:write" | "events:read" | "tokens:admin" | "*" | "admin")[];
+                    scopes: ("agents:read" | "agents:write" | "chat" | "approvals:write" | "memory:read" | "memory:write" | "skills:read" | "skills:write" | "skills:invoke" | "vault:read" | "vault:write" | "channels:read" | "channels:write" | "webhooks:read" | "webhooks:write" | "events:read" | "tokens:admin" | "*" | "admin")[];
                     prefix: string;
                     created_at: Date;
                     expires_at: Date | null;
@@ -1403,6 +1501,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                     } | {
                         botToken: string;
                         allowedTools?: string[] | undefined;
+                        toolPolicy?: Record<string, "allow" | "ask" | "deny"> | undefined;
                     };
                     paired_chats: number;
                     created_at: Date;
@@ -1427,6 +1526,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 } | {
                     botToken: string;
                     allowedTools?: string[] | undefined;
+                    toolPolicy?: Record<string, "allow" | "ask" | "deny"> | undefined;
                 };
                 name: string;
                 channel?: string | undefined;
@@ -1445,6 +1545,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 } | {
                     botToken: string;
                     allowedTools?: string[] | undefined;
+                    toolPolicy?: Record<string, "allow" | "ask" | "deny"> | undefined;
                 };
                 paired_chats: number;
                 created_at: Date;
@@ -1472,6 +1573,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 } | {
                     botToken: string;
                     allowedTools?: string[] | undefined;
+                    toolPolicy?: Record<string, "allow" | "ask" | "deny"> | undefined;
                 };
                 paired_chats: number;
                 created_at: Date;
@@ -1499,6 +1601,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 } | {
                     botToken: string;
                     allowedTools?: string[] | undefined;
+                    toolPolicy?: Record<string, "allow" | "ask" | "deny"> | undefined;
                 };
                 paired_chats: number;
                 created_at: Date;

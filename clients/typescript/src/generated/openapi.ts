@@ -55,9 +55,9 @@ export interface paths {
         head?: never;
         /**
          * Update an agent
-         * @description Fields given replace the current ones; model.parameters are merged.
+         * @description Fields given replace the current ones; model.parameters are merged. `tool_policy` (e.g. `{"host_shell": "ask", "mcp.*": "ask"}`) makes runs pause on those calls until a person approves them (POST /api/runs/{id}/approvals/{call_id}).
          *
-         *     **Host power:** Naming a host tool (`host_shell`) in `allowed_tools` is a host power: it needs the `admin` scope or the internal token. Keeping or removing one does not.
+         *     **Host power:** Naming a host tool (`host_shell`) in `allowed_tools` is a host power: it needs the `admin` scope or the internal token. Keeping or removing one does not; neither does making its `tool_policy` stricter, but loosening it (`ask` to `allow`) does.
          */
         patch: operations["agents.update"];
         trace?: never;
@@ -190,6 +190,26 @@ export interface paths {
          * @description Aborts the model stream at once and stops before the next step; answers with the cancelled run. 409 RUN_NOT_ACTIVE when it already ended.
          */
         post: operations["runs.cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{id}/approvals/{call_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or deny a tool call the run waits on
+         * @description For a run with status `awaiting_approval` (its `pending_approval`): `approve` runs the tool, `deny` tells the model the call was refused (with `reason`). `for_session` applies the decision to later calls of the tool in the session. The run goes on in the background; follow it with GET /api/runs/{id}. 409 APPROVAL_DECIDED when the call was decided (or expired) already.
+         */
+        post: operations["runs.decide"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1185,7 +1205,7 @@ export interface components {
             success: false;
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_ERROR" | "INVALID_JSON" | "URL_NOT_ALLOWED" | "UNAUTHORIZED" | "INVALID_SIGNATURE" | "FORBIDDEN" | "CROSS_SITE_REQUEST" | "ROUTE_NOT_FOUND" | "AGENT_NOT_FOUND" | "RUN_NOT_FOUND" | "SESSION_NOT_FOUND" | "MEMORY_NOT_FOUND" | "SKILL_NOT_FOUND" | "MCP_SERVER_NOT_FOUND" | "SECRET_NOT_FOUND" | "PAIRED_CHAT_NOT_FOUND" | "CHANNEL_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "HEARTBEAT_NOT_FOUND" | "TOKEN_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "AGENT_EXISTS" | "SKILL_EXISTS" | "MCP_SERVER_EXISTS" | "WEBHOOK_EXISTS" | "HEARTBEAT_EXISTS" | "WEBHOOK_REPLAYED" | "WEBHOOK_DISABLED" | "SESSION_BUSY" | "RUN_NOT_ACTIVE" | "SKILL_CONSENT_REQUIRED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HOST_NOT_ALLOWED" | "SKILL_FAILED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "MCP_ERROR" | "SKILL_INSTALL_FAILED" | "NO_TRANSCRIBER" | "PROVIDER_NOT_CONFIGURED" | "CONFIG_UNRESOLVED" | "SANDBOX_UNAVAILABLE" | "CHANNEL_NOT_CONFIGURED";
+                code: "VALIDATION_ERROR" | "INVALID_JSON" | "URL_NOT_ALLOWED" | "UNAUTHORIZED" | "INVALID_SIGNATURE" | "FORBIDDEN" | "CROSS_SITE_REQUEST" | "ROUTE_NOT_FOUND" | "AGENT_NOT_FOUND" | "RUN_NOT_FOUND" | "APPROVAL_NOT_FOUND" | "SESSION_NOT_FOUND" | "MEMORY_NOT_FOUND" | "SKILL_NOT_FOUND" | "MCP_SERVER_NOT_FOUND" | "SECRET_NOT_FOUND" | "PAIRED_CHAT_NOT_FOUND" | "CHANNEL_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "HEARTBEAT_NOT_FOUND" | "TOKEN_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "AGENT_EXISTS" | "SKILL_EXISTS" | "MCP_SERVER_EXISTS" | "WEBHOOK_EXISTS" | "HEARTBEAT_EXISTS" | "WEBHOOK_REPLAYED" | "WEBHOOK_DISABLED" | "SESSION_BUSY" | "RUN_NOT_ACTIVE" | "APPROVAL_DECIDED" | "SKILL_CONSENT_REQUIRED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HOST_NOT_ALLOWED" | "SKILL_FAILED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "MCP_ERROR" | "SKILL_INSTALL_FAILED" | "NO_TRANSCRIBER" | "PROVIDER_NOT_CONFIGURED" | "CONFIG_UNRESOLVED" | "SANDBOX_UNAVAILABLE" | "CHANNEL_NOT_CONFIGURED";
                 message: string;
                 details?: {
                     [key: string]: unknown;
@@ -1377,10 +1397,16 @@ export interface components {
             system_prompt?: string;
             allowed_tools?: string[];
             subagents?: string[];
+            /** @description Replaces the whole policy; {} allows every call the allow-list lets through. */
+            tool_policy?: {
+                [key: string]: components["schemas"]["ToolPolicyMode"];
+            };
             max_steps?: number;
         };
         /** @enum {string} */
         ModelProvider: "echo" | "openai" | "anthropic";
+        /** @enum {string} */
+        ToolPolicyMode: "allow" | "ask" | "deny";
         ChatSendBody: {
             message: string;
             /** @description Conversation id; a new one is created when omitted or unknown. */
@@ -1458,6 +1484,41 @@ export interface components {
             error: {
                 /** @enum {string} */
                 code: "RUN_NOT_ACTIVE";
+                message: string;
+                details?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        RunsDecideBody: {
+            /** @enum {string} */
+            decision: "approve" | "deny";
+            /** @description Told to the model as the tool's result when denying. */
+            reason?: string;
+            /**
+             * @description Apply the same decision to later calls of this tool in this session, without asking.
+             * @default false
+             */
+            for_session?: boolean;
+        };
+        ApprovalNotFoundError: {
+            /** @enum {boolean} */
+            success: false;
+            error: {
+                /** @enum {string} */
+                code: "APPROVAL_NOT_FOUND";
+                message: string;
+                details?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        ApprovalDecidedError: {
+            /** @enum {boolean} */
+            success: false;
+            error: {
+                /** @enum {string} */
+                code: "APPROVAL_DECIDED";
                 message: string;
                 details?: {
                     [key: string]: unknown;
@@ -1811,6 +1872,10 @@ export interface components {
             botToken: string;
             /** @description The tools paired chats may use; the agent's own allow-list when omitted. */
             allowedTools?: string[];
+            /** @description Narrows the agent's tool_policy for this channel (the stricter mode wins): `ask` sends the call to the chat with Approve / Deny buttons. */
+            toolPolicy?: {
+                [key: string]: components["schemas"]["ToolPolicyMode"];
+            };
         };
         ChannelNotFoundError: {
             /** @enum {boolean} */
@@ -1962,6 +2027,7 @@ export interface components {
             allowed_tools: string[];
             /** @description Other agents this one may hand tasks to with subagent.spawn; it may always spawn itself. */
             subagents: string[];
+            tool_policy: components["schemas"]["ToolPolicy"];
             /** @description Most model calls in one run before it stops. */
             max_steps: number;
             /** Format: date-time */
@@ -1980,6 +2046,10 @@ export interface components {
             temperature?: number;
             max_tokens?: number;
             top_p?: number;
+        };
+        /** @description Per tool or family (`host_shell`, `mcp.*`, `*`): `allow` (the default), `ask` (the run pauses until a person approves the call) or `deny`. The most specific pattern wins. `ask` is valid only for tools the agent may call at all. */
+        ToolPolicy: {
+            [key: string]: components["schemas"]["ToolPolicyMode"];
         };
         Pagination: {
             total: number;
@@ -2007,6 +2077,7 @@ export interface components {
             allowed_tools?: string[];
             /** @default [] */
             subagents?: string[];
+            tool_policy?: components["schemas"]["ToolPolicy"];
             /** @default 8 */
             max_steps?: number;
         };
@@ -2040,11 +2111,43 @@ export interface components {
             /** Format: date-time */
             timestamp: string;
             usage: components["schemas"]["Usage"];
+            status: components["schemas"]["RunStatus"];
+            /** @description The tool call waiting for approval, when status is awaiting_approval: decide it with POST /api/runs/{run_id}/approvals/{call_id}. */
+            pending_approval?: {
+                run_id: string;
+                /** @description The tool call id, as in the run's steps. */
+                call_id: string;
+                tool: string;
+                arguments?: unknown;
+                status: components["schemas"]["ApprovalStatus"];
+                /** @description Why it was denied (or approved), as the decider said; "expired" for an expired one. */
+                reason: string | null;
+                /** @description The decision holds for every later call of this tool in the session. */
+                for_session: boolean;
+                /** @description Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ... */
+                decided_by: string | null;
+                /** Format: date-time */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description A pending approval still undecided then is denied.
+                 */
+                expires_at: string;
+                /** Format: date-time */
+                decided_at: string | null;
+            };
         };
         Usage: {
             input_tokens: number;
             output_tokens: number;
         };
+        /**
+         * @description `awaiting_approval`: paused on a tool call a person must approve or deny; its session stays busy.
+         * @enum {string}
+         */
+        RunStatus: "queued" | "running" | "awaiting_approval" | "completed" | "failed" | "cancelled";
+        /** @enum {string} */
+        ApprovalStatus: "pending" | "approved" | "denied" | "expired";
         ChatHistory: {
             /** @description Oldest first. */
             messages: components["schemas"]["Message"][];
@@ -2068,7 +2171,7 @@ export interface components {
              * @description The status of the run that wrote it (null for none). Messages of failed or cancelled runs stay in history but are left out of what the model sees next.
              * @enum {string|null}
              */
-            run_status: "queued" | "running" | "completed" | "failed" | "cancelled" | null;
+            run_status: "queued" | "running" | "awaiting_approval" | "completed" | "failed" | "cancelled" | null;
         };
         ToolCall: {
             id: string;
@@ -2117,9 +2220,31 @@ export interface components {
             started_at: string | null;
             /** Format: date-time */
             completed_at: string | null;
+            /** @description While status is awaiting_approval: the tool call waiting for a decision. */
+            pending_approval?: {
+                run_id: string;
+                /** @description The tool call id, as in the run's steps. */
+                call_id: string;
+                tool: string;
+                arguments?: unknown;
+                status: components["schemas"]["ApprovalStatus"];
+                /** @description Why it was denied (or approved), as the decider said; "expired" for an expired one. */
+                reason: string | null;
+                /** @description The decision holds for every later call of this tool in the session. */
+                for_session: boolean;
+                /** @description Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ... */
+                decided_by: string | null;
+                /** Format: date-time */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description A pending approval still undecided then is denied.
+                 */
+                expires_at: string;
+                /** Format: date-time */
+                decided_at: string | null;
+            };
         };
-        /** @enum {string} */
-        RunStatus: "queued" | "running" | "completed" | "failed" | "cancelled";
         RunError: {
             code: string;
             message: string;
@@ -2158,6 +2283,30 @@ export interface components {
             is_error: boolean;
             duration_ms: number;
         };
+        /** @description A tool call that waits (or waited) for a person to approve or deny it. */
+        Approval: {
+            run_id: string;
+            /** @description The tool call id, as in the run's steps. */
+            call_id: string;
+            tool: string;
+            arguments?: unknown;
+            status: components["schemas"]["ApprovalStatus"];
+            /** @description Why it was denied (or approved), as the decider said; "expired" for an expired one. */
+            reason: string | null;
+            /** @description The decision holds for every later call of this tool in the session. */
+            for_session: boolean;
+            /** @description Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ... */
+            decided_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description A pending approval still undecided then is denied.
+             */
+            expires_at: string;
+            /** Format: date-time */
+            decided_at: string | null;
+        };
         AuditPage: {
             /** @description Oldest first. */
             events: components["schemas"]["Event"][];
@@ -2175,7 +2324,7 @@ export interface components {
             run_id: string | null;
             /** @description Monotonically increasing per run (events with no run share one system-wide counter). */
             sequence: number;
-            /** @description One of: run.started, run.completed, run.failed, run.cancelled, message.user, message.assistant, message.system, model.request, model.response, model.stream, primitive.called, primitive.result, skill.invoked, skill.completed, memory.stored, memory.recalled, vault.accessed, vault.denied, heartbeat.fired, heartbeat.created, subagent.spawned, subagent.completed, security.violation, security.redacted, channel.message_received, channel.message_sent. */
+            /** @description One of: run.started, run.completed, run.failed, run.cancelled, message.user, message.assistant, message.system, model.request, model.response, model.stream, primitive.called, primitive.result, skill.invoked, skill.completed, memory.stored, memory.recalled, vault.accessed, vault.denied, heartbeat.fired, heartbeat.created, subagent.spawned, subagent.completed, approval.requested, approval.decided, security.violation, security.redacted, channel.message_received, channel.message_sent. */
             event_type: string;
             /** @description Event-specific data, with secrets replaced by [REDACTED]. */
             payload: {
@@ -2365,7 +2514,7 @@ export interface components {
          * @description `*` allows every operation but host powers; `admin` allows everything, host powers included.
          * @enum {string}
          */
-        Scope: "agents:read" | "agents:write" | "chat" | "memory:read" | "memory:write" | "skills:read" | "skills:write" | "skills:invoke" | "vault:read" | "vault:write" | "channels:read" | "channels:write" | "webhooks:read" | "webhooks:write" | "events:read" | "tokens:admin" | "*" | "admin";
+        Scope: "agents:read" | "agents:write" | "chat" | "approvals:write" | "memory:read" | "memory:write" | "skills:read" | "skills:write" | "skills:invoke" | "vault:read" | "vault:write" | "channels:read" | "channels:write" | "webhooks:read" | "webhooks:write" | "events:read" | "tokens:admin" | "*" | "admin";
         TokenCreate: {
             /** @description What the token is for, e.g. "ci". */
             name: string;
@@ -2533,6 +2682,7 @@ export interface components {
         TelegramChannelConfigView: {
             botToken: string;
             allowedTools?: string[];
+            toolPolicy?: components["schemas"]["ToolPolicy"];
         };
         ChannelConfigured: {
             name: string;
@@ -2619,7 +2769,7 @@ export interface components {
             /** @enum {string} */
             status: "deleted";
         };
-        ChatStreamChunk: components["schemas"]["ChatStreamDone"] | components["schemas"]["ChatStreamToolCall"] | components["schemas"]["ChatStreamToolResult"] | components["schemas"]["ChatStreamContent"];
+        ChatStreamChunk: components["schemas"]["ChatStreamDone"] | components["schemas"]["ChatStreamToolCall"] | components["schemas"]["ChatStreamToolResult"] | components["schemas"]["ChatStreamApproval"] | components["schemas"]["ChatStreamContent"];
         /** @description The last chunk: the whole answer, how the run ended and its usage. */
         ChatStreamDone: {
             /** @enum {boolean} */
@@ -2659,6 +2809,12 @@ export interface components {
             name: string;
             output: string;
             is_error: boolean;
+        };
+        /** @description The run paused on a tool call a person must approve or deny (POST /api/runs/{run_id}/approvals/{call_id}); the stream stays open until then. */
+        ChatStreamApproval: {
+            approval_required: components["schemas"]["Approval"];
+            /** @description The run producing this answer; cancel it with POST /api/runs/{run_id}/cancel. */
+            run_id: string;
         };
         /** @description A piece of the answer as the model writes it. */
         ChatStreamContent: {
@@ -3301,7 +3457,7 @@ export interface components {
             contextId: string;
             status: {
                 /** @enum {string} */
-                state: "TASK_STATE_SUBMITTED" | "TASK_STATE_WORKING" | "TASK_STATE_COMPLETED" | "TASK_STATE_FAILED" | "TASK_STATE_CANCELED";
+                state: "TASK_STATE_SUBMITTED" | "TASK_STATE_WORKING" | "TASK_STATE_INPUT_REQUIRED" | "TASK_STATE_COMPLETED" | "TASK_STATE_FAILED" | "TASK_STATE_CANCELED";
                 /** @description Why the task failed, or what it is doing. */
                 message?: {
                     messageId: string;
@@ -3386,7 +3542,7 @@ export interface components {
                 contextId: string;
                 status: {
                     /** @enum {string} */
-                    state: "TASK_STATE_SUBMITTED" | "TASK_STATE_WORKING" | "TASK_STATE_COMPLETED" | "TASK_STATE_FAILED" | "TASK_STATE_CANCELED";
+                    state: "TASK_STATE_SUBMITTED" | "TASK_STATE_WORKING" | "TASK_STATE_INPUT_REQUIRED" | "TASK_STATE_COMPLETED" | "TASK_STATE_FAILED" | "TASK_STATE_CANCELED";
                     /** @description Why the task failed, or what it is doing. */
                     message?: {
                         messageId: string;
@@ -4753,7 +4909,7 @@ export interface operations {
                 /** @description Only this session's runs. */
                 session_id?: string;
                 /** @description Only runs in this state. */
-                status?: "queued" | "running" | "completed" | "failed" | "cancelled";
+                status?: "queued" | "running" | "awaiting_approval" | "completed" | "failed" | "cancelled";
             };
             header?: never;
             path: {
@@ -5065,6 +5221,155 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunNotActiveError"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description HOST_NOT_ALLOWED */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNotAllowedError"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            /** @description HEADERS_TOO_LARGE */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeadersTooLargeError"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    "runs.decide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Run id. */
+                id: string;
+                /** @description The pending tool call id (`pending_approval.call_id` of the run). */
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunsDecideBody"];
+            };
+        };
+        responses: {
+            /** @description Approve or deny a tool call the run waits on */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["Approval"];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR, INVALID_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"] | components["schemas"]["InvalidJsonError"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description FORBIDDEN, CROSS_SITE_REQUEST */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"] | components["schemas"]["CrossSiteRequestError"];
+                };
+            };
+            /** @description RUN_NOT_FOUND, APPROVAL_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunNotFoundError"] | components["schemas"]["ApprovalNotFoundError"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutError"];
+                };
+            };
+            /** @description APPROVAL_DECIDED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalDecidedError"];
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */

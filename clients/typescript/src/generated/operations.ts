@@ -344,6 +344,37 @@ export const operations = {
       "INTERNAL_ERROR": 500
     }
   },
+  "runs.decide": {
+    "method": "POST",
+    "path": "/api/runs/{id}/approvals/{call_id}",
+    "params": [
+      "id",
+      "call_id"
+    ],
+    "query": [],
+    "body": "json",
+    "bodyInput": "flat",
+    "status": 200,
+    "response": "envelope",
+    "resumable": false,
+    "errors": {
+      "VALIDATION_ERROR": 400,
+      "INVALID_JSON": 400,
+      "UNAUTHORIZED": 401,
+      "FORBIDDEN": 403,
+      "CROSS_SITE_REQUEST": 403,
+      "RUN_NOT_FOUND": 404,
+      "APPROVAL_NOT_FOUND": 404,
+      "REQUEST_TIMEOUT": 408,
+      "APPROVAL_DECIDED": 409,
+      "PAYLOAD_TOO_LARGE": 413,
+      "UNSUPPORTED_MEDIA_TYPE": 415,
+      "HOST_NOT_ALLOWED": 421,
+      "RATE_LIMITED": 429,
+      "HEADERS_TOO_LARGE": 431,
+      "INTERNAL_ERROR": 500
+    }
+  },
   "events.audit": {
     "method": "GET",
     "path": "/api/audit",

@@ -12,6 +12,8 @@ const VOICE_BYTES = new Uint8Array([0x4f, 0x67, 0x67, 0x53, 1, 2, 3, 4]);
 interface Sent {
   chat_id: string;
   text: string;
+  /** The inline keyboard's buttons, when the message had some. */
+  buttons?: Array<{ text: string; callback_data: string }>;
 }
 
 /**
@@ -21,7 +23,9 @@ interface Sent {
  * queued failures (e.g. 429 with retry_after) answer the next getUpdates calls.
  */
 class FakeTelegram {
-  private updates: Array<{ update_id: number; message: Record<string, unknown> }> = [];
+  private updates: Array<{ update_id: number; message?: Record<string, unknown>; callback_query?: Record<string, unknown> }> = [];
+  /** answerCallbackQuery calls: which press, and what its presser was shown. */
+  readonly answered: Array<{ callback_query_id: string; text: string }> = [];
   private nextUpdateId = 1000;
   private nextMessageId = 1;
   private waiters = new Set<() => void>();
@@ -45,6 +49,17 @@ class FakeTelegram {
 
   text(chatId: number, text: string): number {
     return this.send(chatId, { text });
+  }
+
+  /** A user of `chatId` presses an inline button whose data is `data`; returns the callback query id. */
+  press(chatId: number, data: string): string {
+    const id = `cbq-${this.nextUpdateId}`;
+    this.updates.push({
+      update_id: this.nextUpdateId++,
+      callback_query: { id, from: { id: chatId, is_bot: false, first_name: 'U' }, message: { message_id: 1, chat: { id: chatId, type: 'private' } }, chat_instance: 'x', data },
+    });
+    for (const wake of this.waiters) wake();
+    return id;
   }
 
   sentTo(chatId: number): string[] {
@@ -79,9 +94,14 @@ class FakeTelegram {
       }),
       http.post(`${bot}/sendMessage`, async ({ params, request }) => {
         if (!known(params)) return unauthorized();
-        const body = (await request.json()) as { chat_id: string | number; text: string };
-        this.sent.push({ chat_id: String(body.chat_id), text: body.text });
+        const body = (await request.json()) as { chat_id: string | number; text: string; reply_markup?: { inline_keyboard: Sent['buttons'][] } };
+        this.sent.push({ chat_id: String(body.chat_id), text: body.text, ...(body.reply_markup ? { buttons: body.reply_markup.inline_keyboard.flat() as Sent['buttons'] } : {}) });
         return HttpResponse.json({ ok: true, result: { message_id: this.nextMessageId++, chat: { id: Number(body.chat_id) }, text: body.text } });
+      }),
+      http.post(`${bot}/answerCallbackQuery`, async ({ params, request }) => {
+        if (!known(params)) return unauthorized();
+        this.answered.push((await request.json()) as { callback_query_id: string; text: string });
+        return HttpResponse.json({ ok: true, result: true });
       }),
       http.post(`${bot}/getFile`, async ({ params, request }) => {
         if (!known(params)) return unauthorized();
@@ -350,5 +370,54 @@ describe('telegram channel', () => {
     telegram.text(42, 'gone');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(telegram.polls.length).toBe(afterDelete);
+  });
+
+  it('sends a call waiting for approval to the paired chat with Approve / Deny buttons, and a press decides it', async () => {
+    telegram = new FakeTelegram(BOT_TOKEN);
+    msw.use(...telegram.handlers());
+    const server = await serve();
+    await server.api.post('/api/agents', { name: 'careful', allowed_tools: ['memory.*'] });
+    await server.api.post('/api/agents/careful/vault', { key: 'TELEGRAM_TOKEN', value: BOT_TOKEN });
+    const configured = await server.api.post('/api/agents/careful/channels', {
+      type: 'telegram',
+      config: { botToken: '${vault:TELEGRAM_TOKEN}', toolPolicy: { 'memory.store': 'ask' } },
+    });
+    expect(configured.status).toBe(201);
+    expect(configured.body.data.config.toolPolicy).toEqual({ 'memory.store': 'ask' });
+    await pair(server, telegram, 42, 'careful');
+
+    telegram.text(42, 'Remember <invoke name="memory.store">{"content": "from telegram"}</invoke>');
+    const asked = await eventually(() => telegram.sent.filter((m) => m.chat_id === '42' && m.buttons), (list) => list.length === 1, 'the approval request');
+    expect(asked[0]!.text).toContain('memory.store');
+    expect(asked[0]!.text).toContain('from telegram');
+    expect(asked[0]!.buttons!.map((b) => b.text)).toEqual(['Approve', 'Deny']);
+    const approve = asked[0]!.buttons![0]!.callback_data;
+    const runId = approve.split(':')[2]!;
+    expect((await server.api.get(`/api/runs/${runId}`)).body.data).toMatchObject({ status: 'awaiting_approval', source: 'channel:telegram' });
+
+    // A chat that is not paired cannot decide it.
+    const stranger = telegram.press(7, approve);
+    await eventually(() => telegram.answered, (list) => list.some((a) => a.callback_query_id === stranger), 'the stranger\'s answer');
+    expect((await server.api.get(`/api/runs/${runId}`)).body.data.status).toBe('awaiting_approval');
+
+    const pressed = telegram.press(42, approve);
+    await eventually(() => telegram.answered, (list) => list.some((a) => a.callback_query_id === pressed), 'the press answer');
+    expect(telegram.answered.find((a) => a.callback_query_id === pressed)!.text).toBe('Approved');
+    const answer = await eventually(() => telegram.sentTo(42), (texts) => texts.some((t) => t.startsWith('memory.store:')), 'the answer after approval');
+    expect(answer.at(-1)).toContain('memory.store:');
+    const run = (await server.api.get(`/api/runs/${runId}`)).body.data;
+    expect(run.status).toBe('completed');
+    expect(run.steps.find((step: { type: string }) => step.type === 'tool')).toMatchObject({ name: 'memory.store', is_error: false });
+    const decided = await server.api.get('/api/audit?agent_id=careful&event_type=approval.decided');
+    expect(decided.body.data.events[0].payload).toMatchObject({ decision: 'approved', decided_by: 'telegram:42' });
+
+    // Denied with the other button: the model is told, and the chat gets its answer.
+    telegram.text(42, 'Again <invoke name="memory.store">{"content": "not this"}</invoke>');
+    const second = await eventually(() => telegram.sent.filter((m) => m.chat_id === '42' && m.buttons), (list) => list.length === 2, 'the second request');
+    telegram.press(42, second[1]!.buttons![1]!.callback_data);
+    const denied = await eventually(() => telegram.sentTo(42), (texts) => texts.some((t) => t.includes('a person denied the call')), 'the answer after denial');
+    expect(denied.at(-1)).toContain("Tool 'memory.store' was not run");
+    const memories = await server.api.get('/api/agents/careful/memory');
+    expect(memories.body.data.memories.map((m: { content: string }) => m.content)).toEqual(['from telegram']);
   });
 });

@@ -284,3 +284,50 @@ describe('tool approvals across processes', () => {
     }
   }, 60_000);
 });
+
+describe('tool approvals where nobody can approve', () => {
+  it('treats `ask` as deny on the HTTP channel (seed 001), with tool_call_denied in the SDK events', async () => {
+    const token = 'http-channel-token-of-the-approvals-suite';
+    const server = await startTestServer({ channels: { http: { authToken: token, allowedTools: ['memory.*'], agent: 'gated' } } });
+    try {
+      await createAskingAgent(server.api, 'gated');
+      const res = await server.api.post('/v1/turn', { prompt: STORE('over http') }, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      const events: Array<Record<string, any>> = res.body.events;
+      const requested = events.find((e) => e.type === 'tool_call_requested');
+      expect(requested).toMatchObject({ name: 'memory.store' });
+      const denied = events.find((e) => e.type === 'tool_call_denied');
+      expect(denied).toMatchObject({ callId: requested!.callId, decidedBy: 'policy', reason: expect.stringContaining("needs a person's approval") });
+      expect(events.find((e) => e.type === 'tool_result')).toMatchObject({ ok: false, error: { kind: 'denied' } });
+      const run = (await server.api.get(`/api/runs/${events[0]!.turnId}`)).body.data;
+      expect(run.status).toBe('completed');
+      expect((await server.api.get('/api/agents/gated/memory')).body.data.memories).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('tool policies of host tools', () => {
+  it('lets a `*` token make a host tool stricter but not loosen `ask` to `allow` (a host power)', async () => {
+    const internal = 'internal-token-of-the-approvals-suite-0123';
+    const server = await startTestServer({}, { MOXXY_INTERNAL_TOKEN: internal });
+    try {
+      const admin = { headers: { 'x-moxxy-internal-token': internal } };
+      const created = await server.api.post('/api/agents', { name: 'shell', allowed_tools: ['host_shell'], tool_policy: { host_shell: 'ask' } }, admin);
+      expect(created.status).toBe(201);
+      expect(created.body.data.tool_policy).toEqual({ host_shell: 'ask' });
+      const token = (await server.api.post('/api/tokens', { name: 'star', scopes: ['*'] }, admin)).body.data.token;
+      const star = { headers: { authorization: `Bearer ${token}` } };
+      const stricter = await server.api.patch('/api/agents/shell', { tool_policy: { host_shell: 'deny' } }, star);
+      expect(stricter.status).toBe(200);
+      await server.api.patch('/api/agents/shell', { tool_policy: { host_shell: 'ask' } }, admin);
+      const looser = await server.api.patch('/api/agents/shell', { tool_policy: {} }, star);
+      expect(looser.status).toBe(403);
+      expect(looser.body.error.code).toBe('FORBIDDEN');
+      expect((await server.api.get('/api/agents/shell', star)).body.data.tool_policy).toEqual({ host_shell: 'ask' });
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,8 +1,10 @@
-/** The server's OpenAPI document, built once from the app router and the raw routes. */
+/** The server's OpenAPI document, built once from the app router and the raw routes, and the raw route that serves it. */
 import { appRouter } from '../routers/app.ts';
 import { VERSION } from '../services/system.ts';
 import { buildOpenApiDocument } from './openapi.ts';
+import type { RawRouteSpec } from './raw-routes.ts';
 import { rawRoutes } from './routes/index.ts';
+import { openApiRoute } from './routes/system.ts';
 
 /**
  * Where a served document says its API is: where it was fetched from. A relative URL resolves against the document's
@@ -13,8 +15,11 @@ export const SERVED_SERVERS = [{ url: '/', description: 'This server (where this
 
 let cached: string | undefined;
 
+/** Every raw route the server serves and documents: openapi.json's own first, then src/http/routes/index.ts's. */
+export const documentedRawRoutes: RawRouteSpec[] = [openApiRoute(() => openApiJson()), ...rawRoutes];
+
 export function openApiDocument() {
-  return buildOpenApiDocument(appRouter, rawRoutes, { version: VERSION });
+  return buildOpenApiDocument(appRouter, documentedRawRoutes, { version: VERSION });
 }
 
 /** The document as served: compact JSON, computed on first use. */

@@ -17,9 +17,8 @@ import { trpcCallerKey } from './rate-limit.ts';
 import { registerRawRoutes } from './raw-routes.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
 import { installResponseSchemas } from './serializers.ts';
-import { openApiJson } from './openapi-document.ts';
+import { documentedRawRoutes, openApiJson } from './openapi-document.ts';
 import { consoleBuildProblem } from './routes/console.ts';
-import { rawRoutes } from './routes/index.ts';
 
 export interface ServerOptions {
   /** The clock of the rate limits and the credential throttle (tests). */
@@ -64,7 +63,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
   registerRestRoutes(app, { router: appRouter, responseSchema: installResponseSchemas(app, JSON.parse(openApiJson())), createContext });
   for (const dialect of DIALECTS) registerDialectRoutes(app, dialect, { router: appRouter, createContext });
 
-  registerRawRoutes(app, [...rawRoutes, ...DIALECTS.map(dialectDocumentRoute)], services);
+  registerRawRoutes(app, [...documentedRawRoutes, ...DIALECTS.map(dialectDocumentRoute)], services);
   // Without a build, / says how to make one; so does the log, for whoever starts the server without a browser.
   const consoleProblem = consoleBuildProblem();
   if (consoleProblem) logger.warn(consoleProblem);

@@ -1,4 +1,4 @@
-/** Every raw route, in the order openapi.json lists them. */
+/** Every raw route but openapi.json's own (src/http/openapi-document.ts adds it first), in the order openapi.json lists them. */
 import type { RawRouteSpec } from '../raw-routes.ts';
 import { a2aRoutes } from '../doors/a2a.ts';
 import { mcpRoutes } from '../doors/mcp.ts';
@@ -9,7 +9,6 @@ import { chatRoutes } from './chat.ts';
 import { consoleRoutes } from './console.ts';
 import { docsAssetRoutes, docsPageRoute } from './docs.ts';
 import { sessionRoutes } from './session.ts';
-import { openApiRoute } from './system.ts';
 import { webhookRoutes } from './webhooks.ts';
 
-export const rawRoutes: RawRouteSpec[] = [openApiRoute, docsPageRoute, ...docsAssetRoutes, eventStreamRoute, auditRoute, ...chatRoutes, ...channelHttpRoutes, ...webhookRoutes, ...sessionRoutes, ...consoleRoutes, ...openAiRoutes, ...mcpRoutes, ...a2aRoutes];
+export const rawRoutes: RawRouteSpec[] = [docsPageRoute, ...docsAssetRoutes, eventStreamRoute, auditRoute, ...chatRoutes, ...channelHttpRoutes, ...webhookRoutes, ...sessionRoutes, ...consoleRoutes, ...openAiRoutes, ...mcpRoutes, ...a2aRoutes];

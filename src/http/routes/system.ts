@@ -1,9 +1,9 @@
-/** Raw system routes: the OpenAPI document itself. */
+/** Raw system routes: the OpenAPI document itself, handed in by src/http/openapi-document.ts (the document is made from the routes, so importing it here would be a cycle). */
 import { z } from 'zod';
-import { defineRawRoute } from '../raw-routes.ts';
-import { openApiJson } from '../openapi-document.ts';
+import { defineRawRoute, type RawRouteSpec } from '../raw-routes.ts';
 
-export const openApiRoute = defineRawRoute({
+/** The route serving the document; `json` gives it as served. */
+export const openApiRoute = (json: () => string): RawRouteSpec => defineRawRoute({
   id: 'system.openapi',
   method: 'GET',
   path: '/api/openapi.json',
@@ -14,5 +14,5 @@ export const openApiRoute = defineRawRoute({
   responses: {
     200: { description: 'The OpenAPI 3.1 document', contentType: 'application/json', schema: z.record(z.string(), z.unknown()) },
   },
-  handler: async (_input, _request, reply) => reply.type('application/json; charset=utf-8').send(openApiJson()),
+  handler: async (_input, _request, reply) => reply.type('application/json; charset=utf-8').send(json()),
 });

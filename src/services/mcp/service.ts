@@ -32,12 +32,16 @@ import type { Sandbox } from '../sandbox/index.ts';
 import type { SecretAddress } from '../vault/crypto.ts';
 import type { SealedValue, VaultService } from '../vault/service.ts';
 import { McpConnection } from './connection.ts';
-import { textOf } from './tools.ts';
 
 type McpServerRow = typeof mcpServers.$inferSelect;
 /** What is encrypted of a server: the values of these maps (their names stay readable, for env_keys and header_keys). */
 type SecretValues = Pick<McpServerRow, 'env' | 'headers'>;
 const SECRET_FIELDS = ['env', 'headers'] as const;
+
+/** What the model reads back (and a call's primitive.result records): the text items joined; other items (images, audio, links) only named. */
+export function textOf(result: CallToolResult): string {
+  return result.content.map((item) => (item.type === 'text' ? item.text : `[${item.type}]`)).join('\n');
+}
 
 export interface McpServiceDeps {
   db: Db;

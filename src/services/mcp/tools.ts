@@ -1,13 +1,7 @@
 /** The agent's side of MCP: every tool of its reachable servers, as `mcp.<server>.<tool>`. */
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { mcpToolName } from '../../domain/mcp.ts';
 import type { ToolSource } from '../tools/types.ts';
-import type { McpService } from './service.ts';
-
-/** What the model reads back (and a call's primitive.result records): the text items joined; other items (images, audio, links) only named. */
-export function textOf(result: CallToolResult): string {
-  return result.content.map((item) => (item.type === 'text' ? item.text : `[${item.type}]`)).join('\n');
-}
+import { textOf, type McpService } from './service.ts';
 
 /** `$schema` is noise to model providers, some of which reject unknown keywords at the top level. */
 function withoutSchemaKeyword(schema: Record<string, unknown>): Record<string, unknown> {

@@ -3,7 +3,9 @@
  * call on GET /api/runs/{id}), a person approves or denies it over REST, tRPC or a chat stream's frame, the run goes
  * on from what is stored: after a restart, on a second process, or denied when nobody decided in time.
  */
-import { rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, makeTempHome, startTestServer, startTestServerIn, type Api, type TestServer } from './helpers/server.ts';
@@ -326,6 +328,31 @@ describe('tool policies of host tools', () => {
       expect(looser.status).toBe(403);
       expect(looser.body.error.code).toBe('FORBIDDEN');
       expect((await server.api.get('/api/agents/shell', star)).body.data.tool_policy).toEqual({ host_shell: 'ask' });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('the README walk-through of tool approvals', () => {
+  it('works as written: the agent, the paused chat, the approval and the completed run', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Tool approvals'), readme.indexOf('### Events and audit'));
+    const blocks = [...section.matchAll(/```(?:bash|sh)\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks).toHaveLength(3);
+    const server = await startTestServer();
+    try {
+      const script = blocks.map((block) => block.replace(/http:\/\/127\.0\.0\.1:17890/g, server.url)).join('\necho\n');
+      const { stdout } = await promisify(execFile)('sh', ['-c', `set -e\n${script.replace(/curl /g, 'curl --silent --show-error ')}`]);
+      // curl prints each body without a newline: one JSON envelope per line once split.
+      const lines = stdout.replace(/}\s*{"success"/g, '}\n{"success"').trim().split('\n').filter(Boolean);
+      const chat = JSON.parse(lines[1]!);
+      expect(chat.data).toMatchObject({ status: 'awaiting_approval', pending_approval: { call_id: 'call_1', tool: 'memory.store' } });
+      expect(JSON.parse(lines[2]!).data).toMatchObject({ status: 'approved', run_id: chat.data.run_id });
+      const run = JSON.parse(lines[3]!).data;
+      expect(run).toMatchObject({ id: chat.data.run_id, status: 'completed' });
+      const memories = await server.api.get('/api/agents/careful/memory');
+      expect(memories.body.data.memories.map((m: { content: string }) => m.content)).toEqual(['tea, no sugar']);
     } finally {
       await server.close();
     }

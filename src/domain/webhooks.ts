@@ -7,6 +7,15 @@ import { z } from 'zod';
 import { Pagination, PaginationInput, Slug } from './common.ts';
 
 export const WEBHOOK_BODY_MAX_BYTES = 64 * 1024;
+
+/**
+ * The trigger route (src/http/routes/webhooks.ts) declares its path and its answer with these, and a webhook's
+ * `trigger_path` and a delivery's `http_status` say the same: one declaration, no path or status built elsewhere.
+ */
+export const WEBHOOK_TRIGGER_PATH = '/api/webhooks/{name}/trigger';
+export const WEBHOOK_ACCEPTED_STATUS = 202;
+
+export const webhookTriggerPath = (name: string) => WEBHOOK_TRIGGER_PATH.replace('{name}', name);
 export const PROMPT_TEMPLATE_MAX_CHARS = 16_000;
 /** A rendered prompt is cut here, the longest message a run takes. */
 export const PROMPT_MAX_CHARS = 32_000;

@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../../domain/errors.ts';
-import { WEBHOOK_BODY_MAX_BYTES, WebhookPayload, WebhookRef, WebhookTriggered } from '../../domain/webhooks.ts';
+import { WEBHOOK_ACCEPTED_STATUS, WEBHOOK_BODY_MAX_BYTES, WEBHOOK_TRIGGER_PATH, WebhookPayload, WebhookRef, WebhookTriggered } from '../../domain/webhooks.ts';
 import type { Services } from '../../services/container.ts';
 import { credentialsOf, WWW_AUTHENTICATE } from '../auth.ts';
 import { successEnvelope } from '../envelope.ts';
@@ -44,7 +44,7 @@ function refuseDeepPayload(body: Buffer | undefined, contentType: string | undef
 export const webhookTriggerRoute = defineRawRoute({
   id: 'webhooks.trigger',
   method: 'POST',
-  path: '/api/webhooks/{name}/trigger',
+  path: WEBHOOK_TRIGGER_PATH,
   tags: ['webhooks'],
   summary: 'Deliver an event: verifies the signature, starts a run, answers 202 at once',
   description:
@@ -69,7 +69,7 @@ export const webhookTriggerRoute = defineRawRoute({
     body: { contentType: 'application/json', schema: WebhookPayload, description: 'The event, up to 64 KB.' },
   },
   responses: {
-    202: { description: 'Accepted: the run is started', contentType: 'application/json', schema: successEnvelope(WebhookTriggered) },
+    [WEBHOOK_ACCEPTED_STATUS]: { description: 'Accepted: the run is started', contentType: 'application/json', schema: successEnvelope(WebhookTriggered) },
   },
   errors: ['INVALID_SIGNATURE', 'WEBHOOK_NOT_FOUND', 'WEBHOOK_REPLAYED', 'WEBHOOK_DISABLED', 'AGENT_NOT_FOUND'],
   async handler({ params, body }, request, reply, services) {
@@ -80,7 +80,7 @@ export const webhookTriggerRoute = defineRawRoute({
       contentType: request.headers['content-type'],
       headers: request.headers,
     });
-    return reply.code(202).type('application/json; charset=utf-8').send({ success: true, data: triggered });
+    return reply.code(WEBHOOK_ACCEPTED_STATUS).type('application/json; charset=utf-8').send({ success: true, data: triggered });
   },
 });
 

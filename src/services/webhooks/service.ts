@@ -15,6 +15,8 @@ import {
   PROMPT_MAX_CHARS,
   renderTemplate,
   schemeForSecret,
+  WEBHOOK_ACCEPTED_STATUS,
+  webhookTriggerPath,
   type Webhook,
   type WebhookCreate,
   type WebhookDelivery,
@@ -61,8 +63,6 @@ export interface TriggerRequest {
 // Agent names are slugs, which never contain ':', so no agent's secret has this address.
 const secretAddress = (name: string): SecretAddress => ({ agent: `webhook:${name}`, key: 'secret' });
 
-export const triggerPath = (name: string) => `/api/webhooks/${name}/trigger`;
-
 function toWebhook(row: WebhookRow): Webhook {
   return {
     id: row.id,
@@ -73,7 +73,7 @@ function toWebhook(row: WebhookRow): Webhook {
     has_secret: row.secretCiphertext !== null,
     signature_scheme: row.secretCiphertext === null ? null : row.signatureScheme,
     enabled: row.enabled,
-    trigger_path: triggerPath(row.name),
+    trigger_path: webhookTriggerPath(row.name),
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   };
@@ -337,7 +337,7 @@ export class WebhookService {
     // The unique (webhook, delivery_key) index claims the id before the run starts, so a replay racing the
     // original is refused too.
     const deliveryId = newId('dlv');
-    const claimed = await this.insertDelivery({ id: deliveryId, webhook: name, deliveryKey, payloadDigest, eventType, status: 'accepted', httpStatus: 202 });
+    const claimed = await this.insertDelivery({ id: deliveryId, webhook: name, deliveryKey, payloadDigest, eventType, status: 'accepted', httpStatus: WEBHOOK_ACCEPTED_STATUS });
     if (!claimed) return replayed(await this.deliveryByKey(name, deliveryKey!), `Delivery '${deliveryKey}'`);
 
     const prompt = renderTemplate(webhook.promptTemplate, { body: payload, headers, event: eventType }).slice(0, PROMPT_MAX_CHARS);

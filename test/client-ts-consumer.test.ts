@@ -27,6 +27,7 @@ const agent = (name: string): Schema<'Agent'> => ({
   system_prompt: '',
   allowed_tools: [],
   subagents: [],
+  tool_policy: {},
   max_steps: 8,
   created_at: '2025-01-01T00:00:00.000Z',
   updated_at: '2025-01-01T00:00:00.000Z',
@@ -67,7 +68,7 @@ describe('msw handlers from openapi.json', () => {
             return { agents: [agent('a')], pagination: { total: 3, limit: input.limit ?? 50, offset: input.offset ?? 0, next_offset: 1 } };
           },
           'chat.send': ({ input }) => ({
-            id: 'msg_1', run_id: 'run_1', content: input.message, session_id: input.session_id ?? 'ses_1', agent_id: input.name, timestamp: '2025-01-01T00:00:00.000Z', usage: { input_tokens: 1, output_tokens: 1 },
+            id: 'msg_1', run_id: 'run_1', content: input.message, session_id: input.session_id ?? 'ses_1', agent_id: input.name, timestamp: '2025-01-01T00:00:00.000Z', usage: { input_tokens: 1, output_tokens: 1 }, status: 'completed',
           }),
         },
       }),

@@ -16,6 +16,7 @@ import type { MoxxyConfig } from '../config/schema.ts';
 import { isAppError } from '../domain/errors.ts';
 import { isLoopbackHost } from '../domain/hosts.ts';
 import type { Meta } from '../routers/trpc.ts';
+import { procedureDefinitionAt } from '../routers/trpc-internals.ts';
 import type { Authenticator, Caller, Credentials } from '../services/auth/authenticator.ts';
 import type { RawRouteSpec } from './raw-routes.ts';
 import { addRouteHook, methodsOf, routePolicyOf } from './route-hooks.ts';
@@ -132,22 +133,16 @@ export function installAuth(app: FastifyInstance, auth: Authenticator): void {
   });
 }
 
-interface ProcedureDef {
-  type: 'query' | 'mutation' | 'subscription';
-  meta?: Meta;
-}
-
 /**
  * tRPC answers a subscription with status 200 and only then runs the procedure, so its middleware could
  * refuse the caller only inside the stream. This checks subscriptions here instead, before the stream
  * opens, with the same rules and error envelope as the REST streams; the middleware then finds it done.
  */
 export function installTrpcSubscriptionAuth(app: FastifyInstance, router: AnyRouter, auth: Authenticator): void {
-  const procedures = router._def.procedures as Record<string, { _def: ProcedureDef } | undefined>;
   addRouteHook(app, 'onRequest', (route) => {
     if (!methodsOf(route).includes('GET') || !route.url.startsWith('/trpc/')) return undefined;
     return (request, reply, done) => {
-      const def = procedures[(request.params as { path?: string }).path ?? '']?._def;
+      const def = procedureDefinitionAt<Meta>(router, (request.params as { path?: string }).path ?? '');
       if (def?.type !== 'subscription' || def.meta?.scope === null) return done();
       auth.check(requestCredentials(request, true), def.meta?.scope ?? '*').then(
         (caller) => {

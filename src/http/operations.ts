@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import type { AnyRouter } from '@trpc/server';
 import type { OpenApiMeta } from '../routers/trpc.ts';
+import { definitionOf, proceduresOf } from '../routers/trpc-internals.ts';
 
 export interface Operation {
   /** The procedure path, also the OpenAPI operationId: `agents.list`. */
@@ -17,18 +18,11 @@ export interface Operation {
   type: 'query' | 'mutation' | 'subscription';
 }
 
-interface ProcedureDef {
-  type: Operation['type'];
-  meta?: { openapi?: OpenApiMeta };
-  inputs: z.ZodType[];
-  output?: z.ZodType;
-}
-
 export function listOperations(router: AnyRouter): Operation[] {
   const operations: Operation[] = [];
   const seen = new Map<string, string>();
-  for (const [id, procedure] of Object.entries(router._def.procedures as Record<string, { _def: ProcedureDef }>)) {
-    const def = procedure._def;
+  for (const [id, procedure] of Object.entries(proceduresOf<{ openapi?: OpenApiMeta }>(router))) {
+    const def = definitionOf(procedure);
     const meta = def.meta?.openapi;
     if (!meta) continue;
     const key = `${meta.method} ${meta.path.replace(/\{\w+\}/g, '{}')}`;

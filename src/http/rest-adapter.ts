@@ -14,28 +14,19 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AnyRouter } from '@trpc/server';
 import { AppError, validationError, validationIssuesOf } from '../domain/errors.ts';
 import { REST_SAFE_MIDDLEWARE, type Context } from '../routers/trpc.ts';
+import { hasMark, isTrpcOwnMiddleware, procedureDefinitionAt, type ProcedureDefinition } from '../routers/trpc-internals.ts';
 import { buildQueryCoercer } from './query-coercion.ts';
 import { listOperations, type Operation } from './operations.ts';
 import { logOf } from './logger.ts';
 
-interface Middleware {
-  _type?: string;
-  [REST_SAFE_MIDDLEWARE]?: true;
-}
-
-interface ProcedureInternals {
-  middlewares: Middleware[];
-  resolver?: (opts: { ctx: Context; input: unknown; path: string; type: string; signal: AbortSignal | undefined }) => Promise<unknown>;
-}
-
 /** The procedure's own resolver, run without tRPC's middleware runner (see above); also what dialects run. */
-export function internalsOf(router: AnyRouter, operation: Operation): Required<ProcedureInternals> {
-  const def = (router._def.procedures as Record<string, { _def: ProcedureInternals }>)[operation.id]!._def;
-  const unknown = def.middlewares.filter((m, i) => i < def.middlewares.length - 1 && !m._type && !m[REST_SAFE_MIDDLEWARE]);
+export function internalsOf(router: AnyRouter, operation: Operation): Required<Pick<ProcedureDefinition, 'middlewares' | 'resolver'>> {
+  const def = procedureDefinitionAt(router, operation.id)!;
+  const unknown = def.middlewares.filter((m, i) => i < def.middlewares.length - 1 && !isTrpcOwnMiddleware(m) && !hasMark(m, REST_SAFE_MIDDLEWARE));
   if (unknown.length || !def.resolver) {
     throw new Error(`Procedure ${operation.id} has middleware the REST adapter cannot run; move it to src/http or mark it REST-safe`);
   }
-  return def as Required<ProcedureInternals>;
+  return { middlewares: def.middlewares, resolver: def.resolver };
 }
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';

@@ -6,6 +6,7 @@ import type { Scope } from '../domain/scopes.ts';
 import type { Caller } from '../services/auth/authenticator.ts';
 import type { Services } from '../services/container.ts';
 import { toAppError, trpcCodeFor } from './errors.ts';
+import { markMiddleware } from './trpc-internals.ts';
 
 export interface Context {
   services: Services;
@@ -86,7 +87,7 @@ const mapAppErrors = t.middleware(async ({ next }) => {
   }
   return result;
 });
-for (const fn of mapAppErrors._middlewares) Object.assign(fn, { [REST_SAFE_MIDDLEWARE]: true });
+markMiddleware(mapAppErrors, REST_SAFE_MIDDLEWARE);
 
 /**
  * Checks the caller's credentials against the procedure's scope over /trpc (REST checks in a fastify hook,
@@ -98,7 +99,7 @@ const requireScope = t.middleware(async ({ ctx, meta, next }) => {
   if (scope !== null && ctx.caller) ctx.services.auth.authorize(await ctx.caller(), scope ?? '*');
   return next();
 });
-for (const fn of requireScope._middlewares) Object.assign(fn, { [REST_SAFE_MIDDLEWARE]: true });
+markMiddleware(requireScope, REST_SAFE_MIDDLEWARE);
 
 /** The same per-caller limits as REST, over /trpc: each call of a batch counts once in its class. */
 const limitRate = t.middleware(async ({ ctx, meta, next }) => {
@@ -106,7 +107,7 @@ const limitRate = t.middleware(async ({ ctx, meta, next }) => {
   if (rateClass && ctx.rateLimit) await ctx.rateLimit(rateClass);
   return next();
 });
-for (const fn of limitRate._middlewares) Object.assign(fn, { [REST_SAFE_MIDDLEWARE]: true });
+markMiddleware(limitRate, REST_SAFE_MIDDLEWARE);
 
 /**
  * Refuses (403) a caller without host powers: the internal token, an `admin` token, or no credentials in open

@@ -1,6 +1,5 @@
 /** The HTTP host: one fastify instance serving /trpc, the REST routes under /api, the dialects (/api/v1), and openapi.json. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { appRouter, type AppRouter } from '../routers/app.ts';
 import { toAppError } from '../routers/errors.ts';
 import type { Context, RateLimitClass } from '../routers/trpc.ts';
@@ -16,6 +15,7 @@ import { createPipeline } from './pipeline.ts';
 import { trpcCallerKey } from './rate-limit.ts';
 import { registerRawRoutes } from './raw-routes.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
+import { trpcHttpPlugin, type TrpcHttpOptions } from './trpc-http.ts';
 import { installResponseSchemas } from './serializers.ts';
 import { documentedRawRoutes, openApiJson } from './openapi-document.ts';
 import { consoleBuildProblem } from './routes/console.ts';
@@ -25,6 +25,8 @@ export interface ServerOptions {
   now?: () => number;
   /** Where the log goes instead of stdout (tests read it to check no secret is logged). */
   logStream?: NodeJS.WritableStream;
+  /** false sends every /trpc request through tRPC's own fastify handler (test/trpc-http.test.ts compares the two). */
+  trpcFastPath?: boolean;
 }
 
 export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -32,8 +34,9 @@ export async function buildServer(services: Services, options: ServerOptions = {
 
   installTrpcSubscriptionAuth(app, appRouter, services.auth);
   limitTrpcJsonDepth(app);
-  await app.register(fastifyTRPCPlugin, {
+  await app.register(trpcHttpPlugin, {
     prefix: '/trpc',
+    fastPath: options.trpcFastPath ?? true,
     trpcOptions: {
       router: appRouter,
       // Authenticated on first use by the scope middleware, so public procedures never touch credentials.
@@ -54,7 +57,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
         authFailures?.noteFailure(req, toAppError(error));
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'tRPC call failed');
       },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+    } satisfies TrpcHttpOptions<AppRouter>,
   });
 
   // The auth hook has already checked the request against the operation's scope; the caller it found is

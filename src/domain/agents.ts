@@ -13,6 +13,7 @@ export const ModelParameters = z
     top_p: z.number().min(0).max(1).optional(),
   })
   .meta({ id: 'ModelParameters' });
+export type ModelParameters = z.infer<typeof ModelParameters>;
 
 export const ModelSettings = z
   .strictObject({

@@ -45,7 +45,9 @@ export const ChatReply = z
   .meta({ id: 'ChatReply' });
 export type ChatReply = z.infer<typeof ChatReply>;
 
+/** A tool call a model asked for; `arguments` is parsed JSON (object or array), or the raw string when the model produced invalid JSON. */
 export const ToolCallRecord = z.object({ id: z.string(), name: z.string(), arguments: z.unknown() }).meta({ id: 'ToolCall' });
+export type ToolCall = z.infer<typeof ToolCallRecord>;
 
 export const MessageRole = z.enum(['system', 'user', 'assistant', 'tool']);
 

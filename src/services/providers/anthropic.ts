@@ -5,7 +5,7 @@ import { AppError } from '../../domain/errors.ts';
 import { streamFromProvider } from './http.ts';
 import { parseEventData, type SseEvent } from './sse.ts';
 import { parseToolArguments, toolNameResolver, wireToolName } from './tool-calls.ts';
-import type { ChatMessage, ModelProvider, ModelRequest, ModelStreamEvent, ProviderLog } from './types.ts';
+import type { ChatMessage, ProviderClient, ModelRequest, ModelStreamEvent, ProviderLog } from './types.ts';
 
 const API_VERSION = '2023-06-01';
 /** The API requires max_tokens; agents that do not set one get this. */
@@ -72,7 +72,7 @@ export function createAnthropicProvider(
   config: MoxxyConfig['providers'],
   resolveSecret: (value: string) => Promise<string>,
   log: ProviderLog,
-): ModelProvider {
+): ProviderClient {
   return {
     name: 'anthropic',
     async *stream(request) {

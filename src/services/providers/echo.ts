@@ -4,11 +4,11 @@
  * and once tool results come back it answers with one `name: content` line per result.
  */
 import { parseToolArguments } from './tool-calls.ts';
-import type { ChatMessage, ModelProvider, ModelRequest, ModelStreamEvent } from './types.ts';
+import type { ChatMessage, ProviderClient, ModelRequest, ModelStreamEvent } from './types.ts';
 
 const INVOKE_TAG = /<invoke name="([^"]+)">([\s\S]*?)<\/invoke>/g;
 
-export function createEchoProvider(): ModelProvider {
+export function createEchoProvider(): ProviderClient {
   return { name: 'echo', stream: streamEcho };
 }
 

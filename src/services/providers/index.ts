@@ -3,7 +3,7 @@ import type { MoxxyConfig } from '../../config/schema.ts';
 import { createAnthropicProvider } from './anthropic.ts';
 import { createEchoProvider } from './echo.ts';
 import { createOpenAiProvider } from './openai.ts';
-import type { ModelProvider, ProviderLog, ProviderName } from './types.ts';
+import type { ProviderClient, ProviderLog, ProviderName } from './types.ts';
 
 export type * from './types.ts';
 
@@ -16,7 +16,7 @@ export function createProvider(
   config: MoxxyConfig['providers'],
   resolveSecret: (value: string) => Promise<string>,
   log: ProviderLog,
-): ModelProvider {
+): ProviderClient {
   switch (name) {
     case 'echo':
       return createEchoProvider();

@@ -6,7 +6,7 @@ import { isLoopbackHost } from '../../domain/hosts.ts';
 import { streamFromProvider } from './http.ts';
 import { parseEventData, type SseEvent } from './sse.ts';
 import { parseToolArguments, toolNameResolver, wireToolName } from './tool-calls.ts';
-import type { ChatMessage, ModelProvider, ModelRequest, ModelStreamEvent, ProviderLog, ToolCall, Usage } from './types.ts';
+import type { ChatMessage, ProviderClient, ModelRequest, ModelStreamEvent, ProviderLog, ToolCall, Usage } from './types.ts';
 
 const Chunk = z.object({
   choices: z
@@ -58,7 +58,7 @@ export function createOpenAiProvider(
   config: MoxxyConfig['providers'],
   resolveSecret: (value: string) => Promise<string>,
   log: ProviderLog,
-): ModelProvider {
+): ProviderClient {
   const { baseUrl } = config.openai;
   return {
     name: 'openai',

@@ -1,11 +1,8 @@
 /** The contract between the agent runtime and the model providers (echo, OpenAI-compatible, Anthropic). */
+import type { ModelParameters, ModelProvider } from '../../domain/agents.ts';
+import type { ToolCall, Usage } from '../../domain/chat.ts';
 
-export interface ToolCall {
-  id: string;
-  name: string;
-  /** Parsed JSON (object or array); the raw string when the model produced invalid JSON. */
-  arguments: unknown;
-}
+export type { ToolCall, Usage };
 
 export type ChatMessage =
   | { role: 'system'; content: string }
@@ -24,13 +21,8 @@ export interface ModelRequest {
   model: string;
   messages: ChatMessage[];
   tools: ToolSpec[];
-  parameters: { temperature?: number; max_tokens?: number; top_p?: number };
+  parameters: ModelParameters;
   signal?: AbortSignal;
-}
-
-export interface Usage {
-  input_tokens: number;
-  output_tokens: number;
 }
 
 export type ModelStreamEvent =
@@ -40,12 +32,14 @@ export type ModelStreamEvent =
   | { type: 'usage'; usage: Usage }
   | { type: 'done'; finish_reason: 'stop' | 'tool_calls' | 'length' | 'cancelled' };
 
-export type ProviderName = 'echo' | 'openai' | 'anthropic';
+/** A provider's name, as agents store it. */
+export type ProviderName = ModelProvider;
 
 /** Where a provider reports a failed request (at warn): what failed, never a secret. */
 export type ProviderLog = (details: Record<string, unknown>, message: string) => void;
 
-export interface ModelProvider {
+/** One model provider's client: what the runtime streams a model call through. */
+export interface ProviderClient {
   readonly name: ProviderName;
   stream(request: ModelRequest): AsyncIterable<ModelStreamEvent>;
 }

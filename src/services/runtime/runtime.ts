@@ -14,7 +14,7 @@ import { refusingList, type AllowList } from '../../domain/tool-access.ts';
 import type { AgentService } from '../agents.ts';
 import type { EventBus } from '../events/bus.ts';
 import { withinRun } from '../events/run-scope.ts';
-import type { ChatMessage, ModelProvider, ProviderName, ToolCall } from '../providers/types.ts';
+import type { ChatMessage, ProviderClient, ProviderName, ToolCall } from '../providers/types.ts';
 import type { Redactor } from '../redaction.ts';
 import type { ToolDefinition, ToolKind } from '../tools/types.ts';
 import { UpdateChannel } from './channel.ts';
@@ -136,7 +136,7 @@ export interface RuntimeDeps {
   events: EventBus;
   tools: ToolRegistry;
   /** The agent's name, for what the provider logs about its failed requests. */
-  provider(name: ProviderName, agent: string): ModelProvider;
+  provider(name: ProviderName, agent: string): ProviderClient;
   contextProviders?: ContextProvider[];
   /** This process's instance id, registering it first if it has not yet (a command running its first turn). */
   instance(): Promise<string>;

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, makeTempHome, startTestServer, startTestServerIn, type Api, type TestServer } from './helpers/server.ts';
-import { spawnServer } from './helpers/process.ts';
+import { runCli, spawnServer } from './helpers/process.ts';
 import { parseSse } from './helpers/sse.ts';
 
 const STORE = (content: string) => `<invoke name="memory.store">{"content": "${content}"}</invoke>`;
@@ -264,6 +264,29 @@ describe('tool approvals across processes', () => {
       rmSync(home, { recursive: true, force: true });
     }
   });
+
+  it('resumes a paused run after `moxxy vault rotate-key`: its stored checkpoint is sealed again with the new key', async () => {
+    const home = makeTempHome();
+    try {
+      const first = await startTestServerIn(home);
+      await createAskingAgent(first.api, 'rotated');
+      const reply = (await first.api.post('/api/agents/rotated/chat', { message: STORE('across keys') })).body.data;
+      await first.close();
+      const rotated = await runCli(['vault', 'rotate-key'], { MOXXY_HOME: home, MOXXY_LOG_LEVEL: 'silent' });
+      expect(rotated.code).toBe(0);
+      const second = await startTestServerIn(home);
+      try {
+        await second.api.post(`/api/runs/${reply.run_id}/approvals/call_1`, { decision: 'approve' });
+        const ended = await waitForRun(second.api, reply.run_id, ['completed', 'failed']);
+        expect(ended.status).toBe('completed');
+        expect((await second.api.get('/api/agents/rotated/memory')).body.data.memories.map((m: { content: string }) => m.content)).toEqual(['across keys']);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('takes a decision made through a second process (a real `moxxy serve`) and the run completes', async () => {
     const home = makeTempHome();

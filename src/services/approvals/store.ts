@@ -11,7 +11,7 @@ import { approvals, runs, sessions } from '../../db/schema.ts';
 import type { ToolCall } from '../providers/types.ts';
 import type { ApprovalOutcome, RunCheckpoint } from '../runtime/runtime.ts';
 import { toRun } from '../runtime/store.ts';
-import type { SealedValue } from '../vault/service.ts';
+import type { RotationParticipant, SealedValue } from '../vault/service.ts';
 
 type ApprovalRow = typeof approvals.$inferSelect;
 
@@ -148,6 +148,8 @@ export class ApprovalStore {
       .where(and(eq(approvals.runId, runId), ne(approvals.status, 'pending'), isNull(approvals.resumedAt), isNotNull(approvals.checkpoint)))
       .limit(1);
     if (!row?.checkpoint) return undefined;
+    // Opened before the run is taken: a checkpoint that cannot be read must not leave the run taken and stuck.
+    const checkpoint = JSON.parse(this.sealer.unseal(checkpointAddress(runId, row.callId), JSON.parse(row.checkpoint) as SealedValue)) as RunCheckpoint;
     const [claimed, taken] = await this.db.batch([
       this.db.update(runs).set({ status: 'running', instanceId }).where(and(eq(runs.id, runId), eq(runs.status, 'awaiting_approval'))).returning(),
       this.db
@@ -164,8 +166,6 @@ export class ApprovalStore {
         .returning({ callId: approvals.callId }),
     ]);
     if (!claimed[0] || taken.length === 0) return undefined;
-    const sealed = JSON.parse(row.checkpoint) as SealedValue;
-    const checkpoint = JSON.parse(this.sealer.unseal(checkpointAddress(runId, row.callId), sealed)) as RunCheckpoint;
     const approval = toApproval(row);
     return { run: toRun(claimed[0]), checkpoint, outcome: ApprovalStore.outcomeOf(approval), approval };
   }
@@ -186,6 +186,20 @@ export class ApprovalStore {
     ]);
     return cancelled.length > 0;
   }
+
+  /** Re-seals every stored checkpoint with a new master key, inside the vault's rotation (see VaultService.onRotate). */
+  readonly rotation: RotationParticipant = async (tx, reseal) => {
+    const rows = await tx
+      .select({ runId: approvals.runId, callId: approvals.callId, checkpoint: approvals.checkpoint })
+      .from(approvals)
+      .where(isNotNull(approvals.checkpoint));
+    for (const row of rows) {
+      const sealed = JSON.parse(row.checkpoint!) as SealedValue;
+      const resealed = reseal(checkpointAddress(row.runId, row.callId), sealed.ciphertext);
+      await tx.update(approvals).set({ checkpoint: JSON.stringify(resealed) }).where(and(eq(approvals.runId, row.runId), eq(approvals.callId, row.callId)));
+    }
+    return rows.length;
+  };
 
   /** The outcome the model gets for a decided call. */
   static outcomeOf(approval: Approval): ApprovalOutcome {

@@ -162,6 +162,7 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
   agents.onDelete(async (agent) => ({ statements: [], release: () => rm(agentSkillsDir(config.home, agent), { recursive: true, force: true }) }));
   // A paused run's checkpoint holds what the model was told: sealed with the vault key.
   const approvalStore = new ApprovalStore(database.db, vault);
+  vault.onRotate(approvalStore.rotation);
   const runtime = new Runtime({
     agents,
     store: conversations,

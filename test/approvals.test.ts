@@ -288,6 +288,29 @@ describe('tool approvals across processes', () => {
     }
   }, 60_000);
 
+  it('leaves a run of `moxxy run` paused (exit status 2) for a server to resume once decided', async () => {
+    const home = makeTempHome();
+    try {
+      const setup = await startTestServerIn(home);
+      await createAskingAgent(setup.api, 'cli-asker');
+      await setup.close();
+      const cli = await runCli(['run', '--agent', 'cli-asker', '--prompt', STORE('from the command line')], { MOXXY_HOME: home, MOXXY_LOG_LEVEL: 'silent' });
+      expect(cli.code).toBe(2);
+      expect(cli.stderr).toContain('memory.store waits for approval: POST /api/runs/run_');
+      const runId = /\/api\/runs\/(run_[^/]+)\/approvals\/call_1/.exec(cli.stderr)![1]!;
+      const server = await startTestServerIn(home);
+      try {
+        expect((await server.api.get(`/api/runs/${runId}`)).body.data).toMatchObject({ status: 'awaiting_approval', source: 'cli' });
+        await server.api.post(`/api/runs/${runId}/approvals/call_1`, { decision: 'approve' });
+        expect((await waitForRun(server.api, runId, ['completed', 'failed'])).status).toBe('completed');
+      } finally {
+        await server.close();
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('takes a decision made through a second process (a real `moxxy serve`) and the run completes', async () => {
     const home = makeTempHome();
     const first = await startTestServerIn(home);

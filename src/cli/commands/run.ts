@@ -31,12 +31,22 @@ function printUpdate(update: RunUpdate): void {
     case 'tool_result':
       process.stderr.write(`<- ${update.name}${update.is_error ? ' (error)' : ''}: ${oneLine(update.output)}\n`);
       break;
+    case 'approval_requested': {
+      const { approval } = update;
+      process.stderr.write(
+        `.. ${approval.tool} waits for approval: POST /api/runs/${approval.run_id}/approvals/${approval.call_id} on a server of this database decides it\n`,
+      );
+      break;
+    }
     case 'done':
       break;
   }
 }
 
-/** Resolves with the exit status: 0 completed, 1 failed, 130 interrupted (Ctrl-C cancels the run). */
+/**
+ * Resolves with the exit status: 0 completed, 1 failed, 130 interrupted (Ctrl-C cancels the run), 2 waiting for
+ * approval (the run stays paused in the database: a server resumes it once the call is decided).
+ */
 async function runOnce(options: RunOptions): Promise<number> {
   const input = ChatInput.safeParse({ message: options.prompt, session_id: options.session, user_id: options.user });
   if (!input.success) fail(input.error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`).join('; '));
@@ -49,6 +59,8 @@ async function runOnce(options: RunOptions): Promise<number> {
     for await (const update of handle.updates) {
       if (update.type === 'text') printed += update.delta;
       printUpdate(update);
+      // The run's updates go on only once the call is decided, which this command does not wait for.
+      if (update.type === 'approval_requested') break;
     }
     process.off('SIGINT', interrupt);
     const { run } = await handle.done;
@@ -57,6 +69,7 @@ async function runOnce(options: RunOptions): Promise<number> {
       process.stderr.write(`moxxy: ${run.error?.message ?? 'the run failed'} (run ${run.id})\n`);
       return 1;
     }
+    if (run.status === 'awaiting_approval') return 2;
     return run.status === 'cancelled' ? 130 : 0;
   } finally {
     await services.close();

@@ -325,6 +325,24 @@ describe('tool approvals across processes', () => {
       const ended = await waitForRun(first.api, reply.run_id, ['completed', 'failed']);
       expect(ended.status).toBe('completed');
       expect((await other.get('/api/agents/shared/memory')).body.data.memories.map((m: { content: string }) => m.content)).toEqual(['decided elsewhere']);
+
+      // A stream held by the first process stays open, and goes on when the second decides (told through the change feed).
+      const response = await fetch(`${first.url}/api/agents/shared/chat/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: STORE('streamed across processes') }),
+      });
+      const frames: Array<Record<string, any>> = [];
+      for await (const frame of chatFrames(response)) {
+        frames.push(frame);
+        if (frame.approval_required) {
+          const res = await other.post(`/api/runs/${frame.run_id}/approvals/${frame.approval_required.call_id}`, { decision: 'deny', reason: 'not from here' });
+          expect(res.body.data.status).toBe('denied');
+        }
+        if (frame.done) break;
+      }
+      expect(frames.at(-1)).toMatchObject({ done: true, status: 'completed' });
+      expect(frames.find((frame) => frame.tool_result)?.tool_result).toMatchObject({ name: 'memory.store', is_error: true, output: expect.stringContaining('not from here') });
     } finally {
       await second.stop();
       await first.close();

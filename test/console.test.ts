@@ -224,6 +224,28 @@ describe.runIf(hasChromium || process.env.CI)(`the console in headless Chromium 
     await context.close();
   }, 60_000);
 
+  it('shows a tool call waiting for approval with Approve / Deny buttons; Approve lets the streamed turn finish', async () => {
+    await server.api.post('/api/agents', { name: 'console-ask', allowed_tools: ['memory.*'], tool_policy: { 'memory.store': 'ask' } });
+    const { page, context, problems } = await openPage();
+    await page.goto(`${server.url}/#/chat/console-ask`);
+    await page.getByLabel('Message').fill('Please remember <invoke name="memory.store">{"content":"approved in the console"}</invoke>');
+    await page.getByRole('button', { name: 'Send' }).click();
+
+    const approval = page.getByRole('listitem', { name: 'Approval for memory.store' });
+    await approval.getByText('awaiting approval').waitFor({ timeout: 15_000 });
+    expect(JSON.parse((await approval.locator('pre').first().textContent())!)).toEqual({ content: 'approved in the console' });
+    await page.locator('.run-line[data-run-status="awaiting_approval"]').waitFor();
+    await shot(page, 'chat-approval');
+    await approval.getByRole('button', { name: 'Approve' }).click();
+    await page.locator('.run-line[data-run-status="completed"]').waitFor({ timeout: 15_000 });
+    await expect(approval.getByRole('button', { name: 'Approve' }).count()).resolves.toBe(0);
+    await expect(page.locator('.bubble.assistant').last().textContent()).resolves.toContain('Stored memory');
+    const memories = await server.api.get('/api/agents/console-ask/memory');
+    expect(memories.body.data.memories.map((m: { content: string }) => m.content)).toEqual(['approved in the console']);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
+
   it('shows a busy session (409 SESSION_BUSY) as it comes, and cancels a running turn', async () => {
     await server.api.post('/api/agents/console-e2e/skills', { name: 'nap', language: 'bash', code: 'sleep 5\necho rested' });
     await server.api.patch('/api/agents/console-e2e', { allowed_tools: ['memory.*', 'nap'] });

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { appRouter } from '../src/routers/app.ts';
 import {
+  callProcedure,
   definitionOf,
   hasMark,
   isTrpcOwnMiddleware,
@@ -75,6 +76,31 @@ describe('tRPC internals, read in one place', () => {
     const call = (input: unknown) => greet({ ctx: {}, getRawInput: async () => input, path: 'greet', type: 'query', signal: undefined, batchIndex: 0 });
     expect(await call({ name: 'Ada' })).toEqual({ text: 'hi Ada', at: new Date(0) });
     await expect(call({ name: 1 })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
+  it("calls a procedure as tRPC's own caller does: ctx from middlewares, parsed input, output, errors", async () => {
+    const t = initTRPC.context<{ user?: string }>().create({ transformer: superjson });
+    const frozenAgent = Object.freeze({ name: 'a', secret: 'hidden', at: new Date(0) });
+    const withUser = t.procedure.use(({ next }) => next({ ctx: { user: 'ada' } }));
+    const router = t.router({
+      whoami: withUser.input(z.object({ n: z.number().default(1) })).query(({ ctx, input }) => `${ctx.user} ${input.n}`),
+      frozen: withUser.output(z.object({ name: z.string(), at: z.date() })).query(() => frozenAgent),
+      strict: withUser.output(z.object({ name: z.number() })).query(() => frozenAgent as unknown as { name: number }),
+      fails: withUser.mutation(() => {
+        throw new Error('boom');
+      }),
+    });
+    const procedures = proceduresOf(router);
+    for (const [path, input] of [['whoami', {}], ['whoami', { n: 2 }], ['whoami', { n: 'x' }], ['frozen', undefined], ['frozen', undefined], ['strict', undefined], ['fails', undefined]] as const) {
+      const procedure = procedures[path]!;
+      const opts = { ctx: {}, getRawInput: async () => input, path, type: definitionOf(procedure).type, signal: undefined, batchIndex: 0 };
+      const settle = (promise: Promise<unknown>) => promise.then((value) => ({ value }), (error: { code: string; message: string }) => ({ code: error.code, message: error.message }));
+      expect(await settle(callProcedure(procedure, opts)), path).toEqual(await settle(procedure(opts)));
+    }
+    // The frozen result's checked output is kept: the second call answers the same, without the secret.
+    const opts = { ctx: {}, getRawInput: async () => undefined, path: 'frozen', type: 'query' as const, signal: undefined, batchIndex: 0 };
+    expect(await callProcedure(procedures.frozen!, opts)).toBe(await callProcedure(procedures.frozen!, opts));
+    expect(await callProcedure(procedures.frozen!, opts)).toEqual({ name: 'a', at: new Date(0) });
   });
 
   it("reads the router's transformer and error formatter", () => {

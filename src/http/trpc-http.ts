@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse, TRPCError, type AnyRouter } from '@trpc/server';
 import { fastifyRequestHandler, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCode } from '@trpc/server/http';
-import { definitionOf, proceduresOf, runtimeConfigOf, type CallableProcedure, type ProcedureType } from '../routers/trpc-internals.ts';
+import { callProcedure, definitionOf, proceduresOf, runtimeConfigOf, type CallableProcedure, type ProcedureType, type RouterRuntimeConfig } from '../routers/trpc-internals.ts';
 
 export type TrpcHttpOptions<TRouter extends AnyRouter> = FastifyTRPCPluginOptions<TRouter>['trpcOptions'];
 
@@ -140,13 +140,15 @@ export async function handleTrpcRequest<TRouter extends AnyRouter>(options: Trpc
   } catch (cause) {
     const error = getTRPCErrorFromUnknown(cause);
     reportError(error, undefined, undefined);
-    return send(reply, options, { ctx: undefined, info, errors: [error], json: shapeOf(error, undefined, undefined) });
+    const json = shapeOf(error, undefined, undefined);
+    return send(reply, options, { ctx: undefined, info, errors: [error], json, text: JSON.stringify(transformTRPCResponse(config as never, json)) });
   }
 
   const results: CallResult[] = await Promise.all(
     procedures.map(async (procedure, index): Promise<CallResult> => {
       try {
-        return { data: await procedure({ path: paths[index]!, getRawInput: async () => (await readInputs())[index], ctx, type: definitionOf(procedure).type, signal: undefined, batchIndex: index }) };
+        const getRawInput = async () => (await readInputs())[index];
+        return { data: await callProcedure(procedure, { path: paths[index]!, getRawInput, ctx, type: definitionOf(procedure).type, signal: undefined, batchIndex: index }) };
       } catch (cause) {
         const error = getTRPCErrorFromUnknown(cause);
         reportError(error, index, ctx);
@@ -157,16 +159,30 @@ export async function handleTrpcRequest<TRouter extends AnyRouter>(options: Trpc
   // A stream-like result needs a streaming link; no query or mutation of this server returns one.
   const errors = results.map((result) => result.error ?? (isDataStream(result.data) ? new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: STREAM_ERROR }) : undefined));
   const responses = results.map((result, index) => (errors[index] ? shapeOf(errors[index]!, index, ctx) : { result: { data: result.data } }));
-  return send(reply, options, { ctx, info, errors, json: batch ? responses : responses[0]! });
+  const texts = responses.map((response) => ('result' in response ? resultText(config, response.result.data) : JSON.stringify(transformTRPCResponse(config as never, response))));
+  return send(reply, options, { ctx, info, errors, json: batch ? responses : responses[0]!, text: batch ? `[${texts.join(',')}]` : texts[0]! });
+}
+
+/** Serialized successes of frozen results (see callProcedure in src/routers/trpc-internals.ts), sent again while they live. */
+const resultTexts = new WeakMap<object, string>();
+
+/** A success as tRPC's transformTRPCResponse writes it: `{"result":{"data":<serialized>}}`. */
+function resultText(config: RouterRuntimeConfig, data: unknown): string {
+  const frozen = typeof data === 'object' && data !== null && Object.isFrozen(data) ? data : undefined;
+  const known = frozen && resultTexts.get(frozen);
+  if (known) return known;
+  const text = JSON.stringify({ result: { data: config.transformer.output.serialize(data) } });
+  if (frozen) resultTexts.set(frozen, text);
+  return text;
 }
 
 /** Writes the answer as tRPC's fetch handler builds it: status from the error shapes, `vary`, responseMeta's headers. */
 function send<TRouter extends AnyRouter>(
   reply: FastifyReply,
   options: TrpcHttpOptions<TRouter>,
-  answer: { ctx: unknown; info: FastInfo; errors: (TRPCError | undefined)[]; json: object | object[] },
+  answer: { ctx: unknown; info: FastInfo; errors: (TRPCError | undefined)[]; json: object | object[]; text: string },
 ): FastifyReply {
-  const { ctx, info, errors, json } = answer;
+  const { ctx, info, errors, json, text } = answer;
   const defined = errors.filter((error): error is TRPCError => error !== undefined);
   let status = getHTTPStatusCode(json as never, errors as never);
   const meta =
@@ -190,7 +206,7 @@ function send<TRouter extends AnyRouter>(
   }
   if (meta.status) status = meta.status;
   // As bytes: fastify would add a charset to a string's content type, which tRPC's answers do not carry.
-  return reply.code(status).send(Buffer.from(JSON.stringify(transformTRPCResponse(runtimeConfigOf(options.router) as never, json as never))));
+  return reply.code(status).send(Buffer.from(text));
 }
 
 /**

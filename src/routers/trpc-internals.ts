@@ -5,7 +5,7 @@
  * `_middlewares` or `_type`; test/trpc-internals.test.ts fails loudly when an upgrade moves any of them.
  */
 import type { z } from 'zod';
-import type { AnyRouter } from '@trpc/server';
+import { getTRPCErrorFromUnknown, TRPCError, type AnyRouter } from '@trpc/server';
 
 export type ProcedureType = 'query' | 'mutation' | 'subscription';
 
@@ -82,4 +82,76 @@ export function markMiddleware(builder: { _middlewares: unknown[] }, mark: symbo
 /** Whether a middleware function carries `mark` (see markMiddleware). */
 export function hasMark(middleware: ProcedureMiddleware, mark: symbol): boolean {
   return (middleware as unknown as Record<symbol, unknown>)[mark] === true;
+}
+
+interface MiddlewareResult {
+  ok: boolean;
+  data?: unknown;
+  error?: unknown;
+  ctx?: unknown;
+  marker: string;
+}
+
+type MiddlewareCall = (opts: Record<string, unknown>) => Promise<MiddlewareResult>;
+
+/** What every middleware result carries (tRPC's `middlewareMarker`). */
+const MIDDLEWARE_MARKER = 'middlewareMarker';
+
+/**
+ * Per output middleware: a frozen result (src/domain/immutable.ts: cached agents) cannot change, so its checked
+ * output is kept while it lives, frozen in turn, and sent again (src/http/trpc-http.ts keeps its serialized form).
+ */
+const checkedOutputs = new WeakMap<ProcedureMiddleware, WeakMap<object, unknown>>();
+
+/**
+ * Calls a procedure as tRPC's own procedure caller does: each middleware in turn gets the call options with `meta`,
+ * `input` and `next`; `next(opts)` merges `ctx` and replaces `input` and `getRawInput`; a throw becomes a failed
+ * result (getTRPCErrorFromUnknown), a failed result is thrown, no result at all is an INTERNAL_SERVER_ERROR. Two
+ * differences, neither visible to a caller: native object spreads where tRPC's build uses a transpiled helper that
+ * costs more than a whole cached read, and a frozen resolver result passes tRPC's output check once.
+ * test/trpc-internals.test.ts compares it with tRPC's caller.
+ */
+export async function callProcedure(procedure: CallableProcedure, opts: ProcedureCallOptions<unknown>): Promise<unknown> {
+  const def = procedure._def;
+  const result = await callMiddleware(def, 0, opts as unknown as Record<string, unknown>);
+  if (!result) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'No result from middlewares - did you forget to `return next()`?' });
+  if (!result.ok) throw result.error;
+  return result.data;
+}
+
+async function callMiddleware(def: ProcedureDefinition, index: number, opts: Record<string, unknown>): Promise<MiddlewareResult> {
+  const middleware = def.middlewares[index]!;
+  const call = middleware as unknown as MiddlewareCall;
+  const next = (nextOpts?: { ctx?: object; input?: unknown; getRawInput?: unknown }) =>
+    callMiddleware(def, index + 1, {
+      ...opts,
+      ctx: nextOpts?.ctx ? { ...(opts.ctx as object), ...nextOpts.ctx } : opts.ctx,
+      input: nextOpts && 'input' in nextOpts ? nextOpts.input : opts.input,
+      getRawInput: nextOpts?.getRawInput ?? opts.getRawInput,
+    });
+  try {
+    if (middleware._type === 'output') return await checkOutput(middleware, call, { ...opts, meta: def.meta, input: opts.input }, next);
+    return await call({ ...opts, meta: def.meta, input: opts.input, next });
+  } catch (cause) {
+    return { ok: false, error: getTRPCErrorFromUnknown(cause), marker: MIDDLEWARE_MARKER };
+  }
+}
+
+/** tRPC's output middleware, skipped for a frozen result it has already checked (the same result, the same output). */
+async function checkOutput(
+  middleware: ProcedureMiddleware,
+  call: MiddlewareCall,
+  opts: Record<string, unknown>,
+  next: () => Promise<MiddlewareResult>,
+): Promise<MiddlewareResult> {
+  const inner = await next();
+  const frozen = inner.ok && typeof inner.data === 'object' && inner.data !== null && Object.isFrozen(inner.data) ? inner.data : undefined;
+  let seen = frozen && checkedOutputs.get(middleware);
+  if (frozen && seen?.has(frozen)) return { ...inner, data: seen.get(frozen) };
+  const checked = await call({ ...opts, next: async () => inner });
+  if (frozen && checked.ok && typeof checked.data === 'object' && checked.data !== null) {
+    if (!seen) checkedOutputs.set(middleware, (seen = new WeakMap()));
+    seen.set(frozen, Object.freeze(checked.data));
+  }
+  return checked;
 }

@@ -368,6 +368,12 @@ describe('tool approvals where nobody can approve', () => {
       const run = (await server.api.get(`/api/runs/${events[0]!.turnId}`)).body.data;
       expect(run.status).toBe('completed');
       expect((await server.api.get('/api/agents/gated/memory')).body.data.memories).toEqual([]);
+
+      // The OpenAI-compatible door has no place for a pending call either.
+      const completion = await server.api.post('/v1/chat/completions', { model: 'gated', messages: [{ role: 'user', content: STORE('over openai') }] });
+      expect(completion.status).toBe(200);
+      expect(completion.body.choices[0].message.content).toContain("needs a person's approval");
+      expect((await server.api.get('/api/agents/gated/memory')).body.data.memories).toEqual([]);
     } finally {
       await server.close();
     }

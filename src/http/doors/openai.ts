@@ -86,6 +86,8 @@ function runInputOf(body: ChatCompletionRequest, session: string | undefined): S
     ...(body.user ? { user_id: body.user } : {}),
     ...(session ? { session_id: session } : { history: turn.history }),
     ...(turn.instructions ? { context: { instructions: turn.instructions } } : {}),
+    // OpenAI's shapes have no place for a call waiting for a person: a tool policy's `ask` means deny here.
+    noApprover: true,
   };
 }
 

@@ -2,7 +2,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchGuarded, isPublicAddress, type NetGuardOptions } from '../src/services/net-guard.ts';
+import { isPublicAddress, type NetGuardOptions } from '../src/services/net-guard.ts';
+import { fetchGuarded } from '../src/services/outbound-http.ts';
 
 let server: Server;
 let port: number;

@@ -1,7 +1,6 @@
 /**
- * Outbound requests to URLs that users and models choose (skill installs, web_crawler, MCP servers over HTTP):
- * the SSRF guard, the fetch that applies it to every hop and at connect time, and the one GET built on it that
- * caps the body and bounds the time.
+ * The SSRF guard for URLs that users and models choose (skill installs, web_crawler, MCP servers over HTTP), and the
+ * fetch that applies it to every hop and at connect time; requests reach it through src/services/outbound-http.ts.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
@@ -190,23 +189,6 @@ function refusalIn(error: unknown): ConnectRefused | undefined {
   return undefined;
 }
 
-export interface GuardedGet {
-  guard: NetGuardOptions;
-  /** For the whole exchange, body included. */
-  timeoutMs: number;
-  maxBytes: number;
-  /** Past maxBytes: fail (default) or keep the first maxBytes and say so. */
-  overflow?: 'fail' | 'truncate';
-  signal?: AbortSignal;
-}
-
-export interface FetchedBody {
-  url: string;
-  contentType: string;
-  body: string;
-  truncated: boolean;
-}
-
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 3;
 
@@ -243,53 +225,7 @@ export async function guardedFetch(url: string | URL, init: RequestInit, guard: 
   }
 }
 
-/** GETs a URL that someone else chose (guardedFetch), with the body capped and the whole exchange bounded in time. */
-export async function fetchGuarded(url: string, options: GuardedGet): Promise<FetchedBody> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  try {
-    const response = await guardedFetch(url, { method: 'GET', signal }, options.guard);
-    const at = new URL(response.url || url);
-    if (!response.ok) {
-      discard(response);
-      throw new OutboundFetchError(`${at.href} answered HTTP ${response.status}`, response.status);
-    }
-    const { bytes, truncated } = await readCapped(response, at, options);
-    return { url: at.href, contentType: response.headers.get('content-type') ?? '', body: new TextDecoder().decode(bytes), truncated };
-  } catch (error) {
-    if (timeout.aborted && !options.signal?.aborted) throw new OutboundFetchError(`${url} did not answer within ${options.timeoutMs} ms`);
-    if (error instanceof AppError || error instanceof OutboundFetchError || options.signal?.aborted) throw error;
-    throw new OutboundFetchError(`${url} could not be fetched: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
 /** Frees the connection without waiting: a cancelled body need not settle (it does not when the response is teed, as msw does). */
-function discard(response: Response): void {
+export function discard(response: Response): void {
   void response.body?.cancel().catch(() => undefined);
-}
-
-async function readCapped(response: Response, url: URL, options: GuardedGet): Promise<{ bytes: Uint8Array; truncated: boolean }> {
-  const tooLarge = () => new OutboundFetchError(`${url.href} is larger than ${options.maxBytes} bytes`);
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (options.overflow !== 'truncate' && declared > options.maxBytes) {
-    discard(response);
-    throw tooLarge();
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (!response.body) return { bytes: new Uint8Array(), truncated: false };
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (size + value.byteLength > options.maxBytes) {
-      void reader.cancel().catch(() => undefined);
-      if (options.overflow !== 'truncate') throw tooLarge();
-      chunks.push(value.subarray(0, options.maxBytes - size));
-      return { bytes: Buffer.concat(chunks), truncated: true };
-    }
-    chunks.push(value);
-    size += value.byteLength;
-  }
-  return { bytes: Buffer.concat(chunks), truncated: false };
 }

@@ -1,6 +1,7 @@
 /** Speech to text through an OpenAI-compatible POST {baseUrl}/audio/transcriptions (Whisper, faster-whisper servers, Groq...). */
 import type { MoxxyConfig } from '../config/schema.ts';
 import { AppError } from '../domain/errors.ts';
+import { outboundFetch } from './outbound-http.ts';
 
 export interface TranscribeInput {
   audio: Uint8Array;
@@ -38,13 +39,12 @@ export function createTranscriber(
       const url = `${config.baseUrl.replace(/\/+$/, '')}/audio/transcriptions`;
       let response: Response;
       try {
-        // Plain fetch, not ky: ky 1.9 never settles a multipart POST that msw (the tests' network) answers with an error status.
-        response = await fetch(url, {
-          method: 'POST',
-          body: form,
-          headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
-          signal: AbortSignal.timeout(timeoutMs),
-        });
+        // The whole exchange is bounded, not only its start: the answer is read below under the same signal.
+        response = await outboundFetch(
+          url,
+          { method: 'POST', body: form, headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} },
+          { timeoutMs, signal: AbortSignal.timeout(timeoutMs) },
+        );
       } catch (error) {
         const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (error as Error).message;
         throw new AppError('PROVIDER_ERROR', `Transcription failed: ${reason}`, { provider: 'transcription' });

@@ -1,8 +1,8 @@
 /**
- * The few Telegram Bot API methods the channel uses, over ky: the one place that sets their timeouts and turns
- * failures into TelegramApiError. The bot token is part of every URL, so no message here ever contains a URL.
+ * The few Telegram Bot API methods the channel uses (over src/services/outbound-http.ts, with the channel's timeouts),
+ * their failures as TelegramApiError. The bot token is part of every URL, so no message here ever contains a URL.
  */
-import ky, { TimeoutError } from 'ky';
+import { jsonBody, OutboundTimeout, outboundFetch } from '../outbound-http.ts';
 
 export interface TelegramChat {
   id: number;
@@ -107,7 +107,7 @@ export class TelegramApi {
   /** The bytes of a file getFile described, refused beyond `maxBytes`. */
   async downloadFile(filePath: string, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
     const response = await this.request('download', () =>
-      ky.get(`${this.base}/file/bot${this.settings.token}/${filePath}`, { signal, timeout: this.settings.timeoutMs, retry: 0, throwHttpErrors: false }),
+      outboundFetch(`${this.base}/file/bot${this.settings.token}/${filePath}`, { method: 'GET' }, { signal, timeoutMs: this.settings.timeoutMs }),
     );
     if (!response.ok) {
       await response.arrayBuffer().catch(() => undefined);
@@ -120,7 +120,7 @@ export class TelegramApi {
 
   private async call<T>(method: string, body: unknown, signal: AbortSignal, timeoutMs = this.settings.timeoutMs): Promise<T> {
     const response = await this.request(method, () =>
-      ky.post(`${this.base}/bot${this.settings.token}/${method}`, { json: body, signal, timeout: timeoutMs, retry: 0, throwHttpErrors: false }),
+      outboundFetch(`${this.base}/bot${this.settings.token}/${method}`, { method: 'POST', ...jsonBody(body) }, { signal, timeoutMs }),
     );
     const answer = (await response.json().catch(() => undefined)) as TelegramAnswer<T> | undefined;
     if (response.ok && answer?.ok) return answer.result as T;
@@ -132,7 +132,7 @@ export class TelegramApi {
     try {
       return await send();
     } catch (error) {
-      if (error instanceof TimeoutError) throw new TelegramApiError(`Telegram ${method} did not answer in time`, undefined);
+      if (error instanceof OutboundTimeout) throw new TelegramApiError(`Telegram ${method} did not answer in time`, undefined);
       // An abort is the caller's own doing: passed on as is, so the caller can tell it from a failure.
       if ((error as Error).name === 'AbortError') throw error;
       const cause = (error as { cause?: { code?: string } }).cause?.code;

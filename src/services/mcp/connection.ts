@@ -6,7 +6,8 @@ import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelconte
 import { AppError } from '../../domain/errors.ts';
 import type { McpServerConfig, McpServerStatus } from '../../domain/mcp.ts';
 import { vaultReferences } from '../../domain/vault.ts';
-import { guardedFetch, isTrustedUrl, type NetGuardOptions } from '../net-guard.ts';
+import { isTrustedUrl, type NetGuardOptions } from '../net-guard.ts';
+import { outboundFetch } from '../outbound-http.ts';
 import { resolveCommand, SYSTEM_PATH, type ProcessExit, type Sandbox } from '../sandbox/index.ts';
 import { VERSION } from '../system.ts';
 import { failureReason, McpFailure } from './failures.ts';
@@ -164,7 +165,8 @@ export class McpConnection {
       const headers = await resolveValues(this.config.headers, resolve);
       const transport = new StreamableHTTPClientTransport(url, {
         requestInit: { headers },
-        fetch: (target, init) => guardedFetch(target, init ?? {}, guard),
+        // No timeout of the factory's: the SDK times each request (timeoutMs), and its event stream stays open.
+        fetch: (target, init) => outboundFetch(target, init ?? {}, { timeoutMs: undefined, guard }),
       });
       return { transport, exit: () => undefined };
     }

@@ -1,7 +1,7 @@
 /** Embeddings from any OpenAI-compatible endpoint (POST {baseUrl}/embeddings), used for vector recall. */
-import ky from 'ky';
 import { z } from 'zod';
 import type { MoxxyConfig } from '../../config/schema.ts';
+import { jsonBody, outboundFetch } from '../outbound-http.ts';
 
 export type EmbeddingSettings = NonNullable<MoxxyConfig['memory']['embeddings']>;
 
@@ -17,7 +17,12 @@ export function openAiEmbedder(settings: EmbeddingSettings): Embedder {
   const headers: Record<string, string> = settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {};
   return async (texts) => {
     // No retries: a failed embedding only costs vector recall for this item or query, and callers are waiting.
-    const body = await ky.post(url, { json: { model: settings.model, input: texts }, headers, timeout: settings.timeoutMs, retry: 0 }).json();
+    const response = await outboundFetch(url, { method: 'POST', ...jsonBody({ model: settings.model, input: texts }, headers) }, { timeoutMs: settings.timeoutMs });
+    if (!response.ok) {
+      await response.arrayBuffer().catch(() => undefined);
+      throw new Error(`${url} answered HTTP ${response.status}`);
+    }
+    const body: unknown = await response.json();
     const vectors = EmbeddingResponse.parse(body)
       .data.sort((a, b) => a.index - b.index)
       .map((item) => item.embedding);

@@ -1,8 +1,7 @@
-/** Outbound HTTP for the model providers: the one place that sets timeouts, retries, error mapping and failure logs. */
-import { setTimeout as sleep } from 'node:timers/promises';
-import ky, { TimeoutError } from 'ky';
+/** A model provider's request (over src/services/outbound-http.ts, with the providers' timeout and retries): its error mapping and failure logs. */
 import type { MoxxyConfig } from '../../config/schema.ts';
 import { AppError } from '../../domain/errors.ts';
+import { jsonBody, OutboundTimeout, outboundFetch } from '../outbound-http.ts';
 import { readSseEvents, type SseEvent } from './sse.ts';
 import type { ModelStreamEvent, ProviderLog } from './types.ts';
 
@@ -23,8 +22,6 @@ export interface AnswerDecoder {
   stream(events: AsyncIterable<SseEvent>): AsyncGenerator<ModelStreamEvent>;
   json(body: unknown): Generator<ModelStreamEvent>;
 }
-
-const MAX_RETRY_DELAY_MS = 30_000;
 
 /** A failure of the exchange itself, described as the caller (and the log) is told: message, upstream status, cause. */
 class ProviderFailure extends Error {
@@ -74,7 +71,7 @@ function describeFailure(error: unknown, post: StreamingPost, settings: HttpSett
   let message: string;
   let cause: string;
   let status: number | undefined;
-  if (error instanceof TimeoutError) {
+  if (error instanceof OutboundTimeout) {
     message = `${post.provider} did not answer within ${settings.timeoutMs} ms`;
     cause = 'timeout';
   } else if (error instanceof ProviderFailure) {
@@ -103,40 +100,22 @@ function displayUrl(url: string): string {
   return `${parsed.origin}${parsed.pathname}`;
 }
 
-/** Retries 429, 5xx and network errors with exponential backoff, up to `maxRetries` times. */
+/** POSTs with the providers' retries (429, 5xx and network errors, before the answer starts); a failed answer is a ProviderFailure. */
 async function postWithRetries(post: StreamingPost, settings: HttpSettings): Promise<Response> {
-  for (let attempt = 0; ; attempt += 1) {
-    const lastAttempt = attempt >= settings.maxRetries;
-    let response: Response | undefined;
-    try {
-      response = await ky.post(post.url, {
-        json: post.body,
-        headers: post.headers,
-        signal: post.signal,
-        timeout: settings.timeoutMs,
-        retry: 0,
-        throwHttpErrors: false,
-      });
-    } catch (error) {
-      if (error instanceof TimeoutError || post.signal?.aborted) throw error;
-      if (lastAttempt) throw unreachable(post, error);
-    }
-    if (response?.ok) return response;
-    if (response && (lastAttempt || !(response.status === 429 || response.status >= 500))) {
-      const reason = await errorReason(response);
-      throw new ProviderFailure(`${post.provider} answered HTTP ${response.status}: ${reason}`, reason, response.status);
-    }
-    // Draining the failed attempt lets its connection be reused; its content no longer matters.
-    await response?.arrayBuffer().catch(() => undefined);
-    await sleep(retryDelay(response, attempt, settings), undefined, { signal: post.signal });
+  let response: Response;
+  try {
+    response = await outboundFetch(
+      post.url,
+      { method: 'POST', ...jsonBody(post.body, post.headers) },
+      { timeoutMs: settings.timeoutMs, signal: post.signal, retry: { maxRetries: settings.maxRetries, baseDelayMs: settings.retryBaseDelayMs } },
+    );
+  } catch (error) {
+    if (error instanceof OutboundTimeout || post.signal?.aborted) throw error;
+    throw unreachable(post, error);
   }
-}
-
-/** The server's Retry-After (in seconds) wins over the backoff; both are capped. */
-function retryDelay(response: Response | undefined, attempt: number, settings: HttpSettings): number {
-  const retryAfterSeconds = Number(response?.headers.get('retry-after') ?? Number.NaN);
-  const delay = Number.isFinite(retryAfterSeconds) ? retryAfterSeconds * 1000 : settings.retryBaseDelayMs * 2 ** attempt;
-  return Math.min(Math.max(delay, 0), MAX_RETRY_DELAY_MS);
+  if (response.ok) return response;
+  const reason = await errorReason(response);
+  throw new ProviderFailure(`${post.provider} answered HTTP ${response.status}: ${reason}`, reason, response.status);
 }
 
 /** Both APIs explain failures as `{ error: { message } }`; anything else is shown briefly as text. */

@@ -1,6 +1,7 @@
 /** Installing a skill from a URL: where its files are, fetching them through the SSRF guard, and reading the manifest. */
 import { AppError } from '../../domain/errors.ts';
-import { fetchGuarded, OutboundFetchError, type NetGuardOptions } from '../net-guard.ts';
+import { OutboundFetchError, type NetGuardOptions } from '../net-guard.ts';
+import { fetchGuarded } from '../outbound-http.ts';
 import { ManifestError, parseManifestJson, parseManifestToml, type Manifest } from './manifest.ts';
 
 export const MANIFEST_MAX_BYTES = 64 * 1024;

@@ -1,7 +1,8 @@
 /** The web_crawler built-in: fetches a page through the SSRF guard and returns its readable text. */
 import { AppError } from '../../domain/errors.ts';
 import type { SkillArgs, SkillResult } from '../../domain/skills.ts';
-import { fetchGuarded, OutboundFetchError, type NetGuardOptions } from '../net-guard.ts';
+import { OutboundFetchError, type NetGuardOptions } from '../net-guard.ts';
+import { fetchGuarded } from '../outbound-http.ts';
 
 export interface CrawlSettings {
   guard: NetGuardOptions;

@@ -325,6 +325,11 @@ describe('tool approvals across processes', () => {
       const ended = await waitForRun(first.api, reply.run_id, ['completed', 'failed']);
       expect(ended.status).toBe('completed');
       expect((await other.get('/api/agents/shared/memory')).body.data.memories.map((m: { content: string }) => m.content)).toEqual(['decided elsewhere']);
+      // Events written by both processes still number the run's events 1, 2, 3 ... in order.
+      const audit = (await first.api.get(`/api/audit?agent_id=shared&limit=1000`)).body.data.events.filter((e: { run_id: string }) => e.run_id === reply.run_id);
+      expect(audit.map((e: { event_type: string }) => e.event_type)).toEqual(expect.arrayContaining(['approval.requested', 'approval.decided', 'run.completed']));
+      const sequences = audit.map((e: { sequence: number }) => e.sequence).sort((a: number, b: number) => a - b);
+      expect(sequences).toEqual(sequences.map((_: number, i: number) => i + 1));
 
       // A stream held by the first process stays open, and goes on when the second decides (told through the change feed).
       const response = await fetch(`${first.url}/api/agents/shared/chat/stream`, {

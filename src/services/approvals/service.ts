@@ -103,6 +103,8 @@ export class ApprovalService {
         decided_by: approval.decided_by,
       },
     });
+    // The run may go on in another process, which numbers its next events after this one.
+    this.deps.events.forgetRun(run.id);
   }
 
   /** The process that paused the run resumes it while it is alive; otherwise this one does. */

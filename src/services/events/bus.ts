@@ -166,6 +166,14 @@ export class EventBus implements SubscriptionSource {
     this.rememberSequence(runId, 0);
   }
 
+  /**
+   * Forgets the last sequence of a run this process knows, so its next event here reads it from the log: a run paused
+   * awaiting approval has events written by other processes (the decision, the resumed run) before it goes on here.
+   */
+  forgetRun(runId: string): void {
+    this.sequences.delete(runId);
+  }
+
   remove(subscription: Subscription): void {
     this.subscribers.delete(subscription);
   }

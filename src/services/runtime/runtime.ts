@@ -370,6 +370,7 @@ export class Runtime {
     const resumption = await this.deps.approvals.claim(runId, instanceId);
     if (!resumption) return false;
     const { run } = resumption;
+    this.deps.events.forgetRun(runId);
     const channel = this.paused.get(runId) ?? new UpdateChannel<RunUpdate>();
     this.paused.delete(runId);
     const work = async (signal: AbortSignal) => {
@@ -652,6 +653,8 @@ export class Runtime {
     await this.emit(run, 'approval.requested', {
       tool_call_id: call.id, tool: call.name, kind, arguments: this.safe(call.arguments), session_id: run.session_id, expires_at: approval.expires_at.toISOString(),
     });
+    // Who writes the run's next events (the decision, the resumed run) may be another process.
+    this.deps.events.forgetRun(run.id);
     context.channel.push({ type: 'approval_requested', approval });
     const paused = { ...run, steps: [...run.steps], pending_approval: approval };
     return { run: paused, messageId: null };

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { ModelSettings } from '../domain/agents.ts';
 import type { ToolPolicy } from '../domain/approvals.ts';
+import type { StoredChannelConfig, TelegramState } from '../domain/channels.ts';
 import type { McpSandbox } from '../domain/mcp.ts';
 
 export const agents = sqliteTable('agents', {
@@ -295,7 +296,7 @@ export const channels = sqliteTable(
     agent: text('agent').notNull(),
     name: text('name').notNull(),
     type: text('type', { enum: ['http', 'telegram'] }).notNull(),
-    config: text('config', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    config: text('config', { mode: 'json' }).$type<StoredChannelConfig>().notNull(),
     /** The config's secret; null for a row written before secrets were encrypted (its config still holds it; encrypted at start-up). */
     secretCiphertext: text('secret_ciphertext'),
     secretKeyId: text('secret_key_id'),
@@ -303,7 +304,7 @@ export const channels = sqliteTable(
     status: text('status').notNull().default('stopped'),
     lastError: text('last_error'),
     /** What the channel keeps between restarts (Telegram: the update offset, the pending pairing code). */
-    state: text('state', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    state: text('state', { mode: 'json' }).$type<TelegramState>().notNull(),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },

@@ -52,6 +52,10 @@ export type TelegramChannelConfig = z.infer<typeof TelegramChannelConfig>;
 
 export type ChannelConfig = HttpChannelConfig | TelegramChannelConfig;
 
+type SealedApart<C, Secret extends keyof C> = Omit<C, Secret> & Partial<Pick<C, Secret>>;
+/** A config as channels.config stores it: its secret sealed apart (src/services/channels/service.ts), except in rows from before encryption. */
+export type StoredChannelConfig = SealedApart<HttpChannelConfig, 'authToken'> | SealedApart<TelegramChannelConfig, 'botToken'>;
+
 /** The config schema of each type; the request's `config` must match the one its `type` names. */
 export const CHANNEL_CONFIG_SCHEMAS = { http: HttpChannelConfig, telegram: TelegramChannelConfig } as const;
 

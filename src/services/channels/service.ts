@@ -215,7 +215,7 @@ export class ChannelService {
     const name = input.channel ?? input.type;
     const existing = await this.find(agent, name);
     await this.stopBot(agent, name);
-    const config = input.config as ChannelConfig;
+    const { config } = input;
     const problem = input.enabled ? await this.secretProblem(agent, input.type, config) : undefined;
     const status: ChannelStatus = problem ? 'error' : input.enabled && (input.type === 'http' || this.running) ? 'running' : 'stopped';
     // A new bot starts from its own first update: another bot's offset would skip or replay messages.
@@ -430,7 +430,7 @@ export class ChannelService {
       emit: async (event) => void (await this.deps.events.emit(event)),
       loadOffset: async () => {
         const [current] = await this.db.select({ state: channels.state }).from(channels).where(where);
-        const offset = (current?.state as TelegramState | undefined)?.offset;
+        const offset = current?.state.offset;
         return typeof offset === 'number' ? offset : undefined;
       },
       saveOffset: async (offset) => {
@@ -567,7 +567,7 @@ export class ChannelService {
   }
 }
 
-function secretOf(config: ChannelConfig | Record<string, unknown>): string {
-  const value = 'authToken' in config ? config.authToken : (config as TelegramChannelConfig).botToken;
+function secretOf(config: ChannelConfig): string {
+  const value: unknown = 'authToken' in config ? config.authToken : config.botToken;
   return typeof value === 'string' ? value : '';
 }

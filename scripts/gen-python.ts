@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lookupRef, resolveRef } from './openapi-refs.ts';
 
 type Schema = Record<string, any>;
 type OpenApiDocument = Record<string, any>;
@@ -152,16 +153,11 @@ class ModelBuilder {
   }
 
   resolve(schema: Schema | undefined): Schema {
-    let current = schema ?? {};
-    for (let depth = 0; typeof current.$ref === 'string' && depth < 32; depth++) current = this.lookup(current.$ref);
-    return current;
+    return resolveRef(this.doc, schema ?? {}) ?? {};
   }
 
   private lookup(ref: string): Schema {
-    const parts = ref.replace(/^#\//, '').split('/');
-    let node: any = this.doc;
-    for (const part of parts) node = node?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
-    return node ?? {};
+    return lookupRef(this.doc, ref) ?? {};
   }
 
   /** A fresh model name for an inline object, unique among components and other inline models. */

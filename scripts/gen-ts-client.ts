@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
 import ts from 'typescript';
+import { resolveRef } from './openapi-refs.ts';
 import type { OperationSpec } from '../clients/typescript/src/operation-spec.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
@@ -23,15 +24,6 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 type Json = Record<string, any>;
 type GeneratedSpec = OperationSpec & { errors: Record<string, number> };
-
-function resolveRef(document: Json, schema: Json | undefined): Json | undefined {
-  let current = schema;
-  for (let depth = 0; current?.$ref && depth < 32; depth++) {
-    const pointer = String(current.$ref).replace(/^#\//, '').split('/').map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
-    current = pointer.reduce<any>((node, key) => node?.[key], document);
-  }
-  return current;
-}
 
 /** The error codes a response schema can carry: the `error.code` enum of an envelope, through $ref and unions. */
 function errorCodesOf(document: Json, schema: Json | undefined): string[] {

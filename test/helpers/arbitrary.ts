@@ -5,6 +5,7 @@
  * draws requests from these; `invalidFor` draws values a schema must refuse.
  */
 import fc from 'fast-check';
+import { resolveRef as resolveLocalRef } from '../../scripts/openapi-refs.ts';
 
 export type JsonSchema = { [keyword: string]: any };
 
@@ -24,20 +25,11 @@ const MAX_DEPTH = 5;
 const SPAN = 24;
 const ARRAY_SPAN = 4;
 
+/** The schema a `$ref` chain ends at (scripts/openapi-refs.ts); a reference that names nothing, or a loop, is an error. */
 export function resolveRef(schema: JsonSchema, root: JsonSchema): JsonSchema {
-  let current = schema;
-  for (let hops = 0; current?.$ref; hops++) {
-    if (hops > 20) throw new Error(`$ref loop at ${schema.$ref}`);
-    const ref: string = current.$ref;
-    if (!ref.startsWith('#/')) throw new Error(`Only local $refs are supported, got ${ref}`);
-    current = ref
-      .slice(2)
-      .split('/')
-      .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
-      .reduce<any>((node, segment) => node?.[segment], root);
-    if (current === undefined) throw new Error(`Unresolvable $ref ${ref}`);
-  }
-  return current;
+  const resolved = resolveLocalRef(root, schema);
+  if (schema?.$ref !== undefined && (resolved === undefined || typeof resolved.$ref === 'string')) throw new Error(`Unresolvable $ref ${schema.$ref}`);
+  return resolved as JsonSchema;
 }
 
 function typesOf(schema: JsonSchema): string[] {

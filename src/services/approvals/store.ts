@@ -26,7 +26,6 @@ export interface Resumption {
   run: Run;
   checkpoint: RunCheckpoint;
   outcome: ApprovalOutcome;
-  approval: Approval;
 }
 
 export interface PauseInput {
@@ -166,8 +165,7 @@ export class ApprovalStore {
         .returning({ callId: approvals.callId }),
     ]);
     if (!claimed[0] || taken.length === 0) return undefined;
-    const approval = toApproval(row);
-    return { run: toRun(claimed[0]), checkpoint, outcome: ApprovalStore.outcomeOf(approval), approval };
+    return { run: toRun(claimed[0]), checkpoint, outcome: ApprovalStore.outcomeOf(toApproval(row)) };
   }
 
   /**

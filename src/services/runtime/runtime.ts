@@ -1,7 +1,9 @@
 /**
  * The agent runtime. A run is a resource of its own, independent of the connection that started it:
  * messages -> model -> tool calls -> results -> model ... until a final answer, the agent's step limit,
- * cancellation or an error. Every step is an event on the bus (stored, then streamed).
+ * cancellation or an error. Every step is an event on the bus (stored, then streamed). A tool call that a tool
+ * policy says to `ask` about pauses the run (awaiting_approval) with a stored checkpoint; once decided, any process
+ * resumes it from there (src/services/approvals/).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent } from '../../domain/agents.ts';

@@ -8,7 +8,7 @@ import { startChannelServer } from '../src/http/channel-server.ts';
 import type { RunningServer } from '../src/http/server.ts';
 import { createServices } from '../src/services/container.ts';
 import { rawRequest } from './helpers/raw-http.ts';
-import { readSse } from './helpers/sse.ts';
+import { parseSse, readSse } from './helpers/sse.ts';
 import { createApi, makeTempHome, startTestServer, type TestServer } from './helpers/server.ts';
 
 const TOKEN = 'channel-secret-token';
@@ -581,12 +581,9 @@ describe("Moxxy's plugin-channel-http integration assertions", () => {
     const text = await res.text();
     expect(text).toContain('data: ');
     expect(text).toMatch(/data: \[DONE\]\n\n$/);
-    const parsed = text
-      .split('\n\n')
-      .filter((l) => l.startsWith('data: '))
-      .map((l) => l.slice(6))
-      .filter((s) => s !== '[DONE]')
-      .map((s) => JSON.parse(s) as { type: string });
+    const parsed = parseSse(text)
+      .events.filter((event) => event.data !== '[DONE]')
+      .map((event) => JSON.parse(event.data) as { type: string });
     expect(parsed.some((e) => e.type === 'user_prompt')).toBe(true);
     expect(parsed.some((e) => e.type === 'assistant_chunk')).toBe(true);
   });

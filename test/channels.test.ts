@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MoxxyEvent } from '../src/domain/channel-http.ts';
 import { runCli } from './helpers/process.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { parseSse } from './helpers/sse.ts';
 
 const ALPHA_TOKEN = 'alpha-channel-token-0123456789';
 const BETA_TOKEN = 'beta-channel-token-from-the-vault';
@@ -199,8 +200,8 @@ describe('the http channel bound per agent', () => {
     });
     const text = await res.text();
     expect(text.trim().endsWith('data: [DONE]')).toBe(true);
-    const [first] = text.split('\n\n');
-    expect(await agentOf(server, { events: [JSON.parse(first!.slice('data: '.length))] })).toBe('beta');
+    const [first] = parseSse(text).events;
+    expect(await agentOf(server, { events: [JSON.parse(first!.data)] })).toBe('beta');
     const audit = (await server.api.get('/api/audit?agent_id=beta&event_type=channel.message_received,channel.message_sent&limit=1000')).body.data.events;
     const received = audit.find((e: any) => e.event_type === 'channel.message_received' && e.payload.content === 'streamed to beta');
     expect(received.payload).toMatchObject({ channel: 'http', type: 'http' });

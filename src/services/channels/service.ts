@@ -423,6 +423,7 @@ export class ChannelService {
       allowedTools: config.allowedTools,
       toolPolicy: config.toolPolicy,
       decide: this.deps.decideApproval,
+      runEvents: (runId, signal) => this.deps.events.subscribe({ run_id: runId }, { afterSeq: 0, signal }),
       settings: this.deps.telegram,
       runtime: this.deps.runtime,
       resolveToken: () => this.deps.resolveSecret(config.botToken, row.agent),

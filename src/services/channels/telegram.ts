@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parsePairCommand } from '../../domain/channels.ts';
 import type { Approval, ApprovalDecisionInput, PolicyList } from '../../domain/approvals.ts';
 import type { Run } from '../../domain/chat.ts';
-import type { EmitEvent } from '../../domain/events.ts';
+import { RUN_END_EVENTS, type EmitEvent, type EventEnvelope } from '../../domain/events.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Transcriber } from '../transcription.ts';
 import { splitMessage, TelegramApi, TelegramApiError, type TelegramCallbackQuery, type TelegramMessage } from './telegram-api.ts';
@@ -19,8 +19,6 @@ import { splitMessage, TelegramApi, TelegramApiError, type TelegramCallbackQuery
 const MAX_VOICE_BYTES = 10 * 1024 * 1024;
 const MAX_BACKOFF_MS = 60_000;
 const SOURCE = 'channel:telegram';
-/** How often a paused run is looked at, to send its answer once it goes on. */
-const FOLLOW_POLL_MS = 250;
 /** callback_data of the approval buttons: `ap:<a|d>:<run id>:<call id>` (Telegram allows 64 bytes). */
 const APPROVAL_BUTTON = /^ap:([ad]):(run_[0-9a-f-]+):(.+)$/;
 
@@ -42,6 +40,8 @@ export interface TelegramHost {
   settings: TelegramSettings;
   /** Approves or denies a tool call a run of this channel waits on. */
   decide(runId: string, callId: string, input: ApprovalDecisionInput, decidedBy: string): Promise<Approval>;
+  /** A run's events from its first on, live (whichever process writes them), until `signal` aborts. */
+  runEvents(runId: string, signal: AbortSignal): AsyncIterable<EventEnvelope>;
   runtime: Runtime;
   resolveToken(): Promise<string>;
   transcriber(): Transcriber | undefined;
@@ -237,15 +237,14 @@ export class TelegramBot {
     });
   }
 
-  /** Waits until the run goes on past `approval` (decided here, through the API, or expired), then answers the chat. */
+  /**
+   * Waits until the run goes on past `approval` (decided here, through the API, or expired) to its end or its next
+   * call to approve, then answers the chat.
+   */
   private async follow(chatId: string, approval: Approval): Promise<void> {
-    while (!this.signal.aborted) {
-      await sleep(FOLLOW_POLL_MS, undefined, { signal: this.signal }).catch(() => undefined);
-      if (this.signal.aborted) return;
-      const run = await this.host.runtime.get(approval.run_id);
-      if (run.status === 'running' || run.status === 'queued') continue;
-      if (run.status === 'awaiting_approval' && run.pending_approval?.call_id === approval.call_id) continue;
-      return this.answer(chatId, run);
+    for await (const event of this.host.runEvents(approval.run_id, this.signal)) {
+      const pausedAgain = event.event_type === 'approval.requested' && event.payload.tool_call_id !== approval.call_id;
+      if (pausedAgain || RUN_END_EVENTS.has(event.event_type)) return this.answer(chatId, await this.host.runtime.get(approval.run_id));
     }
   }
 

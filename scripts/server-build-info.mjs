@@ -1,0 +1,59 @@
+/**
+ * What a build of the server (dist/server, made by scripts/build-server.mjs) was made from: every file under src/
+ * (path -> SHA-256) and the build script's own hash, recorded in dist/server/build.json. bin/moxxy.mjs runs the build
+ * only while it matches the sources, so an edited tree (or a test) never runs stale code; otherwise the sources run
+ * through tsx. Plain JavaScript, as bin/moxxy.mjs reads it before any TypeScript loader exists.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const SRC_DIR = join(ROOT, 'src');
+export const BUILD_DIR = join(ROOT, 'dist', 'server');
+export const BUILD_INFO_FILE = join(BUILD_DIR, 'build.json');
+/** The bundle's entry point: the `moxxy` command. */
+export const BUILD_ENTRY = join(BUILD_DIR, 'moxxy.mjs');
+const BUILD_SCRIPT = join(ROOT, 'scripts', 'build-server.mjs');
+
+const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const toKey = (file) => relative(ROOT, file).split(sep).join('/');
+
+/** Every file under src/, sorted. */
+function sourceFiles(dir = SRC_DIR) {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => (entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : [join(dir, entry.name)]))
+    .sort();
+}
+
+/**
+ * What the sources are now: { sources: { 'src/x.ts': sha256, ... }, script: sha256 of the build script }. `extra` adds
+ * files from outside src/ that the bundle holds (none today: scripts/build-server.mjs passes what esbuild read).
+ */
+export function describeSources(extra = []) {
+  const sources = {};
+  for (const file of [...sourceFiles(), ...extra].sort()) sources[toKey(file)] = sha256(file);
+  return { sources, script: sha256(BUILD_SCRIPT) };
+}
+
+/** Why the build in dist/server does not match the sources, or [] when it does. */
+export function staleness() {
+  if (!existsSync(BUILD_INFO_FILE) || !existsSync(BUILD_ENTRY)) return ['dist/server was never built (npm run build:server)'];
+  let info;
+  try {
+    info = JSON.parse(readFileSync(BUILD_INFO_FILE, 'utf8'));
+  } catch {
+    return ['dist/server/build.json cannot be read'];
+  }
+  const recorded = info.sources ?? {};
+  const reasons = [];
+  if (info.script !== sha256(BUILD_SCRIPT)) reasons.push('scripts/build-server.mjs changed');
+  for (const [path, hash] of Object.entries(recorded)) {
+    const file = join(ROOT, path);
+    if (!existsSync(file)) reasons.push(`${path} was removed`);
+    else if (sha256(file) !== hash) reasons.push(`${path} changed`);
+  }
+  for (const file of sourceFiles()) if (!(toKey(file) in recorded)) reasons.push(`${toKey(file)} was added`);
+  return reasons;
+}

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Message, type Plugin } from 'esbuild';
+import type { Message, Plugin } from 'esbuild';
 import { ConfigError } from './errors.ts';
 
 const DEFINE_CONFIG = fileURLToPath(new URL('./define-config.ts', import.meta.url));
@@ -35,6 +35,8 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
 
 async function importCompiled(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
+  // Loaded here, on first use: most servers have a JSON configuration or none.
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [file],
     absWorkingDir: dirname(file),

@@ -1,4 +1,6 @@
 /** The server's OpenAPI document, built once from the app router and the raw routes, and the raw route that serves it. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { appRouter } from '../routers/app.ts';
 import { VERSION } from '../services/system.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -22,9 +24,23 @@ export function openApiDocument() {
   return buildOpenApiDocument(appRouter, documentedRawRoutes, { version: VERSION });
 }
 
+/**
+ * The document the compiled server was built with (scripts/build-server.mjs writes it beside the bundle, from the
+ * same sources, and bin/moxxy.mjs names the build's directory): start-up then skips generating it.
+ */
+function prebuiltDocument(): object | undefined {
+  const buildDir = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.serverBuild')];
+  if (typeof buildDir !== 'string') return undefined;
+  try {
+    return JSON.parse(readFileSync(join(buildDir, 'openapi.json'), 'utf8')) as object;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The document as served: compact JSON, computed on first use. */
 export function openApiJson(): string {
-  cached ??= JSON.stringify({ ...openApiDocument(), servers: SERVED_SERVERS });
+  cached ??= JSON.stringify({ ...(prebuiltDocument() ?? openApiDocument()), servers: SERVED_SERVERS });
   return cached;
 }
 

@@ -4,8 +4,7 @@
  * found: the same scopes (agents:read, chat, memory:read, memory:write), validation and rules, and a refusal is a tool
  * error saying why. The door itself needs `chat` and counts as chat, as talking to agents is what it is for.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PaginationInput, Slug } from '../../domain/common.ts';
@@ -49,7 +48,16 @@ function toolResult(result: object) {
 }
 
 /** The tools, each running its REST twin's procedure as `request`'s caller; a failure becomes a tool error naming its code. */
-function mcpServerFor(request: FastifyRequest, services: Services): McpServer {
+/** The MCP SDK's server side (some 15 MB with the client side) is loaded by the door's first request, not at start-up. */
+const loadSdk = async () => {
+  const [{ McpServer }, { WebStandardStreamableHTTPServerTransport }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/server/mcp.js'),
+    import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'),
+  ]);
+  return { McpServer, WebStandardStreamableHTTPServerTransport };
+};
+
+function mcpServerFor(request: FastifyRequest, services: Services, sdk: Awaited<ReturnType<typeof loadSdk>>): McpServer {
   const api = createCaller({ services, caller: () => Promise.resolve(callerOf(request) ?? ANONYMOUS) });
   const call = async (run: () => Promise<object>) => {
     try {
@@ -60,7 +68,7 @@ function mcpServerFor(request: FastifyRequest, services: Services): McpServer {
       throw new Error(`${app.code}: ${services.redactor.redact(app.message).value}`);
     }
   };
-  const server = new McpServer(
+  const server = new sdk.McpServer(
     { name: 'moxxy', version: VERSION },
     { instructions: "This server's agents: list them, send them messages, and search or store what they remember." },
   );
@@ -145,8 +153,9 @@ export const mcpRoute = defineRawRoute({
     406: { description: 'The request does not accept both application/json and text/event-stream', contentType: 'application/json', schema: McpError },
   },
   async handler({ body }, request, reply, services) {
-    const server = mcpServerFor(request, services);
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const sdk = await loadSdk();
+    const server = mcpServerFor(request, services, sdk);
+    const transport = new sdk.WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     try {
       await server.connect(transport);
       const answer = await transport.handleRequest(webRequestOf(request), { parsedBody: body });

@@ -31,7 +31,7 @@ import { assertUrlAllowed, isTrustedUrl, OutboundFetchError, type NetGuardOption
 import type { Sandbox } from '../sandbox/index.ts';
 import type { SecretAddress } from '../vault/crypto.ts';
 import type { SealedValue, VaultService } from '../vault/service.ts';
-import { McpConnection } from './connection.ts';
+import type { McpConnection } from './connection.ts';
 
 type McpServerRow = typeof mcpServers.$inferSelect;
 /** What is encrypted of a server: the values of these maps (their names stay readable, for env_keys and header_keys). */
@@ -197,7 +197,7 @@ export class McpService {
     // Only once it is ours: a refused add must not close another process's client of the server that exists. A
     // process that read the removed server's row just before its removal drops the client it made from it.
     await this.deps.changes.publish('mcp', keyOf(row));
-    const connection = this.connection(row);
+    const connection = await this.connection(row);
     await connection.ready().catch(() => undefined);
     return toServer(row, connection);
   }
@@ -296,7 +296,7 @@ export class McpService {
   async reachableTools(agent: string): Promise<Array<{ server: string; tool: Tool }>> {
     const lists = await Promise.all(
       (await this.rows(agent)).map(async (row) => {
-        const connection = this.connection(row);
+        const connection = await this.connection(row);
         if (connection.status === 'error' && Date.now() - connection.failedAt < this.retryAfterMs) return [];
         const ready = await connection.ready().then(() => true, () => false);
         return ready ? connection.tools.map((tool) => ({ server: row.name, tool })) : [];
@@ -313,7 +313,7 @@ export class McpService {
       .where(and(eq(mcpServers.agent, agent), eq(mcpServers.name, server)))
       .limit(1);
     if (!row) throw serverNotFound(agent, server);
-    return this.connection(row).callTool(tool, args, signal);
+    return (await this.connection(row)).callTool(tool, args, signal);
   }
 
   /** Closes every client (stopping stdio servers). */
@@ -354,7 +354,8 @@ export class McpService {
     return mapSecretValues(row, (address, ciphertext) => this.deps.vault.unseal(address, { ciphertext, keyId }));
   }
 
-  private connection(row: McpServerRow): McpConnection {
+  private async connection(row: McpServerRow): Promise<McpConnection> {
+    const { McpConnection } = await loadConnections();
     const key = keyOf(row);
     let connection = this.connections.get(key);
     if (!connection) {
@@ -378,6 +379,10 @@ export class McpService {
     return connection;
   }
 }
+
+/** Clients and the MCP SDK under them (some 15 MB) are loaded with the first connection, not at start-up. */
+let connectionModule: Promise<typeof import('./connection.ts')> | undefined;
+const loadConnections = () => (connectionModule ??= import('./connection.ts'));
 
 /** Agent and server names are slugs, so `/` cannot occur in either. */
 function keyOf(ref: { agent: string; name: string }): string {

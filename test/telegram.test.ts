@@ -420,4 +420,33 @@ describe('telegram channel', () => {
     const memories = await server.api.get('/api/agents/careful/memory');
     expect(memories.body.data.memories.map((m: { content: string }) => m.content)).toEqual(['from telegram']);
   });
+
+  it('sends the answer of a call asked about before a restart once it is approved through the API after it', async () => {
+    telegram = new FakeTelegram(BOT_TOKEN);
+    msw.use(...telegram.handlers());
+    const home = makeTempHome();
+    try {
+      const first = await startTestServerIn(home, settings);
+      await first.api.post('/api/agents', { name: 'patient', allowed_tools: ['memory.*'], tool_policy: { 'memory.store': 'ask' } });
+      await first.api.post('/api/agents/patient/vault', { key: 'TELEGRAM_TOKEN', value: BOT_TOKEN });
+      await first.api.post('/api/agents/patient/channels', { type: 'telegram', config: { botToken: '${vault:TELEGRAM_TOKEN}' } });
+      await pair(first, telegram, 42, 'patient');
+      telegram.text(42, 'Keep <invoke name="memory.store">{"content": "after the restart"}</invoke>');
+      const asked = await eventually(() => telegram.sent.filter((m) => m.buttons), (list) => list.length === 1, 'the approval request');
+      const runId = asked[0]!.buttons![0]!.callback_data.split(':')[2]!;
+      await first.close();
+
+      const second = await startTestServerIn(home, settings);
+      try {
+        const decided = await second.api.post(`/api/runs/${runId}/approvals/call_1`, { decision: 'approve' });
+        expect(decided.body.data.status).toBe('approved');
+        const texts = await eventually(() => telegram.sentTo(42), (list) => list.some((t) => t.startsWith('memory.store:')), 'the answer after the restart');
+        expect(texts.at(-1)).toContain('memory.store:');
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
 });

@@ -192,6 +192,7 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     changes,
     leases: new Leases(database.db, () => instances.id),
     decideApproval: (runId, callId, input, decidedBy) => approvals.decide(runId, callId, input, decidedBy),
+    pendingApprovals: (agent, sessionPrefix) => approvals.pendingIn(agent, sessionPrefix),
   });
   await channels.init();
   agents.onDelete((agent) => channels.deletionOf(agent));

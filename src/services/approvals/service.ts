@@ -55,6 +55,11 @@ export class ApprovalService {
     return approval;
   }
 
+  /** The calls waiting in an agent's sessions whose id starts with `sessionPrefix` (a Telegram channel's chats). */
+  pendingIn(agent: string, sessionPrefix: string): Promise<Approval[]> {
+    return this.deps.store.pendingIn(agent, sessionPrefix);
+  }
+
   /** Starts the sweep (serving processes). */
   start(): void {
     if (this.timer) return;

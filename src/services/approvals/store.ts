@@ -120,6 +120,15 @@ export class ApprovalStore {
     return row ? toApproval(row) : undefined;
   }
 
+  /** The pending calls of an agent's sessions whose id starts with `sessionPrefix` (a channel's chats). */
+  async pendingIn(agent: string, sessionPrefix: string): Promise<Approval[]> {
+    const rows = await this.db
+      .select()
+      .from(approvals)
+      .where(and(eq(approvals.agent, agent), eq(approvals.status, 'pending'), sql`substr(${approvals.sessionId}, 1, ${sessionPrefix.length}) = ${sessionPrefix}`));
+    return rows.map(toApproval);
+  }
+
   /** Pending calls whose time is up. */
   async expiredBefore(now: Date): Promise<Approval[]> {
     const rows = await this.db.select().from(approvals).where(and(eq(approvals.status, 'pending'), lt(approvals.expiresAt, now))).limit(100);

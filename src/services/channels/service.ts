@@ -41,7 +41,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import type { Transcriber } from '../transcription.ts';
 import type { SecretAddress } from '../vault/crypto.ts';
 import type { VaultService } from '../vault/service.ts';
-import { TelegramBot, type TelegramSettings, type TelegramHost } from './telegram.ts';
+import { sessionOfChat, TelegramBot, type TelegramSettings, type TelegramHost } from './telegram.ts';
 
 type ChannelRow = typeof channels.$inferSelect;
 type ChannelStatus = Channel['status'];
@@ -65,6 +65,8 @@ export interface ChannelServiceDeps {
   leases: Leases;
   /** Decides a tool call a run waits on (a Telegram chat's Approve / Deny buttons). */
   decideApproval: TelegramHost['decide'];
+  /** The calls waiting for approval in an agent's sessions whose id starts with a prefix. */
+  pendingApprovals(agent: string, sessionPrefix: string): ReturnType<TelegramHost['pendingApprovals']>;
 }
 
 /** Which agent a request on the HTTP channel reaches, and with which tools. */
@@ -423,6 +425,7 @@ export class ChannelService {
       allowedTools: config.allowedTools,
       toolPolicy: config.toolPolicy,
       decide: this.deps.decideApproval,
+      pendingApprovals: () => this.deps.pendingApprovals(row.agent, sessionOfChat(row.name, '')),
       runEvents: (runId, signal) => this.deps.events.subscribe({ run_id: runId }, { afterSeq: 0, signal }),
       settings: this.deps.telegram,
       runtime: this.deps.runtime,

@@ -22,6 +22,10 @@ const SOURCE = 'channel:telegram';
 /** callback_data of the approval buttons: `ap:<a|d>:<run id>:<call id>` (Telegram allows 64 bytes). */
 const APPROVAL_BUTTON = /^ap:([ad]):(run_[0-9a-f-]+):(.+)$/;
 
+/** The session of a chat's turns, and back. */
+export const sessionOfChat = (channel: string, chatId: string) => `telegram:${channel}:${chatId}`;
+const chatOfSession = (sessionId: string, channel: string) => sessionId.slice(sessionOfChat(channel, '').length);
+
 export interface TelegramSettings {
   apiBaseUrl: string;
   pollTimeoutSeconds: number;
@@ -40,6 +44,8 @@ export interface TelegramHost {
   settings: TelegramSettings;
   /** Approves or denies a tool call a run of this channel waits on. */
   decide(runId: string, callId: string, input: ApprovalDecisionInput, decidedBy: string): Promise<Approval>;
+  /** The calls of this channel's chats waiting for approval (followed again when the poller starts). */
+  pendingApprovals(): Promise<Approval[]>;
   /** A run's events from its first on, live (whichever process writes them), until `signal` aborts. */
   runEvents(runId: string, signal: AbortSignal): AsyncIterable<EventEnvelope>;
   runtime: Runtime;
@@ -96,6 +102,11 @@ export class TelegramBot {
     let failures = 0;
     let status: 'running' | 'error' = 'running';
     await host.setStatus('running', null);
+    // Calls asked about before a restart (or by the poller another process ran) still get their answers sent.
+    for (const approval of await host.pendingApprovals().catch(() => [])) {
+      const run = await host.runtime.get(approval.run_id).catch(() => undefined);
+      if (run) this.followInBackground(chatOfSession(run.session_id, host.channel), approval);
+    }
     while (!this.signal.aborted) {
       try {
         const updates = await this.api.getUpdates(offset, host.settings.pollTimeoutSeconds, this.signal);
@@ -197,7 +208,7 @@ export class TelegramBot {
       agent: host.agent,
       message: text,
       source: SOURCE,
-      session_id: `telegram:${host.channel}:${chatId}`,
+      session_id: sessionOfChat(host.channel, chatId),
       user_id: `telegram:${message.from?.id ?? chatId}`,
       ...(host.allowedTools ? { restrictions: [{ source: 'channel' as const, name: host.channel, patterns: host.allowedTools }] } : {}),
       ...(host.toolPolicy ? { policies: [{ source: 'channel' as const, name: host.channel, policy: host.toolPolicy }] } : {}),
@@ -214,12 +225,7 @@ export class TelegramBot {
     const channel = { channel: host.channel, type: 'telegram', chat_id: chatId };
     if (run.status === 'awaiting_approval' && run.pending_approval) {
       await this.askApproval(chatId, run.pending_approval);
-      const following: Promise<void> = this.follow(chatId, run.pending_approval)
-        .catch((error: unknown) => {
-          if (!this.signal.aborted) host.log(`telegram chat ${chatId}: following run ${run.id} failed`, error);
-        })
-        .finally(() => this.following.delete(following));
-      this.following.add(following);
+      this.followInBackground(chatId, run.pending_approval);
       return;
     }
     const content =
@@ -235,6 +241,15 @@ export class TelegramBot {
     await this.api!.sendMessage(chatId, text, this.signal, {
       inline_keyboard: [[{ text: 'Approve', callback_data: data('a') }, { text: 'Deny', callback_data: data('d') }]],
     });
+  }
+
+  private followInBackground(chatId: string, approval: Approval): void {
+    const following: Promise<void> = this.follow(chatId, approval)
+      .catch((error: unknown) => {
+        if (!this.signal.aborted) this.host.log(`telegram chat ${chatId}: following run ${approval.run_id} failed`, error);
+      })
+      .finally(() => this.following.delete(following));
+    this.following.add(following);
   }
 
   /**
@@ -257,7 +272,7 @@ export class TelegramBot {
       if (chatId && match && (await this.host.isPaired(chatId))) {
         const [, decision, runId, callId] = match;
         const run = await this.host.runtime.get(runId!);
-        if (run.agent_id === this.host.agent && run.session_id === `telegram:${this.host.channel}:${chatId}`) {
+        if (run.agent_id === this.host.agent && run.session_id === sessionOfChat(this.host.channel, chatId)) {
           const decided = await this.host.decide(runId!, callId!, { decision: decision === 'a' ? 'approve' : 'deny', for_session: false }, `telegram:${query.from.id}`);
           answer = decided.status === 'approved' ? 'Approved' : 'Denied';
         }

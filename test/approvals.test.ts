@@ -385,6 +385,24 @@ describe('tool approvals where nobody can approve', () => {
   });
 });
 
+describe('tool approvals in sub-agents', () => {
+  it("denies a sub-agent's `ask` call at once: its parent waits inside a tool call, with nobody to approve", async () => {
+    const server = await startTestServer();
+    try {
+      await server.api.post('/api/agents', { name: 'delegator', allowed_tools: ['memory.*', 'subagent.spawn'], tool_policy: { 'memory.store': 'ask' } });
+      const spawn = `<invoke name="subagent.spawn">${JSON.stringify({ prompt: STORE('by the child') }).replaceAll('</', '<\\/')}</invoke>`;
+      const reply = await server.api.post('/api/agents/delegator/chat', { message: spawn });
+      expect(reply.body.data.status).toBe('completed');
+      const child = (await server.api.get('/api/agents/delegator/runs?limit=10')).body.data.runs.find((run: { source: string }) => run.source === 'subagent');
+      expect(child.status).toBe('completed');
+      expect(child.steps.find((step: { type: string }) => step.type === 'tool').output).toContain("needs a person's approval");
+      expect((await server.api.get('/api/agents/delegator/memory')).body.data.memories).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('tool policies of host tools', () => {
   it('lets a `*` token make a host tool stricter but not loosen `ask` to `allow` (a host power)', async () => {
     const internal = 'internal-token-of-the-approvals-suite-0123';

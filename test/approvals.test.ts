@@ -385,6 +385,30 @@ describe('tool approvals where nobody can approve', () => {
   });
 });
 
+describe('tool policies of channels', () => {
+  it("narrows the agent's policy with an http channel's toolPolicy: a deny there refuses what the agent allows", async () => {
+    const server = await startTestServer();
+    try {
+      await server.api.post('/api/agents', { name: 'narrowed', allowed_tools: ['memory.*'] });
+      const token = 'agent-http-channel-token-of-the-approvals-suite';
+      const channel = await server.api.post('/api/agents/narrowed/channels', {
+        type: 'http',
+        config: { authToken: token, allowedTools: ['memory.*'], toolPolicy: { 'memory.search': 'deny' } },
+      });
+      expect(channel.status).toBe(201);
+      expect(channel.body.data.config.toolPolicy).toEqual({ 'memory.search': 'deny' });
+      const res = await server.api.post('/v1/turn', { prompt: '<invoke name="memory.search">{"query": "tea"}</invoke>' }, { headers: { authorization: `Bearer ${token}` } });
+      const denied = res.body.events.find((e: { type: string }) => e.type === 'tool_call_denied');
+      expect(denied).toMatchObject({ decidedBy: 'policy', reason: "Tool 'memory.search' is not allowed: the channel 'http' tool policy denies it" });
+      const direct = await server.api.post('/api/agents/narrowed/chat', { message: '<invoke name="memory.search">{"query": "tea"}</invoke>' });
+      const run = (await server.api.get(`/api/runs/${direct.body.data.run_id}`)).body.data;
+      expect(run.steps.find((step: { type: string }) => step.type === 'tool').is_error).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('tool approvals in sub-agents', () => {
   it("denies a sub-agent's `ask` call at once: its parent waits inside a tool call, with nobody to approve", async () => {
     const server = await startTestServer();

@@ -29,6 +29,9 @@ export const HttpChannelConfig = z
       .regex(secretOrVaultReference('[\\s\\S]{16,}'), 'must be at least 16 characters (e.g. openssl rand -hex 32), or ${vault:KEY}')
       .describe("The bearer token callers of /v1/turn send; ${vault:KEY} (resolved with this agent's secrets at each request) is preferred. Masked in responses."),
     allowedTools: AllowedTools,
+    toolPolicy: ToolPolicy.optional().describe(
+      "Narrows the agent's tool_policy for this channel (`deny` more tools); nobody answers here, so `ask` means deny either way (seed 001).",
+    ),
   })
   .meta({ id: 'HttpChannelConfig', description: 'type `http`: a bearer token of its own and a tool allow-list, both required (seed 001).' });
 export type HttpChannelConfig = z.infer<typeof HttpChannelConfig>;
@@ -73,7 +76,7 @@ export const Channel = z
     last_error: z.string().nullable().describe('Why the channel is in `error` (or its last transient failure), secrets redacted.'),
     config: z
       .union([
-        z.object({ authToken: z.string(), allowedTools: z.array(z.string()) }).meta({ id: 'HttpChannelConfigView' }),
+        z.object({ authToken: z.string(), allowedTools: z.array(z.string()), toolPolicy: ToolPolicy.optional() }).meta({ id: 'HttpChannelConfigView' }),
         z.object({ botToken: z.string(), allowedTools: z.array(z.string()).optional(), toolPolicy: ToolPolicy.optional() }).meta({ id: 'TelegramChannelConfigView' }),
       ])
       .describe(`As configured, with literal secrets replaced by ${MASKED_SECRET}.`),

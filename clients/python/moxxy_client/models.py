@@ -859,12 +859,19 @@ class HttpChannelConfig(Model):
     #: The tools this channel may use, whatever the agent allows (`*`, `memory.*` patterns); []
     #: disables every tool.
     allowed_tools: List[str] = json_field("allowedTools")
+    #: Narrows the agent's tool_policy for this channel (`deny` more tools); nobody answers here, so
+    #: `ask` means deny either way (seed 001).
+    tool_policy: Optional[Dict[str, ToolPolicyMode]] = json_field("toolPolicy", default=None)
 
 
 @dataclass
 class HttpChannelConfigView(Model):
     auth_token: str = json_field("authToken")
     allowed_tools: List[str] = json_field("allowedTools")
+    #: Per tool or family (`host_shell`, `mcp.*`, `*`): `allow` (the default), `ask` (the run pauses
+    #: until a person approves the call) or `deny`. The most specific pattern wins. `ask` is valid only
+    #: for tools the agent may call at all.
+    tool_policy: Optional[ToolPolicy] = json_field("toolPolicy", default=None)
 
 
 @dataclass

@@ -129,6 +129,7 @@ async function* runTurn(services: Services, binding: HttpBinding, turn: TurnRequ
     message: turn.prompt,
     source: SOURCE,
     restrictions: [{ source: 'channel', name: binding.channel, patterns: binding.allowedTools }],
+    ...(binding.toolPolicy ? { policies: [{ source: 'channel' as const, name: binding.channel, policy: binding.toolPolicy }] } : {}),
     // Seed 001: no person answers on this channel, so a tool policy's `ask` means deny here.
     noApprover: true,
     ...(turn.systemPrompt ? { context: { instructions: turn.systemPrompt } } : {}),

@@ -11,6 +11,7 @@
 import { randomInt } from 'node:crypto';
 import { sameSecret } from '../auth/same-secret.ts';
 import { and, asc, count, eq, gt, isNotNull, isNull, sql } from 'drizzle-orm';
+import type { ToolPolicy } from '../../domain/approvals.ts';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
 import {
   channelConfigIssues,
@@ -74,6 +75,8 @@ export interface HttpBinding {
   agent: string;
   channel: string;
   allowedTools: string[];
+  /** The channel's tool policy, narrowing the agent's. */
+  toolPolicy?: ToolPolicy | undefined;
 }
 
 const PAIRING_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -353,7 +356,7 @@ export class ChannelService {
       const config = this.configOf(row) as HttpChannelConfig;
       const expected = await this.deps.resolveSecret(config.authToken, row.agent).catch(() => '');
       if (expected && sameSecret(given, expected) && !found?.enabled) {
-        found = { agent: row.agent, channel: row.name, allowedTools: config.allowedTools, enabled: row.enabled };
+        found = { agent: row.agent, channel: row.name, allowedTools: config.allowedTools, toolPolicy: config.toolPolicy, enabled: row.enabled };
       }
     }
     return found;

@@ -1498,6 +1498,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                     config: {
                         authToken: string;
                         allowedTools: string[];
+                        toolPolicy?: Record<string, "allow" | "ask" | "deny"> | undefined;
                     } | {
                         botToken: string;
                         allowedTools?: string[] | undefined;
@@ -1523,6 +1524,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 config: {
                     authToken: string;
                     allowedTools: string[];
+                    toolPolicy?: Record<string, "allow" | "ask" | "deny"> | undefined;
                 } | {
                     botToken: string;
                     allowedTools?: string[] | undefined;
@@ -1542,6 +1544,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 config: {
                     authToken: string;
                     allowedTools: string[];
+                    toolPolicy?: Record<string, "allow" | "ask" | "deny"> | undefined;
                 } | {
                     botToken: string;
                     allowedTools?: string[] | undefined;
@@ -1570,6 +1573,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 config: {
                     authToken: string;
                     allowedTools: string[];
+                    toolPolicy?: Record<string, "allow" | "ask" | "deny"> | undefined;
                 } | {
                     botToken: string;
                     allowedTools?: string[] | undefined;
@@ -1598,6 +1602,7 @@ export type AppRouter = import("@trpc/server").TRPCBuiltRouter<{
                 config: {
                     authToken: string;
                     allowedTools: string[];
+                    toolPolicy?: Record<string, "allow" | "ask" | "deny"> | undefined;
                 } | {
                     botToken: string;
                     allowedTools?: string[] | undefined;

@@ -1865,6 +1865,10 @@ export interface components {
             authToken: string;
             /** @description The tools this channel may use, whatever the agent allows (`*`, `memory.*` patterns); [] disables every tool. */
             allowedTools: string[];
+            /** @description Narrows the agent's tool_policy for this channel (`deny` more tools); nobody answers here, so `ask` means deny either way (seed 001). */
+            toolPolicy?: {
+                [key: string]: components["schemas"]["ToolPolicyMode"];
+            };
         };
         /** @description type `telegram`: a bot, long-polled; only chats paired with /pair CODE reach the agent. */
         TelegramChannelConfig: {
@@ -2678,6 +2682,7 @@ export interface components {
         HttpChannelConfigView: {
             authToken: string;
             allowedTools: string[];
+            toolPolicy?: components["schemas"]["ToolPolicy"];
         };
         TelegramChannelConfigView: {
             botToken: string;

@@ -603,12 +603,11 @@ export class Runtime {
       messageId = reply.id;
       record('message.assistant', { message_id: reply.id, content: finalText });
     }
+    // The closing event joins those still being written (one write for the turn's last events, not two in a row);
+    // all of them are stored before the turn is answered.
+    if (run.status === 'cancelled') record('run.cancelled', { steps: run.steps.length, usage: run.usage });
+    else record('run.completed', { output: run.output, usage: run.usage, steps: run.steps.length, reason: finished ? 'final_answer' : 'max_steps' });
     await Promise.all(pending);
-    if (run.status === 'cancelled') {
-      await this.emit(run, 'run.cancelled', { steps: run.steps.length, usage: run.usage });
-    } else {
-      await this.emit(run, 'run.completed', { output: run.output, usage: run.usage, steps: run.steps.length, reason: finished ? 'final_answer' : 'max_steps' });
-    }
     const ended = { ...run, steps: [...run.steps] };
     channel.push({ type: 'done', run: ended, messageId });
     return { run: ended, messageId };

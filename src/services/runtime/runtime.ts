@@ -368,6 +368,8 @@ export class Runtime {
    * waiting or another process took it first. A stream of this process still reading the run gets the updates.
    */
   async resume(runId: string): Promise<boolean> {
+    // A decision quicker than the pause's last steps here waits for them: the stream's channel is parked by then.
+    await this.active.get(runId)?.done;
     const instanceId = await this.deps.instance();
     const resumption = await this.deps.approvals.claim(runId, instanceId);
     if (!resumption) return false;

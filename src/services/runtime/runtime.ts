@@ -421,8 +421,8 @@ export class Runtime {
   }
 
   /** The tools a run may call under its lists. */
-  private async runTools(agent: Agent, allowLists: AllowList[]): Promise<ToolDefinition[]> {
-    return allowLists.some((list) => list.patterns.length === 0) ? [] : (await this.deps.tools.all(agent)).filter((tool) => !refusingList(allowLists, tool.name));
+  private runTools(agent: Agent, allowLists: AllowList[]): Promise<ToolDefinition[]> {
+    return this.deps.tools.allowedFor(agent, allowLists);
   }
 
   private async execute(agent: Agent, run: Run, input: StartRunInput, signal: AbortSignal, channel: UpdateChannel<RunUpdate>) {

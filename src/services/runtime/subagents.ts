@@ -11,6 +11,7 @@ import { Slug } from '../../domain/common.ts';
 import { isAppError } from '../../domain/errors.ts';
 import { inheritedLists } from '../../domain/tool-access.ts';
 import type { EventBus } from '../events/bus.ts';
+import { defineTool } from '../tools/define-tool.ts';
 import type { ToolContext, ToolDefinition, ToolResult } from '../tools/types.ts';
 import type { RunHandle, Runtime } from './runtime.ts';
 
@@ -18,6 +19,7 @@ export const SubagentSpawnArgs = z.strictObject({
   agent: Slug.optional().describe('The agent to hand the task to; the calling agent when omitted.'),
   prompt: z.string().min(1).max(32_000).describe('The task, as the first message of the sub-agent\'s run.'),
 });
+type SubagentSpawnArgs = z.infer<typeof SubagentSpawnArgs>;
 
 export interface SubagentLimits {
   /** How many levels below a top-level run (depth 0) a sub-agent may be. */
@@ -38,23 +40,19 @@ export class Subagents {
   constructor(private readonly deps: SubagentDeps) {}
 
   tools(): ToolDefinition[] {
-    const { $schema: _, ...inputSchema } = z.toJSONSchema(SubagentSpawnArgs, { io: 'input' });
     return [
-      {
+      defineTool({
         name: 'subagent.spawn',
         description:
           'Hand a self-contained task to a sub-agent (yourself by default, or another agent by name) and get its final answer back. ' +
           'The sub-agent starts with a fresh conversation: put everything it needs in the prompt.',
-        inputSchema,
-        kind: 'primitive',
+        args: SubagentSpawnArgs,
         execute: (args, context) => this.spawn(args, context),
-      },
+      }),
     ];
   }
 
-  private async spawn(args: unknown, context: ToolContext): Promise<ToolResult> {
-    const parsed = SubagentSpawnArgs.safeParse(args);
-    if (!parsed.success) return refuse(`invalid arguments: ${z.prettifyError(parsed.error)}`);
+  private async spawn(args: SubagentSpawnArgs, context: ToolContext): Promise<ToolResult> {
     if (!context.runId) return refuse('subagent.spawn can only be called from a run');
     const { maxDepth, maxTotal } = this.deps.limits;
     const parent = await this.deps.runtime.get(context.runId);
@@ -64,7 +62,7 @@ export class Subagents {
     }
     if (context.signal.aborted) return refuse('the run was cancelled');
 
-    const agent = parsed.data.agent ?? context.agent.name;
+    const agent = args.agent ?? context.agent.name;
     if (agent !== context.agent.name && !context.agent.subagents.includes(agent)) {
       await this.emit(context, 'security.violation', { reason: 'subagent_not_allowed', agent, tool: 'subagent.spawn' });
       return refuse(`agent '${context.agent.name}' may not hand tasks to '${agent}': only to itself and the agents in its subagents list (${context.agent.subagents.join(', ') || 'none'})`);
@@ -74,7 +72,7 @@ export class Subagents {
       // The limit on sub-agents alive at once is checked where the run is inserted, across every process.
       handle = await this.deps.runtime.start({
         agent,
-        message: parsed.data.prompt,
+        message: args.prompt,
         source: 'subagent',
         parentRunId: parent.id,
         depth,
@@ -92,7 +90,7 @@ export class Subagents {
     }
     const child = handle.run;
     const lineage = { parent_run_id: parent.id, child_run_id: child.id, agent, depth };
-    await this.emit(context, 'subagent.spawned', { ...lineage, prompt: parsed.data.prompt });
+    await this.emit(context, 'subagent.spawned', { ...lineage, prompt: args.prompt });
 
     const cancelChild = () => void this.deps.runtime.cancel(child.id).catch(() => undefined);
     context.signal.addEventListener('abort', cancelChild, { once: true });

@@ -1,7 +1,7 @@
-/** The tool registry: every source of tools (primitives, skills, MCP) plugs in; which of them a run may call is src/domain/tool-access.ts. */
+/** The tool registry: every source of tools (primitives, skills, MCP; each made with src/services/tools/define-tool.ts) plugs in, and the allow-list rule of src/domain/tool-access.ts is applied here. */
 import type { Agent } from '../../domain/agents.ts';
 import type { AgentTool } from '../../domain/agent-tools.ts';
-import { isHostTool, listAllows } from '../../domain/tool-access.ts';
+import { isHostTool, listAllows, refusingList, type AllowList } from '../../domain/tool-access.ts';
 import type { ToolDefinition, ToolSource } from '../tools/types.ts';
 
 const KIND_ORDER: Record<AgentTool['kind'], number> = { primitive: 0, skill: 1, mcp: 2 };
@@ -17,6 +17,12 @@ export class ToolRegistry {
   async all(agent: Agent): Promise<ToolDefinition[]> {
     const lists = await Promise.all(this.sources.map((source) => source.toolsFor(agent)));
     return lists.flat();
+  }
+
+  /** The tools a run may call: those every list of its effective allow-list allows (an empty list allows none). */
+  async allowedFor(agent: Agent, allowLists: readonly AllowList[]): Promise<ToolDefinition[]> {
+    if (allowLists.some((list) => list.patterns.length === 0)) return [];
+    return (await this.all(agent)).filter((tool) => !refusingList(allowLists, tool.name));
   }
 
   /** Every tool the agent could be given, as the API lists them: what its allow-list grants, and which are host tools. */

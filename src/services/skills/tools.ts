@@ -1,6 +1,7 @@
 /** Skills as tools: each skill of an agent becomes a ToolDefinition of kind 'skill', run through the same runner as the API. */
 import { z } from 'zod';
 import { SkillArgs, type Skill } from '../../domain/skills.ts';
+import { defineTool, toolInputSchema } from '../tools/define-tool.ts';
 import type { ToolSource } from '../tools/types.ts';
 import type { SkillService } from './service.ts';
 
@@ -10,8 +11,7 @@ import type { SkillService } from './service.ts';
  */
 const InvokeBody = z.strictObject({ args: SkillArgs.default([]) });
 const ToolInput = z.union([InvokeBody.transform((body) => body.args), SkillArgs]);
-// `$schema` is noise to model providers, some of which reject unknown keywords at the top level.
-const { $schema: _, ...SKILL_INPUT_SCHEMA } = z.toJSONSchema(InvokeBody, { io: 'input' });
+const SKILL_INPUT_SCHEMA = toolInputSchema(InvokeBody);
 
 function describe(skill: Skill): string {
   return skill.usage_example ? `${skill.description} Example: ${skill.usage_example}` : skill.description;
@@ -20,20 +20,21 @@ function describe(skill: Skill): string {
 export function skillTools(skills: SkillService): ToolSource {
   return {
     async toolsFor(agent) {
-      return (await skills.records(agent)).map((record) => ({
-        name: record.skill.name,
-        description: describe(record.skill),
-        inputSchema: SKILL_INPUT_SCHEMA,
-        kind: 'skill' as const,
-        async execute(args, context) {
-          const parsed = ToolInput.safeParse(args);
-          if (!parsed.success) return { output: `Invalid arguments: ${z.prettifyError(parsed.error)}`, isError: true };
-          const result = await skills.execute(context.agent, record, parsed.data, context.signal);
-          if (result.exit_code === 0) return { output: result.output, data: result };
-          const why = result.timed_out ? 'timed out' : `exited with code ${result.exit_code}`;
-          return { output: `${result.output}\n[${record.skill.name} ${why}]`.trimStart(), isError: true, data: result };
-        },
-      }));
+      return (await skills.records(agent)).map((record) =>
+        defineTool({
+          name: record.skill.name,
+          description: describe(record.skill),
+          args: ToolInput,
+          inputSchema: SKILL_INPUT_SCHEMA,
+          kind: 'skill',
+          async execute(args, context) {
+            const result = await skills.execute(context.agent, record, args, context.signal);
+            if (result.exit_code === 0) return { output: result.output, data: result };
+            const why = result.timed_out ? 'timed out' : `exited with code ${result.exit_code}`;
+            return { output: `${result.output}\n[${record.skill.name} ${why}]`.trimStart(), isError: true, data: result };
+          },
+        }),
+      );
     },
   };
 }

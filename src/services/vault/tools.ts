@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { PaginationInput } from '../../domain/common.ts';
 import { SecretKey, SecretSet } from '../../domain/vault.ts';
-import type { ToolDefinition, ToolResult } from '../tools/types.ts';
+import { defineTool } from '../tools/define-tool.ts';
+import type { ToolDefinition } from '../tools/types.ts';
 import type { VaultService } from './service.ts';
 
 const key = SecretKey.describe('The name of the secret, e.g. gateway_port: letters, digits, "_", "." or "-".');
@@ -14,68 +15,46 @@ const VaultSetArgs = z.strictObject({ key, value: SecretSet.shape.value.describe
 const VaultKeyArgs = z.strictObject({ key });
 const VaultListArgs = z.strictObject(PaginationInput.shape);
 
-function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
-  // `$schema` is noise to model providers, some of which reject unknown keywords at the top level.
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input' });
-  return rest;
-}
-
-function invalidArguments(error: z.ZodError): ToolResult {
-  return { output: `Invalid arguments: ${z.prettifyError(error)}`, isError: true };
-}
-
 export function vaultTools(vault: VaultService): ToolDefinition[] {
   return [
-    {
+    defineTool({
       name: 'vault.set',
       description: 'Store a secret (a password, an API key, a setting to keep private) under a name, replacing any value it had.',
-      inputSchema: jsonSchemaOf(VaultSetArgs),
-      kind: 'primitive',
+      args: VaultSetArgs,
       async execute(args, context) {
-        const parsed = VaultSetArgs.safeParse(args);
-        if (!parsed.success) return invalidArguments(parsed.error);
-        const stored = await vault.set(context.agent.name, parsed.data);
+        const stored = await vault.set(context.agent.name, args);
         return { output: `Stored secret '${stored.key}'${stored.created ? '' : ' (replacing its previous value)'}.`, data: stored };
       },
-    },
-    {
+    }),
+    defineTool({
       name: 'vault.get',
       description: 'Read the value of a stored secret. Use it where it is needed; never repeat it to the user, who sees it as [REDACTED].',
-      inputSchema: jsonSchemaOf(VaultKeyArgs),
-      kind: 'primitive',
+      args: VaultKeyArgs,
       async execute(args, context) {
-        const parsed = VaultKeyArgs.safeParse(args);
-        if (!parsed.success) return invalidArguments(parsed.error);
-        const secret = await vault.get(context.agent.name, parsed.data.key, { source: 'tool' });
+        const secret = await vault.get(context.agent.name, args.key, { source: 'tool' });
         return { output: secret.value, revealsSecret: true, data: { key: secret.key } };
       },
-    },
-    {
+    }),
+    defineTool({
       name: 'vault.list',
       description: 'List the names of the stored secrets (never their values), in alphabetical order.',
-      inputSchema: jsonSchemaOf(VaultListArgs),
-      kind: 'primitive',
+      args: VaultListArgs,
       async execute(args, context) {
-        const parsed = VaultListArgs.safeParse(args);
-        if (!parsed.success) return invalidArguments(parsed.error);
-        const { secrets, pagination } = await vault.list(context.agent.name, parsed.data);
+        const { secrets, pagination } = await vault.list(context.agent.name, args);
         const lines = secrets.map((secret) => secret.key);
         if (lines.length === 0) lines.push('No secrets stored.');
         if (pagination.next_offset !== null) lines.push(`(${pagination.total} in all: call vault.list with offset ${pagination.next_offset} for more)`);
         return { output: lines.join('\n'), data: { keys: secrets.map((secret) => secret.key), pagination } };
       },
-    },
-    {
+    }),
+    defineTool({
       name: 'vault.delete',
       description: 'Delete a stored secret.',
-      inputSchema: jsonSchemaOf(VaultKeyArgs),
-      kind: 'primitive',
+      args: VaultKeyArgs,
       async execute(args, context) {
-        const parsed = VaultKeyArgs.safeParse(args);
-        if (!parsed.success) return invalidArguments(parsed.error);
-        await vault.delete(context.agent.name, parsed.data.key);
-        return { output: `Deleted secret '${parsed.data.key}'.` };
+        await vault.delete(context.agent.name, args.key);
+        return { output: `Deleted secret '${args.key}'.` };
       },
-    },
+    }),
   ];
 }

@@ -15,7 +15,10 @@ export const chatRouter = router({
         path: '/api/agents/{name}/chat',
         tags,
         summary: 'Send a message and get the answer',
-        description: 'Runs one turn (model and tool calls) and answers when it ends. 409 SESSION_BUSY when the session already has a run going.',
+        description:
+          'Runs one turn (model and tool calls) and answers when it ends, or at once with `status: "awaiting_approval"` and `pending_approval` ' +
+          'when a tool call waits for a person (decide it with POST /api/runs/{run_id}/approvals/{call_id}). 409 SESSION_BUSY when the session ' +
+          'already has a run going.',
         errors: ['AGENT_NOT_FOUND', 'SESSION_BUSY', 'PROVIDER_ERROR', 'PROVIDER_NOT_CONFIGURED', 'CONFIG_UNRESOLVED'],
         scope: 'chat',
         rateLimit: 'chat',

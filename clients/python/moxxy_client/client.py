@@ -800,8 +800,10 @@ class ChatApi:
     ) -> m.ChatReply:
         """Send a message and get the answer
 
-        Runs one turn (model and tool calls) and answers when it ends. 409 SESSION_BUSY when the session
-        already has a run going.
+        Runs one turn (model and tool calls) and answers when it ends, or at once with `status:
+        "awaiting_approval"` and `pending_approval` when a tool call waits for a person (decide it with
+        POST /api/runs/{run_id}/approvals/{call_id}). 409 SESSION_BUSY when the session already has a
+        run going.
 
         POST /api/agents/{name}/chat (operationId chat.send).
         Bearer token scope: chat.
@@ -872,10 +874,13 @@ class ChatApi:
         Server-Sent Events in the seed format: `data: {"content": "...", "run_id": "..."}` per text
         delta (plus `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id",
         "session_id", "message_id", "content", "status", "usage"}`. A failed run ends with `done`
-        carrying `status: "failed"` and `error`. The run id is also the `X-Moxxy-Run-Id` response
-        header, so the run can be cancelled (POST /api/runs/{run_id}/cancel) before its first token.
-        Closing the connection cancels the run unless `keep_running` is true. Errors found before the
-        stream starts (unknown agent, busy session, invalid input) answer with the error envelope.
+        carrying `status: "failed"` and `error`. A tool call waiting for approval (the agent's
+        `tool_policy` says `ask`) is sent as `{"approval_required": {...}, "run_id"}`, and the stream
+        stays open until it is decided (POST /api/runs/{run_id}/approvals/{call_id}) or expires. The run
+        id is also the `X-Moxxy-Run-Id` response header, so the run can be cancelled (POST
+        /api/runs/{run_id}/cancel) before its first token. Closing the connection cancels the run unless
+        `keep_running` is true. Errors found before the stream starts (unknown agent, busy session,
+        invalid input) answer with the error envelope.
 
         GET /api/agents/{name}/chat/stream (operationId chat.streamGet).
         Bearer token scope: chat.
@@ -917,10 +922,13 @@ class ChatApi:
         Server-Sent Events in the seed format: `data: {"content": "...", "run_id": "..."}` per text
         delta (plus `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id",
         "session_id", "message_id", "content", "status", "usage"}`. A failed run ends with `done`
-        carrying `status: "failed"` and `error`. The run id is also the `X-Moxxy-Run-Id` response
-        header, so the run can be cancelled (POST /api/runs/{run_id}/cancel) before its first token.
-        Closing the connection cancels the run unless `keep_running` is true. Errors found before the
-        stream starts (unknown agent, busy session, invalid input) answer with the error envelope.
+        carrying `status: "failed"` and `error`. A tool call waiting for approval (the agent's
+        `tool_policy` says `ask`) is sent as `{"approval_required": {...}, "run_id"}`, and the stream
+        stays open until it is decided (POST /api/runs/{run_id}/approvals/{call_id}) or expires. The run
+        id is also the `X-Moxxy-Run-Id` response header, so the run can be cancelled (POST
+        /api/runs/{run_id}/cancel) before its first token. Closing the connection cancels the run unless
+        `keep_running` is true. Errors found before the stream starts (unknown agent, busy session,
+        invalid input) answer with the error envelope.
 
         POST /api/agents/{name}/chat/stream (operationId chat.streamPost).
         Bearer token scope: chat.

@@ -16,7 +16,9 @@ export const RUN_ID_HEADER = 'x-moxxy-run-id';
 const CHAT_STREAM_DESCRIPTION =
   'Server-Sent Events in the seed format: `data: {"content": "...", "run_id": "..."}` per text delta (plus `tool_call` / ' +
   '`tool_result` chunks), then `data: {"done": true, "run_id", "session_id", "message_id", "content", "status", "usage"}`. ' +
-  'A failed run ends with `done` carrying `status: "failed"` and `error`. The run id is also the `X-Moxxy-Run-Id` response ' +
+  'A failed run ends with `done` carrying `status: "failed"` and `error`. A tool call waiting for approval (the agent\'s ' +
+  '`tool_policy` says `ask`) is sent as `{"approval_required": {...}, "run_id"}`, and the stream stays open until it is decided ' +
+  '(POST /api/runs/{run_id}/approvals/{call_id}) or expires. The run id is also the `X-Moxxy-Run-Id` response ' +
   'header, so the run can be cancelled (POST /api/runs/{run_id}/cancel) before its first token. Closing the connection ' +
   'cancels the run unless `keep_running` is true. Errors found before the stream starts (unknown agent, busy session, ' +
   'invalid input) answer with the error envelope.';

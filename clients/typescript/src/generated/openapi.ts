@@ -93,7 +93,7 @@ export interface paths {
         put?: never;
         /**
          * Send a message and get the answer
-         * @description Runs one turn (model and tool calls) and answers when it ends. 409 SESSION_BUSY when the session already has a run going.
+         * @description Runs one turn (model and tool calls) and answers when it ends, or at once with `status: "awaiting_approval"` and `pending_approval` when a tool call waits for a person (decide it with POST /api/runs/{run_id}/approvals/{call_id}). 409 SESSION_BUSY when the session already has a run going.
          */
         post: operations["chat.send"];
         delete?: never;
@@ -896,13 +896,13 @@ export interface paths {
         };
         /**
          * Stream an answer (SSE), message in the query string
-         * @description Server-Sent Events in the seed format: `data: {"content": "...", "run_id": "..."}` per text delta (plus `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id", "session_id", "message_id", "content", "status", "usage"}`. A failed run ends with `done` carrying `status: "failed"` and `error`. The run id is also the `X-Moxxy-Run-Id` response header, so the run can be cancelled (POST /api/runs/{run_id}/cancel) before its first token. Closing the connection cancels the run unless `keep_running` is true. Errors found before the stream starts (unknown agent, busy session, invalid input) answer with the error envelope.
+         * @description Server-Sent Events in the seed format: `data: {"content": "...", "run_id": "..."}` per text delta (plus `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id", "session_id", "message_id", "content", "status", "usage"}`. A failed run ends with `done` carrying `status: "failed"` and `error`. A tool call waiting for approval (the agent's `tool_policy` says `ask`) is sent as `{"approval_required": {...}, "run_id"}`, and the stream stays open until it is decided (POST /api/runs/{run_id}/approvals/{call_id}) or expires. The run id is also the `X-Moxxy-Run-Id` response header, so the run can be cancelled (POST /api/runs/{run_id}/cancel) before its first token. Closing the connection cancels the run unless `keep_running` is true. Errors found before the stream starts (unknown agent, busy session, invalid input) answer with the error envelope.
          */
         get: operations["chat.streamGet"];
         put?: never;
         /**
          * Stream an answer (SSE), message in a JSON body
-         * @description Server-Sent Events in the seed format: `data: {"content": "...", "run_id": "..."}` per text delta (plus `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id", "session_id", "message_id", "content", "status", "usage"}`. A failed run ends with `done` carrying `status: "failed"` and `error`. The run id is also the `X-Moxxy-Run-Id` response header, so the run can be cancelled (POST /api/runs/{run_id}/cancel) before its first token. Closing the connection cancels the run unless `keep_running` is true. Errors found before the stream starts (unknown agent, busy session, invalid input) answer with the error envelope.
+         * @description Server-Sent Events in the seed format: `data: {"content": "...", "run_id": "..."}` per text delta (plus `tool_call` / `tool_result` chunks), then `data: {"done": true, "run_id", "session_id", "message_id", "content", "status", "usage"}`. A failed run ends with `done` carrying `status: "failed"` and `error`. A tool call waiting for approval (the agent's `tool_policy` says `ask`) is sent as `{"approval_required": {...}, "run_id"}`, and the stream stays open until it is decided (POST /api/runs/{run_id}/approvals/{call_id}) or expires. The run id is also the `X-Moxxy-Run-Id` response header, so the run can be cancelled (POST /api/runs/{run_id}/cancel) before its first token. Closing the connection cancels the run unless `keep_running` is true. Errors found before the stream starts (unknown agent, busy session, invalid input) answer with the error envelope.
          */
         post: operations["chat.streamPost"];
         delete?: never;

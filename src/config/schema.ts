@@ -188,7 +188,7 @@ export const ConfigSchema = z.strictObject({
         .default(86_400_000)
         .describe('How long a tool call waits for a person to approve it (tool_policy `ask`); an undecided call is then denied and audited.'),
     })
-    .default({ expiryMs: 86_400_000 }),
+    .prefault({}),
   instances: z
     .strictObject({
       leaseMs: z

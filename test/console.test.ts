@@ -224,14 +224,14 @@ describe.runIf(hasChromium || process.env.CI)(`the console in headless Chromium 
     await context.close();
   }, 60_000);
 
-  it('shows a tool call waiting for approval with Approve / Deny buttons; Approve lets the streamed turn finish', async () => {
+  it("shows a call waiting for approval with Approve / Deny buttons: in the chat (the streamed turn then finishes) and on the run's page", async () => {
     await server.api.post('/api/agents', { name: 'console-ask', allowed_tools: ['memory.*'], tool_policy: { 'memory.store': 'ask' } });
     const { page, context, problems } = await openPage();
     await page.goto(`${server.url}/#/chat/console-ask`);
     await page.getByLabel('Message').fill('Please remember <invoke name="memory.store">{"content":"approved in the console"}</invoke>');
     await page.getByRole('button', { name: 'Send' }).click();
 
-    const approval = page.getByRole('listitem', { name: 'Approval for memory.store' });
+    const approval = page.getByRole('group', { name: 'Approval for memory.store' });
     await approval.getByText('awaiting approval').waitFor({ timeout: 15_000 });
     expect(JSON.parse((await approval.locator('pre').first().textContent())!)).toEqual({ content: 'approved in the console' });
     await page.locator('.run-line[data-run-status="awaiting_approval"]').waitFor();
@@ -242,6 +242,14 @@ describe.runIf(hasChromium || process.env.CI)(`the console in headless Chromium 
     await expect(page.locator('.bubble.assistant').last().textContent()).resolves.toContain('Stored memory');
     const memories = await server.api.get('/api/agents/console-ask/memory');
     expect(memories.body.data.memories.map((m: { content: string }) => m.content)).toEqual(['approved in the console']);
+
+    // A run paused elsewhere (here: over the API) is decided on its page.
+    const paused = (await server.api.post('/api/agents/console-ask/chat', { message: '<invoke name="memory.store">{"content":"denied in the console"}</invoke>' })).body.data;
+    await page.goto(`${server.url}/#/runs/console-ask/${paused.run_id}`);
+    const pending = page.getByRole('group', { name: 'Approval for memory.store' });
+    await pending.getByRole('button', { name: 'Deny' }).click();
+    await pending.getByText('denied', { exact: true }).waitFor();
+    await expect.poll(async () => (await server.api.get(`/api/runs/${paused.run_id}`)).body.data.status).toBe('completed');
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);

@@ -10,6 +10,7 @@ import type { PageProps } from '../app.tsx';
 import { moxxy } from '../api.ts';
 import { href, navigate } from '../router.ts';
 import { AgentPicker } from '../ui/agent-picker.tsx';
+import { ApprovalCard } from '../ui/approval-card.tsx';
 import { useLoad } from '../ui/hooks.ts';
 import { Badge, Empty, ErrorNotice, Field, Json, PageHeader } from '../ui/kit.tsx';
 import { RunEvents } from '../ui/run-events.tsx';
@@ -268,47 +269,14 @@ function Conversation({ agent, sessionId, onTurnEnded }: { agent: string; sessio
   );
 }
 
-/** A tool call waiting for a person: what it would run, and the buttons that decide it. */
-function ApprovalCard({ approval, onDecided }: { approval: Approval; onDecided: (approval: Approval) => void }) {
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  async function decide(decision: 'approve' | 'deny') {
-    setBusy(true);
-    setError(undefined);
-    try {
-      onDecided(await moxxy.runs.decide({ id: approval.run_id, call_id: approval.call_id, decision }));
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  }
-  const pending = approval.status === 'pending';
-  return (
-    <li class="tool-card approval" aria-label={`Approval for ${approval.tool}`}>
-      <p>
-        The agent wants to run <code>{approval.tool}</code> <Badge tone={pending ? 'live' : approval.status === 'approved' ? 'ok' : 'bad'}>{pending ? 'awaiting approval' : approval.status}</Badge>
-      </p>
-      <Json value={approval.arguments} />
-      {pending ? (
-        <div class="form-actions">
-          <button type="button" class="primary" disabled={busy} onClick={() => decide('approve')}>
-            Approve
-          </button>
-          <button type="button" class="danger" disabled={busy} onClick={() => decide('deny')}>
-            Deny
-          </button>
-        </div>
-      ) : null}
-      <ErrorNotice error={error} />
-    </li>
-  );
-}
-
 function TranscriptEntry({ entry, agent, onDecided }: { entry: Entry; agent: string; onDecided: (approval: Approval) => void }) {
   switch (entry.kind) {
     case 'approval':
-      return <ApprovalCard approval={entry.approval} onDecided={onDecided} />;
+      return (
+        <li>
+          <ApprovalCard approval={entry.approval} onDecided={onDecided} />
+        </li>
+      );
     case 'user':
       return (
         <li class="bubble user">

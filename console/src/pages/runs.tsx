@@ -1,18 +1,23 @@
-/** Runs: an agent's runs (GET /api/agents/{name}/runs), and one run's steps, usage and live events, cancellable. */
+/**
+ * Runs: an agent's runs (GET /api/agents/{name}/runs), and one run's steps, usage and live events, cancellable; a run
+ * awaiting approval shows its pending call with Approve / Deny buttons.
+ */
 import { useState } from 'preact/hooks';
 import type { Schema } from '@moxxy/client';
 import type { PageProps } from '../app.tsx';
 import { moxxy } from '../api.ts';
 import { href } from '../router.ts';
 import { AgentPicker } from '../ui/agent-picker.tsx';
+import { ApprovalCard } from '../ui/approval-card.tsx';
 import { useAction, useLoad } from '../ui/hooks.ts';
 import { Badge, Empty, ErrorNotice, Field, Json, PageHeader, Pager, Select, When } from '../ui/kit.tsx';
 import { RunEvents } from '../ui/run-events.tsx';
 
 type RunStatus = Schema<'RunStatus'>;
 type Run = Schema<'Run'>;
+type Approval = Schema<'Approval'>;
 
-const STATUSES: Array<RunStatus | ''> = ['', 'queued', 'running', 'completed', 'failed', 'cancelled'];
+const STATUSES: Array<RunStatus | ''> = ['', 'queued', 'running', 'awaiting_approval', 'completed', 'failed', 'cancelled'];
 
 export function RunsPage({ agent, params }: PageProps) {
   const [runId] = params;
@@ -99,7 +104,10 @@ function RunDetail({ agent, runId }: { agent: string; runId: string }) {
     run.reload();
   });
   const data = run.data;
-  const active = data?.status === 'running' || data?.status === 'queued';
+  const active = data?.status === 'running' || data?.status === 'queued' || data?.status === 'awaiting_approval';
+  // The decision made here stays shown once the run went on without a pending call.
+  const [decided, setDecided] = useState<Approval>();
+  const shownApproval = decided ?? data?.pending_approval;
   return (
     <section>
       <PageHeader title={`Run ${runId}`}>
@@ -157,6 +165,18 @@ function RunDetail({ agent, runId }: { agent: string; runId: string }) {
               <strong>The run failed</strong> <code class="code">{data.error.code}</code>
               <p>{data.error.message}</p>
             </div>
+          ) : null}
+          {shownApproval ? (
+            <>
+              <h2>{decided ? 'Tool call decided' : 'Waiting for approval'}</h2>
+              <ApprovalCard
+                approval={shownApproval}
+                onDecided={(approval) => {
+                  setDecided(approval);
+                  run.reload();
+                }}
+              />
+            </>
           ) : null}
           <h2>Input</h2>
           <Json value={data.input} />

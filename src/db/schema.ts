@@ -4,7 +4,9 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'driz
 import type { ModelSettings } from '../domain/agents.ts';
 import type { ToolPolicy } from '../domain/approvals.ts';
 import type { StoredChannelConfig, TelegramState } from '../domain/channels.ts';
+import type { RunError, RunStep, ToolCall, Usage } from '../domain/chat.ts';
 import type { McpSandbox } from '../domain/mcp.ts';
+import type { Scope } from '../domain/scopes.ts';
 
 export const agents = sqliteTable('agents', {
   name: text('name').primaryKey(),
@@ -48,7 +50,7 @@ export const messages = sqliteTable(
     role: text('role', { enum: ['system', 'user', 'assistant', 'tool'] }).notNull(),
     content: text('content').notNull(),
     /** Tool calls the assistant asked for, or the call a tool message answers. */
-    toolCalls: text('tool_calls', { mode: 'json' }).$type<unknown[]>(),
+    toolCalls: text('tool_calls', { mode: 'json' }).$type<ToolCall[]>(),
     toolCallId: text('tool_call_id'),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   },
@@ -65,9 +67,9 @@ export const runs = sqliteTable(
     status: text('status', { enum: ['queued', 'running', 'awaiting_approval', 'completed', 'failed', 'cancelled'] }).notNull(),
     input: text('input').notNull(),
     output: text('output'),
-    error: text('error', { mode: 'json' }).$type<{ code: string; message: string; details?: Record<string, unknown> }>(),
-    steps: text('steps', { mode: 'json' }).$type<unknown[]>().notNull(),
-    usage: text('usage', { mode: 'json' }).$type<{ input_tokens: number; output_tokens: number }>().notNull(),
+    error: text('error', { mode: 'json' }).$type<RunError>(),
+    steps: text('steps', { mode: 'json' }).$type<RunStep[]>().notNull(),
+    usage: text('usage', { mode: 'json' }).$type<Usage>().notNull(),
     source: text('source').notNull().default('api'),
     /** The run that spawned this one as a sub-agent, and how deep it is (0 for a top-level run). */
     parentRunId: text('parent_run_id'),
@@ -278,7 +280,7 @@ export const apiTokens = sqliteTable(
     name: text('name').notNull(),
     hash: text('hash').notNull().unique(),
     prefix: text('prefix').notNull(),
-    scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull(),
+    scopes: text('scopes', { mode: 'json' }).$type<Scope[]>().notNull(),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     expiresAt: integer('expires_at', { mode: 'timestamp_ms' }),
     lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),

@@ -22,7 +22,7 @@ function toApiToken(row: TokenRow): ApiToken {
   return {
     id: row.id,
     name: row.name,
-    scopes: row.scopes as Scope[],
+    scopes: row.scopes,
     prefix: row.prefix,
     created_at: row.createdAt,
     expires_at: row.expiresAt,
@@ -88,7 +88,7 @@ export class TokenService {
     const now = this.now();
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now)) return undefined;
     this.touch(row, now);
-    return { id: row.id, scopes: row.scopes as Scope[] };
+    return { id: row.id, scopes: row.scopes };
   }
 
   /** Which of these tokens may still be used (neither revoked nor expired), in one query: streams they opened re-check it. */

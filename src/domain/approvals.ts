@@ -5,7 +5,7 @@
  * agent's (the stricter mode wins).
  */
 import { z } from 'zod';
-import { AppError } from './errors.ts';
+import { validationError, type ValidationIssue } from './errors.ts';
 import { isHostTool, listAllows } from './tool-access.ts';
 
 export const TOOL_POLICY_MODES = ['allow', 'ask', 'deny'] as const;
@@ -69,10 +69,10 @@ function patternCallable(allowed: readonly string[], pattern: string): boolean {
 
 /** Refuses a policy that asks about tools the allow-list never lets the run call. */
 export function checkToolPolicy(allowed: readonly string[], policy: ToolPolicy, field = 'tool_policy'): void {
-  const issues = Object.entries(policy)
+  const issues: ValidationIssue[] = Object.entries(policy)
     .filter(([pattern, mode]) => mode === 'ask' && !patternCallable(allowed, pattern))
     .map(([pattern]) => ({ path: `${field}.${pattern}`, message: `'ask' needs a tool the allow-list lets the agent call; '${pattern}' is not allowed at all`, code: 'invalid_value' }));
-  if (issues.length) throw new AppError('VALIDATION_ERROR', `Invalid request: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, { issues });
+  if (issues.length) throw validationError(issues);
 }
 
 /** The host tools whose mode a new policy loosens compared with the current one: a host power. */

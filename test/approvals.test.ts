@@ -444,6 +444,10 @@ describe('tool policies of host tools', () => {
       const looser = await server.api.patch('/api/agents/shell', { tool_policy: {} }, star);
       expect(looser.status).toBe(403);
       expect(looser.body.error.code).toBe('FORBIDDEN');
+      // A policy's `*` covers host tools (it only makes calls stricter), so dropping it loosens them too.
+      await server.api.patch('/api/agents/shell', { tool_policy: { '*': 'ask' } }, admin);
+      expect((await server.api.patch('/api/agents/shell', { tool_policy: { 'memory.*': 'ask' } }, star)).status).toBe(403);
+      await server.api.patch('/api/agents/shell', { tool_policy: { host_shell: 'ask' } }, admin);
       expect((await server.api.get('/api/agents/shell', star)).body.data.tool_policy).toEqual({ host_shell: 'ask' });
     } finally {
       await server.close();

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { validationError, type ValidationIssue } from './errors.ts';
-import { isHostTool, listAllows } from './tool-access.ts';
+import { HOST_TOOLS, listAllows } from './tool-access.ts';
 
 export const TOOL_POLICY_MODES = ['allow', 'ask', 'deny'] as const;
 export const ToolPolicyMode = z.enum(TOOL_POLICY_MODES).meta({ id: 'ToolPolicyMode' });
@@ -36,10 +36,12 @@ export interface PolicyList {
 
 const STRICTNESS: Record<ToolPolicyMode, number> = { allow: 0, ask: 1, deny: 2 };
 
-/** The mode one policy gives a tool: its exact name, else the longest family, else `*`, else allow. Host tools only by name. */
+/**
+ * The mode one policy gives a tool: its exact name, else the longest family, else `*`, else allow. Unlike an
+ * allow-list's `*`, a policy's `*` covers host tools too: a policy only ever makes calls stricter.
+ */
 export function policyMode(policy: ToolPolicy, tool: string): ToolPolicyMode {
   if (policy[tool]) return policy[tool];
-  if (isHostTool(tool)) return 'allow';
   let best: { length: number; mode: ToolPolicyMode } | undefined;
   for (const [pattern, mode] of Object.entries(policy)) {
     if (!pattern.endsWith('.*')) continue;
@@ -77,7 +79,7 @@ export function checkToolPolicy(allowed: readonly string[], policy: ToolPolicy, 
 
 /** The host tools whose mode a new policy loosens compared with the current one: a host power. */
 export function loosenedHostTools(current: ToolPolicy, next: ToolPolicy): string[] {
-  return Object.keys({ ...current, ...next }).filter((tool) => isHostTool(tool) && STRICTNESS[policyMode(next, tool)] < STRICTNESS[policyMode(current, tool)]);
+  return HOST_TOOLS.filter((tool) => STRICTNESS[policyMode(next, tool)] < STRICTNESS[policyMode(current, tool)]);
 }
 
 export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'expired'] as const;

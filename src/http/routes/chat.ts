@@ -39,44 +39,40 @@ async function streamChat(turn: ChatStreamInput & { name: string }, request: Fas
   }
 }
 
-const streamResponses: RawRouteSpec['responses'] = {
-  200: {
-    description: 'The answer as it is produced',
-    contentType: 'text/event-stream',
-    schema: ChatStreamChunk,
-    headers: { 'X-Moxxy-Run-Id': { description: 'The id of the run streaming its answer (run_...).', schema: { type: 'string' } } },
-  },
-};
-const streamErrors: RawRouteSpec['errors'] = ['AGENT_NOT_FOUND', 'SESSION_BUSY'];
-
-export const chatStreamGetRoute = defineRawRoute({
-  id: 'chat.streamGet',
-  method: 'GET',
+/** What the two forms of the chat stream share: one endpoint, its message in the query string or in a JSON body. */
+const chatStream = {
   path: '/api/agents/{name}/chat/stream',
   tags: ['chat'],
-  summary: 'Stream an answer (SSE), message in the query string',
   description: CHAT_STREAM_DESCRIPTION,
   scope: 'chat',
   rateLimit: 'chat',
+  responses: {
+    200: {
+      description: 'The answer as it is produced',
+      contentType: 'text/event-stream',
+      schema: ChatStreamChunk,
+      headers: { 'X-Moxxy-Run-Id': { description: 'The id of the run streaming its answer (run_...).', schema: { type: 'string' } } },
+    },
+  },
+  errors: ['AGENT_NOT_FOUND', 'SESSION_BUSY'],
+} satisfies Partial<RawRouteSpec>;
+
+export const chatStreamGetRoute = defineRawRoute({
+  ...chatStream,
+  id: 'chat.streamGet',
+  method: 'GET',
+  summary: 'Stream an answer (SSE), message in the query string',
   startsRun: true,
   request: { params: AgentRef, query: ChatStreamInput.omit({ context: true }) },
-  responses: streamResponses,
-  errors: streamErrors,
   handler: ({ params, query }, request, reply, services) => streamChat({ ...query, name: params.name }, request, reply, services),
 });
 
 export const chatStreamPostRoute = defineRawRoute({
+  ...chatStream,
   id: 'chat.streamPost',
   method: 'POST',
-  path: '/api/agents/{name}/chat/stream',
-  tags: ['chat'],
   summary: 'Stream an answer (SSE), message in a JSON body',
-  description: CHAT_STREAM_DESCRIPTION,
-  scope: 'chat',
-  rateLimit: 'chat',
   request: { params: AgentRef, body: { contentType: 'application/json', schema: ChatStreamInput } },
-  responses: streamResponses,
-  errors: streamErrors,
   handler: ({ params, body }, request, reply, services) => streamChat({ ...body, name: params.name }, request, reply, services),
 });
 

@@ -17,6 +17,7 @@ import { logOf } from './logger.ts';
 import { listOperations, routingOf, type Operation } from './operations.ts';
 import { buildQueryCoercer } from './query-coercion.ts';
 import { internalsOf, parseInput, readInput } from './rest-adapter.ts';
+import { JSON_CONTENT_TYPE } from './content-type.ts';
 
 export interface DialectOperation {
   route: AnyDialectRoute;
@@ -47,8 +48,6 @@ function parseDialectInput(schema: z.ZodObject, raw: unknown, issueMessage: z.co
   });
   throw new AppError('VALIDATION_ERROR', issues[0]!.message, { issues });
 }
-
-const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 export interface DialectAdapterOptions {
   router: AnyRouter;

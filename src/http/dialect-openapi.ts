@@ -19,6 +19,7 @@ import {
   type OpenApiDocumentOptions,
 } from './openapi.ts';
 import { defineRawRoute, type RawRouteSpec } from './raw-routes.ts';
+import { JSON_CONTENT_TYPE } from './content-type.ts';
 
 /** `GET <prefix>/openapi.json`: the dialect's document, raw. */
 export function dialectDocumentRoute(dialect: Dialect): RawRouteSpec {
@@ -33,7 +34,7 @@ export function dialectDocumentRoute(dialect: Dialect): RawRouteSpec {
     responses: {
       200: { description: 'The OpenAPI 3.1 document', contentType: 'application/json', schema: z.record(z.string(), z.unknown()) },
     },
-    handler: async (_input, _request, reply) => reply.type('application/json; charset=utf-8').send(dialectOpenApiJson(dialect)),
+    handler: async (_input, _request, reply) => reply.type(JSON_CONTENT_TYPE).send(dialectOpenApiJson(dialect)),
   });
 }
 

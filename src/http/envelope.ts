@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
 import { ERROR_CODES, type AppError, type ErrorCode } from '../domain/errors.ts';
+import { JSON_CONTENT_TYPE } from './content-type.ts';
 
 export function successEnvelope<T extends z.ZodType>(data: T) {
   return z.object({ success: z.literal(true), data });
@@ -28,5 +29,5 @@ export function errorBody(error: AppError) {
 }
 
 export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
-  return reply.code(error.status).type('application/json; charset=utf-8').send(errorBody(error));
+  return reply.code(error.status).type(JSON_CONTENT_TYPE).send(errorBody(error));
 }

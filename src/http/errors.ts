@@ -13,6 +13,7 @@ import { errorBody, sendError } from './envelope.ts';
 import { loggableUrl } from './auth.ts';
 import { logOf } from './logger.ts';
 import { ownErrorResponseOf } from './raw-routes.ts';
+import { JSON_CONTENT_TYPE } from './content-type.ts';
 
 /** Fastify's failures without a case below keep their 4xx status, under the catalogue's code for it. */
 const CODE_OF_FRAMEWORK_STATUS: Partial<Record<number, ErrorCode>> = {
@@ -64,7 +65,7 @@ export type ErrorDialects = readonly Pick<Dialect, 'prefix' | 'errorBody'>[];
 function sendErrorAt(reply: FastifyReply, error: AppError, dialects: ErrorDialects): FastifyReply {
   const dialect = dialects.find((candidate) => isDialectPath(candidate, reply.request.url));
   if (!dialect) return sendError(reply, error);
-  return reply.code(error.status).type('application/json; charset=utf-8').send(dialect.errorBody(error));
+  return reply.code(error.status).type(JSON_CONTENT_TYPE).send(dialect.errorBody(error));
 }
 
 /**
@@ -86,7 +87,7 @@ export function clientErrorHandler(maxHeaderBytes: number) {
     if (socket.writable && !answering?.headersSent) {
       const body = JSON.stringify(errorBody(app));
       socket.write(
-        `HTTP/1.1 ${app.status} ${STATUS_CODES[app.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `HTTP/1.1 ${app.status} ${STATUS_CODES[app.status]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n` +
           `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     }
@@ -109,7 +110,7 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number, re
     const own = ownErrorResponseOf(request.routeOptions.config);
     if (!own) return sendErrorAt(reply, safe, dialects);
     const { status, body } = own(safe, error);
-    return reply.code(status).type('application/json; charset=utf-8').send(body);
+    return reply.code(status).type(JSON_CONTENT_TYPE).send(body);
   });
 
   const allowedOn = recordAllowedMethods(app);

@@ -18,6 +18,7 @@ import { hasMark, isTrpcOwnMiddleware, procedureDefinitionAt, type ProcedureDefi
 import { buildQueryCoercer } from './query-coercion.ts';
 import { listOperations, type Operation } from './operations.ts';
 import { logOf } from './logger.ts';
+import { JSON_CONTENT_TYPE } from './content-type.ts';
 
 /** The procedure's own resolver, run without tRPC's middleware runner (see above); also what dialects run. */
 export function internalsOf(router: AnyRouter, operation: Operation): Required<Pick<ProcedureDefinition, 'middlewares' | 'resolver'>> {
@@ -28,8 +29,6 @@ export function internalsOf(router: AnyRouter, operation: Operation): Required<P
   }
   return { middlewares: def.middlewares, resolver: def.resolver };
 }
-
-const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -31,10 +31,10 @@ import { VERSION } from '../../services/system.ts';
 import { defineRawRoute, type RawRouteSpec } from '../raw-routes.ts';
 import { openSse } from '../sse.ts';
 import { headersOf } from './headers.ts';
+import { JSON_CONTENT_TYPE } from '../content-type.ts';
 
 const TAG = 'a2a';
 const SOURCE = 'a2a';
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 type RpcId = A2aRequest['id'];
 
@@ -48,7 +48,7 @@ class RpcFailure extends Error {
   }
 }
 
-const sendRpc = (reply: FastifyReply, answer: A2aResponse) => reply.type(JSON_TYPE).send(answer);
+const sendRpc = (reply: FastifyReply, answer: A2aResponse) => reply.type(JSON_CONTENT_TYPE).send(answer);
 
 const originOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
 
@@ -142,7 +142,7 @@ export const agentCardRoute = defineRawRoute({
   async handler({ params }, request, reply, services) {
     const agent = await services.agents.get(params.name);
     const origin = originOf(request);
-    return reply.type(JSON_TYPE).send(agentCardOf(agent, `${origin}/a2a/${agent.name}`, origin, VERSION, services.auth.open));
+    return reply.type(JSON_CONTENT_TYPE).send(agentCardOf(agent, `${origin}/a2a/${agent.name}`, origin, VERSION, services.auth.open));
   },
 });
 

@@ -27,10 +27,10 @@ import { HEADER_COMPONENTS, operationErrorCodes } from '../openapi.ts';
 import { defineRawRoute, type RawResponseSpec, type RawRouteSpec } from '../raw-routes.ts';
 import { openSse } from '../sse.ts';
 import { headersOf } from './headers.ts';
+import { JSON_CONTENT_TYPE } from '../content-type.ts';
 
 const TAG = 'openai';
 const SOURCE = 'openai';
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Failures answered on the socket before there is a request to route (src/http/errors.ts): the envelope, on any path. */
 const BEFORE_ROUTING: readonly ErrorCode[] = ['REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE'];
@@ -162,7 +162,7 @@ export const listModelsRoute = openAiRoute(
     rateLimit: 'read',
     responses: { 200: { description: 'The agents', contentType: 'application/json', schema: OpenAiModelList } },
     handler: async (_input, _request, reply, services) =>
-      reply.type(JSON_TYPE).send({ object: 'list', data: (await allAgents(services)).map(modelOf) }),
+      reply.type(JSON_CONTENT_TYPE).send({ object: 'list', data: (await allAgents(services)).map(modelOf) }),
   }),
 );
 
@@ -179,7 +179,7 @@ export const getModelRoute = openAiRoute(
     request: { params: OpenAiModelRef },
     responses: { 200: { description: 'The agent', contentType: 'application/json', schema: OpenAiModel } },
     errors: ['AGENT_NOT_FOUND'],
-    handler: async ({ params }, _request, reply, services) => reply.type(JSON_TYPE).send(modelOf(await services.agents.get(params.model))),
+    handler: async ({ params }, _request, reply, services) => reply.type(JSON_CONTENT_TYPE).send(modelOf(await services.agents.get(params.model))),
   }),
 );
 
@@ -213,7 +213,7 @@ export const chatCompletionsRoute = openAiRoute(
       const input = runInputOf(body, headersOf(ChatCompletionHeaders, request)['x-session-id']);
       if (!body.stream) {
         const answer = await services.runtime.chat(input);
-        return reply.header('x-session-id', answer.session_id).type(JSON_TYPE).send(completionOf(await services.runtime.get(answer.run_id), body.model));
+        return reply.header('x-session-id', answer.session_id).type(JSON_CONTENT_TYPE).send(completionOf(await services.runtime.get(answer.run_id), body.model));
       }
       const handle = await services.runtime.start(input);
       reply.header('x-session-id', handle.run.session_id);

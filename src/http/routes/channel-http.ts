@@ -34,6 +34,7 @@ import { errorEnvelope } from '../envelope.ts';
 import { defineRawRoute, type RawResponseSpec, type RawRouteSpec } from '../raw-routes.ts';
 import { logOf } from '../logger.ts';
 import { openSse, type SseStream } from '../sse.ts';
+import { JSON_CONTENT_TYPE } from '../content-type.ts';
 
 const TAG = 'channel-http';
 const JSON_BODY_LIMIT = 64 * 1024;
@@ -217,7 +218,7 @@ export const channelHealthRoute = defineRawRoute({
   scope: null,
   rateLimit: false,
   responses: { 200: { description: 'The channel is up', contentType: 'application/json', schema: ChannelHealth } },
-  handler: async (_input, _request, reply) => reply.type('application/json; charset=utf-8').send({ status: 'ok' }),
+  handler: async (_input, _request, reply) => reply.type(JSON_CONTENT_TYPE).send({ status: 'ok' }),
 });
 
 export const channelTurnRoute = defineRawRoute({
@@ -229,7 +230,7 @@ export const channelTurnRoute = defineRawRoute({
   request: { body: { contentType: 'application/json', schema: turnRequestSchema } },
   responses: { 200: { description: 'The turn', contentType: 'application/json', schema: TurnResponse } },
   handler: async ({ body }, request, reply, services) =>
-    reply.type('application/json; charset=utf-8').send(await collectTurn(services, bindingOf(request), body)),
+    reply.type(JSON_CONTENT_TYPE).send(await collectTurn(services, bindingOf(request), body)),
 });
 
 /**
@@ -316,7 +317,7 @@ export const channelTurnAudioRoute = defineRawRoute({
       });
     if (!transcript) throw new ChannelFailure('empty_transcript', 'VALIDATION_ERROR', 'The transcriber heard no speech in the audio');
     const turn = await collectTurn(services, bindingOf(request), { prompt: transcript, ...(query.model ? { model: query.model } : {}) });
-    return reply.type('application/json; charset=utf-8').send({ transcript, ...turn });
+    return reply.type(JSON_CONTENT_TYPE).send({ transcript, ...turn });
   },
 });
 

@@ -4,6 +4,7 @@ import { AuditPage, AuditQuery, EventEnvelope, EventFilter } from '../../domain/
 import { logOf } from '../logger.ts';
 import { defineRawRoute } from '../raw-routes.ts';
 import { formatSseMessage, openSse } from '../sse.ts';
+import { JSON_CONTENT_TYPE } from '../content-type.ts';
 
 /** Each event is serialised and formatted once, however many streams it goes to. */
 const json = new WeakMap<EventEnvelope, string>();
@@ -88,5 +89,5 @@ export const auditRoute = defineRawRoute({
   responses: {
     200: { description: 'A page of the audit log', contentType: 'application/json', schema: AuditPage },
   },
-  handler: async ({ query }, _request, reply, services) => reply.type('application/json; charset=utf-8').send(await services.events.query(query)),
+  handler: async ({ query }, _request, reply, services) => reply.type(JSON_CONTENT_TYPE).send(await services.events.query(query)),
 });

@@ -16,6 +16,7 @@ import type { Services } from '../../services/container.ts';
 import { consoleSessionOf, requestCredentials, SESSION_COOKIE, sessionCookieValue, WWW_AUTHENTICATE, type ConsoleSession } from '../auth.ts';
 import { successEnvelope } from '../envelope.ts';
 import { defineRawRoute, type RawRouteSpec } from '../raw-routes.ts';
+import { JSON_CONTENT_TYPE } from '../content-type.ts';
 
 /** How long a console session lasts: a working day, then the console asks for the token again. */
 export const SESSION_TTL_SECONDS = 24 * 3600;
@@ -45,7 +46,7 @@ function unauthorized(reply: FastifyReply, message: string): AppError {
 }
 
 const sendSession = (reply: FastifyReply, status: number, session: AuthSession) =>
-  reply.code(status).type('application/json; charset=utf-8').send({ success: true, data: session });
+  reply.code(status).type(JSON_CONTENT_TYPE).send({ success: true, data: session });
 
 const SESSION_DESCRIPTION =
   'The console keeps an API token in the HttpOnly, SameSite=Strict cookie `moxxy_session`, honoured on same-origin requests only ' +

@@ -11,6 +11,7 @@ import { credentialsOf, WWW_AUTHENTICATE } from '../auth.ts';
 import { successEnvelope } from '../envelope.ts';
 import { refuseDeepJson } from '../json-body.ts';
 import { defineRawRoute, type RawRouteSpec } from '../raw-routes.ts';
+import { JSON_CONTENT_TYPE } from '../content-type.ts';
 
 /** Runs before the body is read: no credentials needed when the webhook has a secret, else webhooks:write. */
 async function authorizeTrigger(request: FastifyRequest, services: Services, reply: FastifyReply): Promise<void> {
@@ -80,7 +81,7 @@ export const webhookTriggerRoute = defineRawRoute({
       contentType: request.headers['content-type'],
       headers: request.headers,
     });
-    return reply.code(WEBHOOK_ACCEPTED_STATUS).type('application/json; charset=utf-8').send({ success: true, data: triggered });
+    return reply.code(WEBHOOK_ACCEPTED_STATUS).type(JSON_CONTENT_TYPE).send({ success: true, data: triggered });
   },
 });
 

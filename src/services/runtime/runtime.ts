@@ -431,10 +431,11 @@ export class Runtime {
     try {
       record('run.started', { session_id: run.session_id, user_id: run.user_id, source: run.source, input: run.input });
 
-      const history = input.history ?? (await this.deps.store.contextMessages(run.session_id));
-      const userMessage = await this.deps.store.appendMessage({
-        sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'user', content: input.message,
-      });
+      const userRow = { sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'user' as const, content: input.message };
+      // Read the context and store the message in one round trip, unless the caller brings the history.
+      const { history, message: userMessage } = input.history
+        ? { history: input.history, message: await this.deps.store.appendMessage(userRow) }
+        : await this.deps.store.contextAndUserMessage(userRow);
       record('message.user', { message_id: userMessage.id, content: input.message });
 
       // The parts travel as one system message (providers take one), each recorded as the message.system it is.

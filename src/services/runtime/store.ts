@@ -29,6 +29,21 @@ function toMessage(row: MessageRow, runStatus: Message['run_status']): Message {
   };
 }
 
+/** Rows of the context query (newest first) as model input, oldest first. */
+function toContext(newestFirst: Array<{ message: MessageRow }>): ChatMessage[] {
+  const rows = newestFirst.map(({ message }) => message);
+  rows.reverse();
+  // A window must not open on a tool result whose call it cut off.
+  while (rows[0]?.role === 'tool') rows.shift();
+  return rows.map((row): ChatMessage => {
+    if (row.role === 'tool') return { role: 'tool', content: row.content, tool_call_id: row.toolCallId ?? '', name: '' };
+    if (row.role === 'assistant') {
+      return row.toolCalls?.length ? { role: 'assistant', content: row.content, tool_calls: row.toolCalls as ToolCall[] } : { role: 'assistant', content: row.content };
+    }
+    return { role: row.role, content: row.content };
+  });
+}
+
 export function toRun(row: RunRow): Run {
   return {
     id: row.id,
@@ -165,30 +180,27 @@ export class ConversationStore {
     ] as const;
   }
 
-  /** The session's recent messages as model input, oldest first, without what failed or cancelled runs left. */
-  async contextMessages(sessionId: string): Promise<ChatMessage[]> {
-    const rows = (
-      await this.db
-        .select({ message: messages })
-        .from(messages)
-        .leftJoin(runs, eq(runs.id, messages.runId))
-        .where(and(eq(messages.sessionId, sessionId), or(isNull(runs.status), notInArray(runs.status, LEFT_OUT_OF_CONTEXT))))
-        .orderBy(desc(messages.id))
-        .limit(CONTEXT_MESSAGES)
-    ).map(({ message }) => message);
-    rows.reverse();
-    // A window must not open on a tool result whose call it cut off.
-    while (rows[0]?.role === 'tool') rows.shift();
-    return rows.map((row): ChatMessage => {
-      if (row.role === 'tool') return { role: 'tool', content: row.content, tool_call_id: row.toolCallId ?? '', name: '' };
-      if (row.role === 'assistant') {
-        return row.toolCalls?.length ? { role: 'assistant', content: row.content, tool_calls: row.toolCalls as ToolCall[] } : { role: 'assistant', content: row.content };
-      }
-      return { role: row.role, content: row.content };
-    });
+  /**
+   * A turn's context and its user message in one round trip: the session's recent messages as model input (oldest
+   * first, without what failed or cancelled runs left) are read, so without the new one, then the message is stored,
+   * in one transaction.
+   */
+  async contextAndUserMessage(message: NewMessage): Promise<{ history: ChatMessage[]; message: Message }> {
+    const row = this.messageRow(message);
+    const [recent] = await this.db.batch([this.contextQuery(message.sessionId), ...this.messageStatements(row)]);
+    return { history: toContext(recent), message: toMessage(row, message.runId ? 'running' : null) };
   }
 
-  /** A page of history, newest `limit` messages before the cursor, in id order: ids never tie, timestamps can. */
+  private contextQuery(sessionId: string) {
+    return this.db
+      .select({ message: messages })
+      .from(messages)
+      .leftJoin(runs, eq(runs.id, messages.runId))
+      .where(and(eq(messages.sessionId, sessionId), or(isNull(runs.status), notInArray(runs.status, LEFT_OUT_OF_CONTEXT))))
+      .orderBy(desc(messages.id))
+      .limit(CONTEXT_MESSAGES);
+  }
+
   async history(agent: string, query: HistoryQuery): Promise<History> {
     const conditions = [eq(messages.agent, agent)];
     if (query.session_id) conditions.push(eq(messages.sessionId, query.session_id));

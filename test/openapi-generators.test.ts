@@ -48,6 +48,7 @@ describe('openapi.json for client generators', () => {
       '#/components/schemas/ChatStreamDone',
       '#/components/schemas/ChatStreamToolCall',
       '#/components/schemas/ChatStreamToolResult',
+      '#/components/schemas/ChatStreamApproval',
       '#/components/schemas/ChatStreamContent',
     ]);
   });

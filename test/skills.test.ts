@@ -227,7 +227,7 @@ describe('skills as agent tools', () => {
     expect(run.steps[1]).toMatchObject({ name: 'my_skill', arguments: ['hello'], output: 'Hi hello (["hello"])\n', is_error: false });
 
     const events = await audit(`run_id=${run.id}`);
-    expect(events.find((e) => e.event_type === 'skill.invoked')?.payload).toMatchObject({ name: 'my_skill', kind: 'skill', arguments: ['hello'] });
+    expect(events.find((e) => e.event_type === 'skill.invoked')?.payload).toMatchObject({ name: 'my_skill', kind: 'skill', args: ['hello'] });
     expect(events.find((e) => e.event_type === 'skill.completed')?.payload).toMatchObject({ name: 'my_skill', kind: 'skill', is_error: false, output: 'Hi hello (["hello"])\n' });
 
     // Models are offered the invoke body as the tool's (object) schema; bare args work too, as above.

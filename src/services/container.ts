@@ -107,7 +107,7 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
   const instances = new Instances(database.db, config.instances, async (reaped) => {
     for (const run of reaped) await events.emit({ agent_id: run.agent, run_id: run.id, event_type: 'run.failed', payload: { error: INTERRUPTED } });
   });
-  const changes = await ChangeFeed.open(database.db, () => instances.id);
+  const changes = await ChangeFeed.open(database.db, () => instances.id, { localFile: database.kind === 'file' });
   const followChanges = (id: string) => {
     changes.start(CHANGE_POLL_MS);
     return id;
@@ -116,7 +116,7 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
   await agents.ensureDefault();
   // Before each batch is redacted, the changes of other processes (a secret set anywhere) are applied here.
   events = await EventBus.open(database.db, redactor, {}, () => changes.catchUp());
-  const memory = new MemoryService(database.db, agents, { config: config.memory, emit: (event) => events.emit(event) });
+  const memory = new MemoryService(database.db, agents, { config: config.memory, emit: (event) => events.emit(event), changes });
   await memory.init();
 
   const vault = new VaultService({ db: database.db, agents, events, redactor, masterKey: masterKey.key, changes });

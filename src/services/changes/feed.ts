@@ -11,7 +11,7 @@ import type { Db } from '../../db/client.ts';
 import { changes } from '../../db/schema.ts';
 
 /** What changed: a topic and the key of the thing (an agent name, `agent/key` of a secret, a run id ...). */
-export type ChangeTopic = 'agent' | 'secret' | 'channel' | 'webhook' | 'heartbeat' | 'mcp' | 'run.cancel' | 'approval';
+export type ChangeTopic = 'agent' | 'secret' | 'channel' | 'webhook' | 'heartbeat' | 'mcp' | 'run.cancel' | 'approval' | 'memory';
 
 export type ChangeHandler = (key: string) => Promise<void> | void;
 
@@ -25,15 +25,24 @@ export class ChangeFeed {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
+  /**
+   * The embedded file's `PRAGMA data_version` when the feed was last read: unchanged, no other connection (no other
+   * process) has committed anything since, so no change of theirs can be waiting and the read is skipped. Undefined
+   * when not known (not read yet, or a database that is not an embedded file: every catch-up reads).
+   */
+  private readVersion: number | undefined;
+
   private constructor(
     private readonly db: Db,
     /** This process's instance id; null for a one-off command, which publishes but never reads. */
     private readonly origin: () => string | null,
+    /** Whether the database is an embedded file on the client's one connection, where data_version tells that. */
+    private readonly localFile: boolean,
   ) {}
 
   /** Starts at the end of the feed: what changed before this process started is already in the database it reads. */
-  static async open(db: Db, origin: () => string | null): Promise<ChangeFeed> {
-    const feed = new ChangeFeed(db, origin);
+  static async open(db: Db, origin: () => string | null, options: { localFile?: boolean } = {}): Promise<ChangeFeed> {
+    const feed = new ChangeFeed(db, origin, options.localFile ?? false);
     const [row] = await db.select({ seq: max(changes.seq) }).from(changes);
     feed.position = row?.seq ?? 0;
     return feed;
@@ -77,6 +86,9 @@ export class ChangeFeed {
   }
 
   private async read(): Promise<void> {
+    // Taken before the rows are read: a commit by someone else after it changes it, so the next catch-up reads.
+    const version = this.localFile ? Number((await this.db.$client.execute('PRAGMA data_version')).rows[0]![0]) : undefined;
+    if (version !== undefined && version === this.readVersion) return;
     for (;;) {
       const rows = await this.db.select().from(changes).where(gt(changes.seq, this.position)).orderBy(changes.seq).limit(PAGE);
       const self = this.origin();
@@ -88,7 +100,10 @@ export class ChangeFeed {
           await Promise.resolve(handler(row.key)).catch(() => undefined);
         }
       }
-      if (rows.length < PAGE) return;
+      if (rows.length < PAGE) {
+        this.readVersion = version;
+        return;
+      }
     }
   }
 }

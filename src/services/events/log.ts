@@ -1,6 +1,6 @@
 /** The audit log: the events table, appended in batches and read by position (seq), filter and time. */
 import { and, asc, desc, eq, gt, gte, inArray, isNull, lte, max, sql, type SQL } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
+import type { InValue } from '@libsql/client';
 import type { Db } from '../../db/client.ts';
 import { events } from '../../db/schema.ts';
 import type { EventEnvelope, EventFilter } from '../../domain/events.ts';
@@ -49,6 +49,11 @@ function conditions(filter: EventFilter, range: LogRange): SQL | undefined {
   );
 }
 
+const INSERT_EVENTS = 'INSERT INTO events (event_id, timestamp, agent_id, run_id, sequence, event_type, payload) VALUES ';
+const RUN_ROW = '(?, ?, ?, ?, ?, ?, ?)';
+/** The system stream (no run) is numbered by the log itself: its last sequence + 1, seen by each row in turn. */
+const SYSTEM_ROW = '(?, ?, ?, ?, (SELECT coalesce((SELECT sequence FROM events WHERE run_id IS NULL ORDER BY seq DESC LIMIT 1), 0) + 1), ?, ?)';
+
 /** SQLite allows 32,766 bound values per statement; 8 columns per row. */
 export const MAX_APPEND_ROWS = 500;
 
@@ -67,29 +72,23 @@ export class EventLog {
       if (event.run_id !== null && last && last.rows[0]!.run_id !== null) last.rows.push(event);
       else statements.push({ rows: [event] });
     }
-    const results = await this.db.batch(
-      statements.map(({ rows }) =>
-        this.db
-          .insert(events)
-          .values(
-            rows.map((event) => ({
-              eventId: event.event_id,
-              timestamp: event.timestamp,
-              agentId: event.agent_id,
-              runId: event.run_id,
-              sequence:
-                event.run_id === null
-                  ? sql`(SELECT coalesce((SELECT ${events.sequence} FROM ${events} WHERE ${events.runId} IS NULL ORDER BY ${events.seq} DESC LIMIT 1), 0) + 1)`
-                  : event.sequence,
-              eventType: event.event_type,
-              payload: event.payload,
-            })),
-          )
-          .returning({ seq: events.seq, sequence: events.sequence }),
-      ) as unknown as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]],
+    // Written as SQL text rather than built by drizzle per batch: the same statement drizzle made, without its cost.
+    const results = await this.db.$client.batch(
+      statements.map(({ rows }) => {
+        const args: InValue[] = [];
+        for (const event of rows) {
+          args.push(event.event_id, event.timestamp.getTime(), event.agent_id, event.run_id);
+          if (event.run_id !== null) args.push(event.sequence);
+          args.push(event.event_type, JSON.stringify(event.payload));
+        }
+        const values = rows.map((event) => (event.run_id === null ? SYSTEM_ROW : RUN_ROW)).join(', ');
+        return { sql: `${INSERT_EVENTS}${values} RETURNING seq, sequence`, args };
+      }),
     );
     // Rows are numbered in VALUES order; RETURNING itself promises no order.
-    return results.flatMap((rows) => (rows as Array<{ seq: number; sequence: number }>).toSorted((a, b) => a.seq - b.seq));
+    return results.flatMap((result) =>
+      result.rows.map((row) => ({ seq: Number(row.seq), sequence: Number(row.sequence) })).toSorted((a, b) => a.seq - b.seq),
+    );
   }
 
   async read(filter: EventFilter, range: LogRange, limit: number): Promise<StoredEvent[]> {

@@ -23,6 +23,7 @@ import {
   type MemorySearchMode,
 } from '../../domain/memory.ts';
 import type { AgentService } from '../agents.ts';
+import type { ChangeFeed } from '../changes/feed.ts';
 import { openAiEmbedder, type Embedder } from './embeddings.ts';
 import { VectorIndex } from './vector-index.ts';
 
@@ -36,6 +37,11 @@ export interface MemoryEvent {
 export interface MemoryServiceOptions {
   config: MoxxyConfig['memory'];
   emit: (event: MemoryEvent) => Promise<unknown>;
+  /**
+   * The change feed: a memory stored here is recorded there (in the same transaction), and one stored by another
+   * process reaches this one, so an agent known to hold no memories is asked again. Without it, every recall searches.
+   */
+  changes?: ChangeFeed;
 }
 
 /**
@@ -66,6 +72,8 @@ const INSERT_CHUNK = 500;
 const EMBED_CHUNK = 64;
 /** How long a word's document frequency is trusted, and how many words are remembered. */
 const FREQUENCY_TTL_MS = 5 * 60_000;
+/** Agents whose holding any memory or none is kept (see MemoryService.holding). */
+const HOLDING_CACHE_SIZE = 10_000;
 const FREQUENCY_CACHE_SIZE = 10_000;
 /** Characters of a query sent for embedding; recall may pass a whole user message. */
 const EMBED_QUERY_CHARS = 8000;
@@ -112,6 +120,14 @@ export class MemoryService {
   private readonly embed: Embedder | undefined;
   private readonly vectors: VectorIndex | undefined;
 
+  /**
+   * Agents known to hold memories (true) or none (false), for recall: a run of an agent with none needs no search.
+   * Forgotten when a memory is stored (here, or by another process: the change feed), or deleted here.
+   */
+  private readonly holding = new Map<string, boolean>();
+  /** Bumped whenever `holding` is forgotten, so that a look-up that raced a store does not record its stale answer. */
+  private holdingGeneration = 0;
+
   constructor(
     private readonly db: Db,
     private readonly agents: AgentService,
@@ -122,6 +138,26 @@ export class MemoryService {
       this.embed = openAiEmbedder(embeddings);
       this.vectors = new VectorIndex(db, embeddings.dimensions);
     }
+    options.changes?.on('memory', (agent) => this.forgetHolding(agent));
+  }
+
+  private forgetHolding(agent: string): void {
+    this.holding.delete(agent);
+    this.holdingGeneration += 1;
+  }
+
+  /** Whether the agent holds any memory (anyone's), from the cache when it knows. */
+  private async holdsAny(agent: string): Promise<boolean> {
+    const known = this.holding.get(agent);
+    if (known !== undefined) return known;
+    const generation = this.holdingGeneration;
+    const [row] = await this.db.select({ seq: memories.seq }).from(memories).where(eq(memories.agent, agent)).limit(1);
+    const holds = row !== undefined;
+    if (generation === this.holdingGeneration) {
+      if (this.holding.size >= HOLDING_CACHE_SIZE) this.holding.clear();
+      this.holding.set(agent, holds);
+    }
+    return holds;
   }
 
   /** Creates the vector table for the configured dimensions; called once at start-up. */
@@ -152,8 +188,14 @@ export class MemoryService {
     const statements = [
       ...chunks(added, INSERT_CHUNK).map((chunk) => this.db.insert(memories).values(chunk.map(toRow))),
       ...(vectors && this.vectors ? added.map((memory, i) => this.vectors!.insert(memory.id, vectors[i]!)) : []),
+      ...(added.length > 0 && this.options.changes ? [this.options.changes.record('memory', agent)] : []),
     ];
-    if (statements.length > 0) await this.db.batch(statements as [(typeof statements)[number], ...typeof statements]);
+    if (statements.length > 0) {
+      // Forgotten before and after: a look-up racing this store must not keep "none".
+      this.forgetHolding(agent);
+      await this.db.batch(statements as [(typeof statements)[number], ...typeof statements]);
+      this.forgetHolding(agent);
+    }
     for (const memory of added) {
       await this.options.emit({
         agent_id: agent,
@@ -194,9 +236,24 @@ export class MemoryService {
    * What a run remembers: the memories of its user plus the agent-wide ones (no user), best first.
    * A run without a user sees only the agent-wide ones. Emits memory.recalled.
    */
-  async recall(agentName: string, userId: string | null, text: string, limit = this.options.config.recallLimit, runId: string | null = null): Promise<Memory[]> {
-    const ranked = await this.rank(agentName, { userId, withShared: true }, text, { limit, offset: 0 });
-    await this.recalled(agentName, runId, text, userId, ranked);
+  async recall(
+    agentName: string,
+    userId: string | null,
+    text: string,
+    limit = this.options.config.recallLimit,
+    runId: string | null = null,
+    /**
+     * Takes the memory.recalled event's write instead of waiting for it here: a run's turn awaits it with its other
+     * events before it answers, so it is written with them (one write, not one in the middle of the turn).
+     */
+    whenStored?: (stored: Promise<void>) => void,
+  ): Promise<Memory[]> {
+    // Full text only (no embeddings to ask for) and nothing to search: what the search would find, without it.
+    const nothing = !this.vectors && this.options.changes && !(await this.holdsAny(agentName));
+    const ranked: RankedMemories = nothing ? { memories: [], mode: 'fts', total: 0 } : await this.rank(agentName, { userId, withShared: true }, text, { limit, offset: 0 });
+    const stored = this.recalled(agentName, runId, text, userId, ranked);
+    if (whenStored) whenStored(stored);
+    else await stored;
     return ranked.memories;
   }
 
@@ -221,6 +278,7 @@ export class MemoryService {
       .delete(memories)
       .where(and(eq(memories.agent, agent), eq(memories.id, id)))
       .returning({ id: memories.id });
+    this.forgetHolding(agent);
     if (rows.length === 0) throw new AppError('MEMORY_NOT_FOUND', `Memory '${id}' not found`, { agent, id });
   }
 
@@ -228,6 +286,7 @@ export class MemoryService {
   async clear(agent: string, userId?: string): Promise<number> {
     await this.agents.get(agent);
     const result = await this.db.delete(memories).where(scopeWhere(agent, { userId }));
+    this.forgetHolding(agent);
     return result.rowsAffected;
   }
 

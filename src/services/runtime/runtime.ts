@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent } from '../../domain/agents.ts';
 import { denialOutput, effectiveMode, type Approval, type PolicyList } from '../../domain/approvals.ts';
-import type { ChatInput, ChatReply, Run, RunStep, Usage } from '../../domain/chat.ts';
+import type { ChatInput, ChatReply, Message, Run, RunStep, Usage } from '../../domain/chat.ts';
 import { AppError } from '../../domain/errors.ts';
 import { toolCalledPayload, toolEventTypes, toolFailureOutput, toolResultPayload, type EventType, type ToolCallRecord } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
@@ -130,7 +130,13 @@ export interface SystemPart {
 }
 
 /** Extra system-prompt text for a run, e.g. recalled memories. */
-export type ContextProvider = (agent: Agent, input: StartRunInput, run: Run) => Promise<SystemPart | undefined>;
+export type ContextProvider = (
+  agent: Agent,
+  input: StartRunInput,
+  run: Run,
+  /** Takes a write (an event) the turn must wait for before it answers, instead of the provider waiting for it. */
+  whenStored: (stored: Promise<unknown>) => void,
+) => Promise<SystemPart | undefined>;
 
 export interface RuntimeDeps {
   agents: AgentService;
@@ -257,12 +263,18 @@ export class Runtime {
       started_at: new Date(),
       completed_at: null,
     };
-    const started = await this.deps.store.startRun(run, instanceId, input.subagentLimit === undefined ? {} : { subagentLimit: input.subagentLimit });
+    // The run's start, the turn's context (unless the caller brings the history) and its user message: one transaction.
+    const userRow = { sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'user' as const, content: input.message };
+    const started = await this.deps.store.startRun(run, instanceId, {
+      ...(input.subagentLimit === undefined ? {} : { subagentLimit: input.subagentLimit }),
+      first: { message: userRow, context: !input.history },
+    });
     if (!started.started) throw startRefusal(run, started);
+    const opening = { message: started.message!, history: input.history ?? started.history! };
 
     this.deps.events.startRun(run.id);
     const channel = new UpdateChannel<RunUpdate>();
-    const done = this.track(run.id, channel, (signal) => this.execute(agent, run, input, signal, channel));
+    const done = this.track(run.id, channel, (signal) => this.execute(agent, run, input, opening, signal, channel));
     return { run: { ...run }, updates: channel, done };
   }
 
@@ -410,10 +422,11 @@ export class Runtime {
   }
 
   /** What the run's system message is made of, in order: the agent's prompt, what context providers add (memories), the turn's context. */
-  private async systemParts(agent: Agent, input: StartRunInput, run: Run): Promise<SystemPart[]> {
+  private async systemParts(agent: Agent, input: StartRunInput, run: Run, pending: Promise<unknown>[]): Promise<SystemPart[]> {
     const parts: SystemPart[] = [{ source: 'agent', content: agent.system_prompt }];
+    const whenStored = (stored: Promise<unknown>) => void pending.push(stored);
     for (const provider of this.deps.contextProviders ?? []) {
-      const extra = await provider(agent, input, run);
+      const extra = await provider(agent, input, run, whenStored);
       if (extra) parts.push(extra);
     }
     if (input.context && Object.keys(input.context).length) parts.push({ source: 'context', content: `Context for this turn: ${JSON.stringify(input.context)}` });
@@ -425,21 +438,24 @@ export class Runtime {
     return this.deps.tools.allowedFor(agent, allowLists);
   }
 
-  private async execute(agent: Agent, run: Run, input: StartRunInput, signal: AbortSignal, channel: UpdateChannel<RunUpdate>) {
+  /** A started run, from its stored user message and the context read before it (see start). */
+  private async execute(
+    agent: Agent,
+    run: Run,
+    input: StartRunInput,
+    opening: { message: Message; history: ChatMessage[] },
+    signal: AbortSignal,
+    channel: UpdateChannel<RunUpdate>,
+  ) {
     const pending: Promise<unknown>[] = [];
     const record: Recorder = (type, payload, redactedBefore) => void pending.push(this.emit(run, type, payload, redactedBefore));
     try {
       record('run.started', { session_id: run.session_id, user_id: run.user_id, source: run.source, input: run.input });
-
-      const userRow = { sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'user' as const, content: input.message };
-      // Read the context and store the message in one round trip, unless the caller brings the history.
-      const { history, message: userMessage } = input.history
-        ? { history: input.history, message: await this.deps.store.appendMessage(userRow) }
-        : await this.deps.store.contextAndUserMessage(userRow);
+      const { history, message: userMessage } = opening;
       record('message.user', { message_id: userMessage.id, content: input.message });
 
       // The parts travel as one system message (providers take one), each recorded as the message.system it is.
-      const systemParts = await this.systemParts(agent, input, run);
+      const systemParts = await this.systemParts(agent, input, run, pending);
       for (const part of systemParts) record('message.system', { source: part.source, content: part.content });
       const system = systemParts.map((part) => part.content).join('\n\n');
       const state: LoopState = {

@@ -1,4 +1,5 @@
 /** Sessions, messages and runs in the database. */
+import type { InArgs, InStatement, Row } from '@libsql/client';
 import { and, count, desc, eq, inArray, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
 import type { History, HistoryQuery, Message, Run, RunStatus, RunStep, Session, Usage } from '../../domain/chat.ts';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
@@ -26,6 +27,25 @@ function toMessage(row: MessageRow, runStatus: Message['run_status']): Message {
     ...(row.toolCalls?.length ? { tool_calls: row.toolCalls as ToolCall[] } : {}),
     ...(row.toolCallId ? { tool_call_id: row.toolCallId } : {}),
     run_status: runStatus,
+  };
+}
+
+/** A row of the context query as the libSQL client returns it (columns by name, JSON and timestamps as stored). */
+function contextRow(raw: Row): { message: MessageRow } {
+  const calls = raw.tool_calls as string | null;
+  return {
+    message: {
+      id: raw.id as string,
+      sessionId: raw.session_id as string,
+      agent: raw.agent as string,
+      runId: raw.run_id as string | null,
+      userId: raw.user_id as string | null,
+      role: raw.role as MessageRow['role'],
+      content: raw.content as string,
+      toolCalls: calls === null ? null : (JSON.parse(calls) as ToolCall[]),
+      toolCallId: raw.tool_call_id as string | null,
+      createdAt: new Date(Number(raw.created_at)),
+    },
   };
 }
 
@@ -76,9 +96,9 @@ export interface NewMessage {
   toolCallId?: string;
 }
 
-/** How starting a run turned out: started, or why not. */
+/** How starting a run turned out: started (with its first message, and the context before it, when asked), or why not. */
 export type RunStart =
-  | { started: true }
+  | { started: true; message?: Message; history?: ChatMessage[] }
   | { started: false; reason: 'busy'; runId: string }
   | { started: false; reason: 'other_agent'; agent: string }
   | { started: false; reason: 'subagent_limit' };
@@ -96,12 +116,28 @@ export class ConversationStore {
    * claim held, and for a sub-agent if fewer than `subagentLimit` sub-agent runs are alive across every process.
    * Session exclusion and the limit hold across processes because they are decided here, in the database.
    */
-  async startRun(run: Run, instanceId: string, options: { subagentLimit?: number } = {}): Promise<RunStart> {
+  async startRun(
+    run: Run,
+    instanceId: string,
+    options: {
+      subagentLimit?: number;
+      /**
+       * The run's first message, stored in the same transaction when the run starts (and only then); with
+       * `context`, the session's recent messages before it are read there too, as model input (see contextQuery).
+       */
+      first?: { message: NewMessage; context: boolean };
+    } = {},
+  ): Promise<RunStart> {
     const client = this.db.$client;
     const now = Date.now();
     const liveInstances = 'SELECT id FROM instances WHERE expires_at > :now';
-    const [session, inserted] = await client.batch(
+    const first = options.first;
+    const row = first ? this.messageRow(first.message) : undefined;
+    const context = first?.context ? this.contextQuery(run.session_id).toSQL() : undefined;
+    const results = await client.batch(
       [
+        // Read first: the context is what the session held before this turn's message.
+        ...(context ? [{ sql: context.sql, args: context.params as InArgs }] : []),
         {
           sql: `INSERT INTO sessions (id, agent, user_id, active_run_id, created_at, updated_at) VALUES (:session, :agent, :user, :run, :now, :now)
                 ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,
@@ -129,12 +165,34 @@ export class ConversationStore {
           sql: 'UPDATE sessions SET active_run_id = NULL WHERE id = :session AND active_run_id = :run AND NOT EXISTS (SELECT 1 FROM runs WHERE id = :run)',
           args: { session: run.session_id, run: run.id },
         },
+        // The first message, and the session's last update, only when the run was inserted (as messageStatements).
+        ...(row
+          ? [
+              {
+                sql: `INSERT INTO messages (id, session_id, agent, run_id, user_id, role, content, tool_calls, tool_call_id, created_at)
+                      SELECT :id, :session, :agent, :run, :user, :role, :content, :calls, :callId, :at WHERE EXISTS (SELECT 1 FROM runs WHERE id = :run)`,
+                args: {
+                  id: row.id, session: row.sessionId, agent: row.agent, run: run.id, user: row.userId, role: row.role, content: row.content,
+                  calls: row.toolCalls ? JSON.stringify(row.toolCalls) : null, callId: row.toolCallId, at: row.createdAt.getTime(),
+                },
+              },
+              {
+                sql: 'UPDATE sessions SET updated_at = :at WHERE id = :session AND EXISTS (SELECT 1 FROM runs WHERE id = :run)',
+                args: { at: row.createdAt.getTime(), session: row.sessionId, run: run.id },
+              },
+            ]
+          : []),
       ],
       'write',
     );
+    const [session, inserted] = context ? results.slice(1) : results;
     const claimed = session!.rows[0] as unknown as { agent: string; active_run_id: string | null };
     if (claimed.agent !== run.agent_id) return { started: false, reason: 'other_agent', agent: claimed.agent };
-    if (inserted!.rows.length > 0) return { started: true };
+    if (inserted!.rows.length > 0) {
+      if (!row) return { started: true };
+      const message = toMessage(row, row.runId ? 'running' : null);
+      return context ? { started: true, message, history: toContext(results[0]!.rows.map(contextRow)) } : { started: true, message };
+    }
     return claimed.active_run_id === run.id || claimed.active_run_id === null
       ? { started: false, reason: 'subagent_limit' }
       : { started: false, reason: 'busy', runId: claimed.active_run_id };
@@ -154,7 +212,30 @@ export class ConversationStore {
   /** Records the run's end, frees its session and, when it produced one, stores its answer, in one transaction. */
   async finishRun(run: Run, answer?: NewMessage): Promise<Message | undefined> {
     const row = answer ? this.messageRow(answer) : undefined;
-    await this.db.batch([this.runUpdate(run), this.releaseSession(run), ...(row ? this.messageStatements(row) : [])]);
+    // SQL text rather than drizzle's builders, which cost more than the statements on this path (every turn).
+    const statements: InStatement[] = [
+      {
+        sql: 'UPDATE runs SET status = ?, output = ?, error = ?, steps = ?, usage = ?, started_at = ?, completed_at = ? WHERE id = ?',
+        args: [
+          run.status, run.output, run.error ? JSON.stringify(run.error) : null, JSON.stringify(run.steps), JSON.stringify(run.usage),
+          run.started_at?.getTime() ?? null, run.completed_at?.getTime() ?? null, run.id,
+        ],
+      },
+      { sql: 'UPDATE sessions SET active_run_id = NULL WHERE id = ? AND active_run_id = ?', args: [run.session_id, run.id] },
+    ];
+    if (row) {
+      statements.push(
+        {
+          sql: 'INSERT INTO messages (id, session_id, agent, run_id, user_id, role, content, tool_calls, tool_call_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          args: [
+            row.id, row.sessionId, row.agent, row.runId, row.userId, row.role, row.content,
+            row.toolCalls ? JSON.stringify(row.toolCalls) : null, row.toolCallId, row.createdAt.getTime(),
+          ],
+        },
+        { sql: 'UPDATE sessions SET updated_at = ? WHERE id = ?', args: [row.createdAt.getTime(), row.sessionId] },
+      );
+    }
+    await this.db.$client.batch(statements);
     return row ? toMessage(row, run.status) : undefined;
   }
 
@@ -181,16 +262,9 @@ export class ConversationStore {
   }
 
   /**
-   * A turn's context and its user message in one round trip: the session's recent messages as model input (oldest
-   * first, without what failed or cancelled runs left) are read, so without the new one, then the message is stored,
-   * in one transaction.
+   * The session's recent messages as model input (oldest first, without what failed or cancelled runs left); read
+   * with the run's start, before its message is stored (startRun).
    */
-  async contextAndUserMessage(message: NewMessage): Promise<{ history: ChatMessage[]; message: Message }> {
-    const row = this.messageRow(message);
-    const [recent] = await this.db.batch([this.contextQuery(message.sessionId), ...this.messageStatements(row)]);
-    return { history: toContext(recent), message: toMessage(row, message.runId ? 'running' : null) };
-  }
-
   private contextQuery(sessionId: string) {
     return this.db
       .select({ message: messages })

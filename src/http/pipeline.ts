@@ -16,6 +16,7 @@ import { endStreams, watchStreamTokens } from './open-streams.ts';
 import { installOriginGuard } from './origin-guard.ts';
 import { installRateLimits, type RateLimitTake } from './rate-limit.ts';
 import { ignoreUndeclaredBodies } from './request-body.ts';
+import { lazyCompilersFactory } from './schema-compilers.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -73,6 +74,8 @@ export function createPipeline(services: Services, options: PipelineOptions): Pi
     // While draining, a request that still arrives is served rather than answered with fastify's own 503 body;
     // the drain itself is bounded (src/http/server.ts, listen).
     return503OnClosing: false,
+    // ajv and fast-json-stringify loaded, and schemas compiled, on first use rather than before listening.
+    schemaController: { compilersFactory: lazyCompilersFactory() },
   });
 
   // The services' logger, unless the caller reads a log of its own (tests).

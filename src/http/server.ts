@@ -63,7 +63,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
   // The auth hook has already checked the request against the operation's scope; the caller it found is
   // there for what depends on the input (host powers).
   const createContext = (request: FastifyRequest): Context => ({ services, caller: () => Promise.resolve(callerOf(request) ?? ANONYMOUS) });
-  registerRestRoutes(app, { router: appRouter, responseSchema: installResponseSchemas(app, JSON.parse(openApiJson())), createContext });
+  registerRestRoutes(app, { router: appRouter, responseSchema: installResponseSchemas(app, openApiJson()), createContext });
   for (const dialect of DIALECTS) registerDialectRoutes(app, dialect, { router: appRouter, createContext });
 
   registerRawRoutes(app, [...documentedRawRoutes, ...DIALECTS.map(dialectDocumentRoute)], services);

@@ -1,0 +1,42 @@
+/**
+ * Fastify's own schema compilers (@fastify/ajv-compiler, @fastify/fast-json-stringify-compiler), loaded and run on
+ * first use rather than when the server is made: fastify requires both packages (and with them ajv and
+ * fast-json-stringify) in its constructor and compiles every route's schemas before it listens, which was a large
+ * part of the server's start. A route's serializer is compiled on its first response; a validator (no route of ours
+ * declares one; fastify validates nothing for us) when its route is ready, as fastify does.
+ */
+import { createRequire } from 'node:module';
+import type { FastifyServerOptions } from 'fastify';
+
+type Serialize = (data: unknown) => string;
+type RouteSchema = { schema: unknown; method?: string; url?: string; httpStatus?: string; contentType?: string };
+type SerializerFactory = (externalSchemas: unknown, options?: unknown) => (route: RouteSchema) => Serialize;
+type ValidatorFactory = (externalSchemas: unknown, options?: unknown) => (route: RouteSchema) => unknown;
+
+const requireHere = createRequire(import.meta.url);
+
+/** A serializer compiler like fastify's default one over these external schemas, compiling each route's serializer on first use. */
+export function lazySerializerCompiler(externalSchemas: unknown, options?: unknown): (route: RouteSchema) => Serialize {
+  let compile: ((route: RouteSchema) => Serialize) | undefined;
+  return (route) => {
+    let serialize: Serialize | undefined;
+    return (data) => {
+      if (!serialize) {
+        compile ??= (requireHere('@fastify/fast-json-stringify-compiler') as { SerializerSelector: () => SerializerFactory }).SerializerSelector()(externalSchemas, options);
+        serialize = compile(route);
+      }
+      return serialize(data);
+    };
+  };
+}
+
+/** For one Fastify instance's `schemaController` option: the default compilers, loaded on first use. */
+export function lazyCompilersFactory(): NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']> {
+  // One validator pool per instance, as fastify makes when it loads the package itself.
+  let validators: ValidatorFactory | undefined;
+  return {
+    buildSerializer: lazySerializerCompiler,
+    buildValidator: (externalSchemas: unknown, options?: unknown) =>
+      (validators ??= (requireHere('@fastify/ajv-compiler') as () => ValidatorFactory)())(externalSchemas, options),
+  } as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+}

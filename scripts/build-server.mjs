@@ -1,7 +1,8 @@
 /**
  * Builds the server into dist/server: src/cli/main.ts and everything it imports from src/ bundled by esbuild into ES
- * modules (packages stay in node_modules; what the code loads with import() stays in chunks of its own, loaded on
- * first use), and dist/server/build.json recording the sources it was made from (scripts/server-build-info.mjs).
+ * modules (with the packages it uses, but for a few that must stay in node_modules; what the code loads with import()
+ * stays in chunks of its own, loaded on first use), and dist/server/build.json recording the sources it was made from
+ * (scripts/server-build-info.mjs).
  * `npm install` runs it (the prepare script); `npm run build:server` by hand. Without it, or with sources edited
  * since, bin/moxxy.mjs runs the TypeScript sources through tsx instead.
  *
@@ -43,7 +44,13 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20.19',
-  packages: 'external',
+  // Packages are bundled too: loading them from node_modules file by file (resolution, package.json reads, a
+  // compile per file, the CommonJS loader) was most of the start's CPU. These stay outside: native code (libSQL),
+  // binaries (esbuild), the TypeScript loader, and packages that read files beside their own code (swagger-ui-dist's
+  // assets, pino's transport workers).
+  external: ['libsql', '@libsql/*', 'esbuild', 'tsx', 'tsx/*', 'swagger-ui-dist', 'pino'],
+  // Bundled CommonJS packages require node's built-ins (and the external packages) through this.
+  banner: { js: "import { createRequire as __moxxyCreateRequire } from 'node:module'; const require = __moxxyCreateRequire(import.meta.url);" },
   sourcemap: 'linked',
   logLevel: 'warning',
   plugins: [sourceUrlOf],
@@ -52,7 +59,9 @@ const result = await build({
 // Whatever the bundle holds from outside src/ is recorded too, so editing it makes the build stale.
 const outside = Object.keys(result.metafile.inputs)
   .map((input) => join(ROOT, input))
-  .filter((file) => !file.startsWith(SRC_DIR + sep) && !file.split(sep).includes('node_modules'));
+  .filter((file) => !file.startsWith(SRC_DIR + sep) && !file.split(sep).includes('node_modules'))
+  // The packages' code is in the bundle: installing other versions makes the build stale.
+  .concat(join(ROOT, 'package-lock.json'));
 // The OpenAPI document, as the bundle itself renders it: the compiled server serves it (and builds its response
 // serializers from it) without generating it at every start (src/http/openapi-document.ts).
 const rendered = spawnSync(process.execPath, [join(BUILD_DIR, 'moxxy.mjs'), 'openapi'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });

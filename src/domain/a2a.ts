@@ -5,6 +5,15 @@
 import { z } from 'zod';
 import type { Agent } from './agents.ts';
 import { SessionId, type Run, type RunStatus } from './chat.ts';
+import {
+  A2A_V03_PROTOCOL_VERSION,
+  A2aV03CancelTaskRequest,
+  A2aV03GetTaskRequest,
+  A2aV03SendRequest,
+  A2aV03StreamRequest,
+  A2aV03StreamResult,
+  A2aV03SuccessResponse,
+} from './a2a-v03.ts';
 
 export const A2A_PROTOCOL_VERSION = '1.0';
 
@@ -15,7 +24,7 @@ const TextPart = z.object({ text: z.string().max(32_000), mediaType: z.string().
 const JsonValue = z.union([Metadata, z.array(z.unknown()), z.string(), z.number(), z.boolean()]);
 const DataPart = z.object({ data: JsonValue, mediaType: z.string().max(200).optional(), metadata: Metadata.optional() }).meta({ id: 'A2aDataPart' });
 const A2aPart = z.union([TextPart, DataPart]).describe('Text, or structured data (sent to the agent as JSON); files are not accepted.').meta({ id: 'A2aPart' });
-type A2aPart = z.infer<typeof A2aPart>;
+export type A2aPart = z.infer<typeof A2aPart>;
 
 const A2aRole = z.enum(['ROLE_USER', 'ROLE_AGENT']);
 
@@ -52,18 +61,33 @@ const rpc = <M extends string, P extends z.ZodType>(method: M, params: P) =>
 export const A2aRequest = z
   .discriminatedUnion(
     'method',
-    [rpc('SendMessage', SendMessageParams), rpc('SendStreamingMessage', SendMessageParams), rpc('GetTask', GetTaskParams), rpc('CancelTask', CancelTaskParams)],
-    { error: 'method must be SendMessage, SendStreamingMessage, GetTask or CancelTask' },
+    [
+      rpc('SendMessage', SendMessageParams),
+      rpc('SendStreamingMessage', SendMessageParams),
+      rpc('GetTask', GetTaskParams),
+      rpc('CancelTask', CancelTaskParams),
+      A2aV03SendRequest,
+      A2aV03StreamRequest,
+      A2aV03GetTaskRequest,
+      A2aV03CancelTaskRequest,
+    ],
+    { error: 'method must be SendMessage, SendStreamingMessage, GetTask or CancelTask (A2A 1.0), or message/send, message/stream, tasks/get or tasks/cancel (A2A 0.3)' },
   )
   .meta({ id: 'A2aRequest' });
 export type A2aRequest = z.infer<typeof A2aRequest>;
+/** The requests of A2A 1.0, which a 0.3 request is read as. */
+export type A2aV1Request = Extract<A2aRequest, { method: 'SendMessage' | 'SendStreamingMessage' | 'GetTask' | 'CancelTask' }>;
 
 export const A2aRequestHeaders = z.object({
-  'a2a-version': z.string().max(20).optional().describe(`The protocol version the client speaks; ${A2A_PROTOCOL_VERSION} here (JSON-RPC error -32009 otherwise).`),
+  'a2a-version': z
+    .string()
+    .max(20)
+    .optional()
+    .describe(`The protocol version a 1.0 client speaks; ${A2A_PROTOCOL_VERSION} here (JSON-RPC error -32009 otherwise). Not read for 0.3's methods.`),
 });
 
 const TaskState = z.enum(['TASK_STATE_SUBMITTED', 'TASK_STATE_WORKING', 'TASK_STATE_INPUT_REQUIRED', 'TASK_STATE_COMPLETED', 'TASK_STATE_FAILED', 'TASK_STATE_CANCELED']);
-type TaskState = z.infer<typeof TaskState>;
+export type TaskState = z.infer<typeof TaskState>;
 
 const TASK_STATE: Record<RunStatus, TaskState> = {
   queued: 'TASK_STATE_SUBMITTED',
@@ -75,14 +99,15 @@ const TASK_STATE: Record<RunStatus, TaskState> = {
 };
 
 const OutMessage = A2aMessage.extend({ taskId: z.string() });
+export type OutMessage = z.infer<typeof OutMessage>;
 const TaskStatus = z.object({ state: TaskState, message: OutMessage.optional().describe('Why the task failed, or what it is doing.'), timestamp: z.string() });
-type TaskStatus = z.infer<typeof TaskStatus>;
+export type TaskStatus = z.infer<typeof TaskStatus>;
 
 const Artifact = z
   .object({ artifactId: z.string(), name: z.string(), parts: z.array(A2aPart) })
   .describe("The agent's answer: the text of the run's last step.")
   .meta({ id: 'A2aArtifact' });
-type Artifact = z.infer<typeof Artifact>;
+export type Artifact = z.infer<typeof Artifact>;
 
 const Task = z
   .object({
@@ -94,7 +119,7 @@ const Task = z
     metadata: z.object({ agent: z.string(), usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int() }) }),
   })
   .meta({ id: 'A2aTask' });
-type Task = z.infer<typeof Task>;
+export type Task = z.infer<typeof Task>;
 
 const TaskEvent = z.object({ taskId: z.string(), contextId: z.string() });
 const TaskResult = z.object({ task: Task }).meta({ id: 'A2aTaskResult' });
@@ -124,6 +149,7 @@ export const A2aResponse = z
     z
       .object({ jsonrpc: z.literal('2.0'), id: JsonRpcId, result: z.union([TaskResult, Task]).describe('SendMessage: {task}; GetTask and CancelTask: the task.') })
       .meta({ id: 'A2aSuccessResponse' }),
+    A2aV03SuccessResponse,
     A2aErrorResponse,
   ])
   .meta({ id: 'A2aResponse' });
@@ -132,6 +158,7 @@ export type A2aResponse = z.infer<typeof A2aResponse>;
 export const A2aStreamEvent = z
   .union([
     z.object({ jsonrpc: z.literal('2.0'), id: JsonRpcId, result: StreamResponse }).meta({ id: 'A2aStreamResult' }),
+    A2aV03StreamResult,
     A2aErrorResponse,
   ])
   .meta({ id: 'A2aStreamEvent' });
@@ -144,6 +171,9 @@ export const AgentCard = z
     name: z.string(),
     description: z.string(),
     supportedInterfaces: z.array(z.object({ url: z.string(), protocolBinding: z.literal('JSONRPC'), protocolVersion: z.literal(A2A_PROTOCOL_VERSION) })),
+    url: z.string().describe('A2A 0.3: the JSON-RPC endpoint (the same one), for clients that read 0.3 cards.'),
+    preferredTransport: z.literal('JSONRPC').describe('A2A 0.3: the transport at `url`.'),
+    protocolVersion: z.literal(A2A_V03_PROTOCOL_VERSION).describe('A2A 0.3: the version of the 0.3 fields (`url`, `preferredTransport`); 1.0 clients read `supportedInterfaces`.'),
     provider: z.object({ organization: z.string(), url: z.string() }),
     version: z.string(),
     capabilities: z.object({ streaming: z.literal(true), pushNotifications: z.literal(false) }),
@@ -162,6 +192,9 @@ export function agentCardOf(agent: Agent, url: string, origin: string, version: 
     name: agent.name,
     description: agent.description || `The ${agent.name} agent`,
     supportedInterfaces: [{ url, protocolBinding: 'JSONRPC', protocolVersion: A2A_PROTOCOL_VERSION }],
+    url,
+    preferredTransport: 'JSONRPC',
+    protocolVersion: A2A_V03_PROTOCOL_VERSION,
     provider: { organization: 'Moxxy', url: origin },
     version,
     capabilities: { streaming: true, pushNotifications: false },

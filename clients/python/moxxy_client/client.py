@@ -28,7 +28,8 @@ class AgentToAgentApi:
         """An agent's A2A agent card
 
         The Agent2Agent 1.0 card of the agent: its JSON-RPC endpoint (POST /a2a/{name}), streaming, and
-        the bearer token it takes. Point an A2A client at this URL.
+        the bearer token it takes; `url`, `preferredTransport` and `protocolVersion` name the same
+        endpoint to A2A 0.3 clients. Point an A2A client at this URL.
 
         GET /a2a/{name}/.well-known/agent-card.json (operationId agentToAgent.card).
         Bearer token scope: agents:read.
@@ -64,7 +65,11 @@ class AgentToAgentApi:
         artifact chunks of the answer, tool activity as `working` status updates and the final status;
         GetTask reads a task, CancelTask cancels it. A2A failures are JSON-RPC errors with status 200:
         -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported.
-        Push notifications are not supported.
+        A2A 0.3 clients are answered on the same endpoint: `message/send` (the task; at once with
+        `configuration.blocking: false`), `message/stream` (the task, `artifact-update`s and
+        `status-update`s, the last one `final`), `tasks/get` and `tasks/cancel`, in 0.3 shapes (`kind`
+        on parts, messages, tasks and events; roles `user`/`agent`; states such as `completed`) with the
+        same error codes. Push notifications are not supported.
 
         POST /a2a/{name} (operationId agentToAgent.rpc).
         Bearer token scope: chat.
@@ -72,8 +77,8 @@ class AgentToAgentApi:
 
         Args:
             name: Agent name.
-            a2a_version: The protocol version the client speaks; 1.0 here (JSON-RPC error -32009
-                otherwise).
+            a2a_version: The protocol version a 1.0 client speaks; 1.0 here (JSON-RPC error -32009
+                otherwise). Not read for 0.3's methods.
 
         Raises:
             MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SESSION_BUSY; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.

@@ -42,6 +42,13 @@ class A2aAgentCard(Model):
     name: str
     description: str
     supported_interfaces: List[A2aAgentCardSupportedInterfacesItem] = json_field("supportedInterfaces")
+    #: A2A 0.3: the JSON-RPC endpoint (the same one), for clients that read 0.3 cards.
+    url: str
+    #: A2A 0.3: the transport at `url`.
+    preferred_transport: Literal["JSONRPC"] = json_field("preferredTransport")
+    #: A2A 0.3: the version of the 0.3 fields (`url`, `preferredTransport`); 1.0 clients read
+    #: `supportedInterfaces`.
+    protocol_version: Literal["0.3.0"] = json_field("protocolVersion")
     provider: A2aAgentCardProvider
     version: str
     capabilities: A2aAgentCardCapabilities
@@ -346,6 +353,224 @@ class A2aTaskStatusUpdateStatusUpdateStatusMessage(Model):
 class A2aTextPart(Model):
     text: str
     media_type: Optional[str] = json_field("mediaType", default=None)
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aV03Artifact(Model):
+    """The agent's answer: the text of the run's last step."""
+    artifact_id: str = json_field("artifactId")
+    name: str
+    parts: List[A2aV03Part]
+
+
+@dataclass
+class A2aV03DataPart(Model):
+    kind: Literal["data"]
+    data: Dict[str, Any]
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aV03MessageSendRequest(Model):
+    jsonrpc: Literal["2.0"]
+    id: Union[str, int]
+    method: Literal["message/send"]
+    params: A2aV03MessageSendRequestParams
+
+
+@dataclass
+class A2aV03MessageSendRequestParams(Model):
+    message: A2aV03MessageSendRequestParamsMessage
+    configuration: Optional[A2aV03MessageSendRequestParamsConfiguration] = None
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aV03MessageSendRequestParamsConfiguration(Model):
+    #: false: answer with the task as soon as it starts, instead of when it ends.
+    blocking: Optional[bool] = None
+    history_length: Optional[int] = json_field("historyLength", default=None)
+    accepted_output_modes: Optional[List[str]] = json_field("acceptedOutputModes", default=None)
+
+
+@dataclass
+class A2aV03MessageSendRequestParamsMessage(Model):
+    kind: Literal["message"]
+    message_id: str = json_field("messageId")
+    role: Literal["user"]
+    parts: List[A2aV03Part]
+    #: The conversation: the session the run takes place in (a new one when absent).
+    context_id: Optional[str] = json_field("contextId", default=None)
+    #: Not accepted on a message sent here: a task ends with its turn.
+    task_id: Optional[str] = json_field("taskId", default=None)
+    reference_task_ids: Optional[List[str]] = json_field("referenceTaskIds", default=None)
+    extensions: Optional[List[str]] = None
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aV03MessageStreamRequest(Model):
+    jsonrpc: Literal["2.0"]
+    id: Union[str, int]
+    method: Literal["message/stream"]
+    params: A2aV03MessageStreamRequestParams
+
+
+@dataclass
+class A2aV03MessageStreamRequestParams(Model):
+    message: A2aV03MessageStreamRequestParamsMessage
+    configuration: Optional[A2aV03MessageStreamRequestParamsConfiguration] = None
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aV03MessageStreamRequestParamsConfiguration(Model):
+    #: false: answer with the task as soon as it starts, instead of when it ends.
+    blocking: Optional[bool] = None
+    history_length: Optional[int] = json_field("historyLength", default=None)
+    accepted_output_modes: Optional[List[str]] = json_field("acceptedOutputModes", default=None)
+
+
+@dataclass
+class A2aV03MessageStreamRequestParamsMessage(Model):
+    kind: Literal["message"]
+    message_id: str = json_field("messageId")
+    role: Literal["user"]
+    parts: List[A2aV03Part]
+    #: The conversation: the session the run takes place in (a new one when absent).
+    context_id: Optional[str] = json_field("contextId", default=None)
+    #: Not accepted on a message sent here: a task ends with its turn.
+    task_id: Optional[str] = json_field("taskId", default=None)
+    reference_task_ids: Optional[List[str]] = json_field("referenceTaskIds", default=None)
+    extensions: Optional[List[str]] = None
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aV03StreamResult(Model):
+    jsonrpc: Literal["2.0"]
+    id: Union[str, int]
+    result: A2aV03StreamResponse
+
+
+@dataclass
+class A2aV03Task(Model):
+    kind: Literal["task"]
+    #: The run id: GET /api/runs/{id} has its steps.
+    id: str
+    #: The session id.
+    context_id: str = json_field("contextId")
+    status: A2aV03TaskStatus
+    metadata: A2aV03TaskMetadata
+    artifacts: Optional[List[A2aV03Artifact]] = None
+    #: The message the task answers.
+    history: Optional[List[A2aV03TaskHistoryItem]] = None
+
+
+@dataclass
+class A2aV03TaskArtifactUpdateEvent(Model):
+    task_id: str = json_field("taskId")
+    context_id: str = json_field("contextId")
+    kind: Literal["artifact-update"]
+    #: The agent's answer: the text of the run's last step.
+    artifact: A2aV03Artifact
+    append: bool
+    last_chunk: bool = json_field("lastChunk")
+
+
+@dataclass
+class A2aV03TaskHistoryItem(Model):
+    kind: Literal["message"]
+    message_id: str = json_field("messageId")
+    context_id: str = json_field("contextId")
+    task_id: str = json_field("taskId")
+    role: Literal["user", "agent"]
+    parts: List[A2aV03Part]
+    reference_task_ids: Optional[List[str]] = json_field("referenceTaskIds", default=None)
+    extensions: Optional[List[str]] = None
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aV03TaskMetadata(Model):
+    agent: str
+    usage: A2aV03TaskMetadataUsage
+
+
+@dataclass
+class A2aV03TaskMetadataUsage(Model):
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass
+class A2aV03TaskStatus(Model):
+    state: Literal["submitted", "working", "input-required", "completed", "failed", "canceled"]
+    timestamp: str
+    #: Why the task failed, or what it is doing.
+    message: Optional[A2aV03TaskStatusMessage] = None
+
+
+@dataclass
+class A2aV03TaskStatusMessage(Model):
+    """Why the task failed, or what it is doing."""
+    kind: Literal["message"]
+    message_id: str = json_field("messageId")
+    context_id: str = json_field("contextId")
+    task_id: str = json_field("taskId")
+    role: Literal["user", "agent"]
+    parts: List[A2aV03Part]
+    reference_task_ids: Optional[List[str]] = json_field("referenceTaskIds", default=None)
+    extensions: Optional[List[str]] = None
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aV03TaskStatusUpdateEvent(Model):
+    task_id: str = json_field("taskId")
+    context_id: str = json_field("contextId")
+    kind: Literal["status-update"]
+    status: A2aV03TaskStatus
+    #: The last event of the stream.
+    final: bool
+
+
+@dataclass
+class A2aV03TasksCancelRequest(Model):
+    jsonrpc: Literal["2.0"]
+    id: Union[str, int]
+    method: Literal["tasks/cancel"]
+    params: A2aV03TasksCancelRequestParams
+
+
+@dataclass
+class A2aV03TasksCancelRequestParams(Model):
+    #: The task: a run id.
+    id: str
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aV03TasksGetRequest(Model):
+    jsonrpc: Literal["2.0"]
+    id: Union[str, int]
+    method: Literal["tasks/get"]
+    params: A2aV03TasksGetRequestParams
+
+
+@dataclass
+class A2aV03TasksGetRequestParams(Model):
+    #: The task: a run id.
+    id: str
+    history_length: Optional[int] = json_field("historyLength", default=None)
+    metadata: Optional[Dict[str, Any]] = None
+
+
+@dataclass
+class A2aV03TextPart(Model):
+    kind: Literal["text"]
+    text: str
     metadata: Optional[Dict[str, Any]] = None
 
 
@@ -2024,11 +2249,16 @@ class WebhooksUpdateBody(Model):
 A2aPart = Union[A2aTextPart, A2aDataPart]
 """Text, or structured data (sent to the agent as JSON); files are not accepted."""
 
-A2aRequest = Union[A2aSendMessageRequest, A2aSendStreamingMessageRequest, A2aGetTaskRequest, A2aCancelTaskRequest]
+A2aRequest = Union[A2aSendMessageRequest, A2aSendStreamingMessageRequest, A2aGetTaskRequest, A2aCancelTaskRequest, A2aV03MessageSendRequest, A2aV03MessageStreamRequest, A2aV03TasksGetRequest, A2aV03TasksCancelRequest]
 
-A2aStreamEvent = Union[A2aStreamResult, A2aErrorResponse]
+A2aStreamEvent = Union[A2aStreamResult, A2aV03StreamResult, A2aErrorResponse]
 
 A2aStreamResponse = Union[A2aTaskResult, A2aTaskStatusUpdate, A2aTaskArtifactUpdate]
+
+A2aV03Part = Union[A2aV03TextPart, A2aV03DataPart]
+"""Text, or structured data (sent to the agent as JSON); files are not accepted."""
+
+A2aV03StreamResponse = Union[A2aV03Task, A2aV03TaskStatusUpdateEvent, A2aV03TaskArtifactUpdateEvent]
 
 ChatStreamChunk = Union[ChatStreamDone, ChatStreamToolCall, ChatStreamToolResult, ChatStreamApproval, ChatStreamContent]
 
@@ -2046,4 +2276,4 @@ the agent may call at all.
 """
 
 
-__all__ = ["A2aAgentCard", "A2aAgentCardCapabilities", "A2aAgentCardProvider", "A2aAgentCardSecurityRequirementsItem", "A2aAgentCardSecurityRequirementsItemSchemesValue", "A2aAgentCardSecuritySchemesValue", "A2aAgentCardSecuritySchemesValueHttpAuthSecurityScheme", "A2aAgentCardSkillsItem", "A2aAgentCardSupportedInterfacesItem", "A2aArtifact", "A2aCancelTaskRequest", "A2aCancelTaskRequestParams", "A2aDataPart", "A2aErrorResponse", "A2aErrorResponseError", "A2aGetTaskRequest", "A2aGetTaskRequestParams", "A2aPart", "A2aRequest", "A2aSendMessageRequest", "A2aSendMessageRequestParams", "A2aSendMessageRequestParamsConfiguration", "A2aSendMessageRequestParamsMessage", "A2aSendStreamingMessageRequest", "A2aSendStreamingMessageRequestParams", "A2aSendStreamingMessageRequestParamsConfiguration", "A2aSendStreamingMessageRequestParamsMessage", "A2aStreamEvent", "A2aStreamResponse", "A2aStreamResult", "A2aTask", "A2aTaskArtifactUpdate", "A2aTaskArtifactUpdateArtifactUpdate", "A2aTaskHistoryItem", "A2aTaskMetadata", "A2aTaskMetadataUsage", "A2aTaskResult", "A2aTaskStatus", "A2aTaskStatusMessage", "A2aTaskStatusUpdate", "A2aTaskStatusUpdateStatusUpdate", "A2aTaskStatusUpdateStatusUpdateStatus", "A2aTaskStatusUpdateStatusUpdateStatusMessage", "A2aTextPart", "Agent", "AgentCreate", "AgentCreateModel", "AgentDeleted", "AgentList", "AgentTool", "AgentToolList", "AgentsUpdateBody", "AgentsUpdateBodyModel", "AgentsUpdateBodyModelParameters", "ApiToken", "Approval", "ApprovalStatus", "AudioTurnResponse", "AuditPage", "AuthSession", "Channel", "ChannelConfigured", "ChannelDeleted", "ChannelHealth", "ChannelList", "ChannelType", "ChannelsConfigureBody", "ChannelsUpdateBody", "ChatHistory", "ChatReply", "ChatReplyPendingApproval", "ChatSendBody", "ChatStreamApproval", "ChatStreamChunk", "ChatStreamContent", "ChatStreamDone", "ChatStreamDoneError", "ChatStreamInput", "ChatStreamToolCall", "ChatStreamToolResult", "ChatUnpaired", "Event", "Health", "HealthDatabase", "Heartbeat", "HeartbeatDeleted", "HeartbeatList", "HeartbeatsCreateBody", "HeartbeatsUpdateBody", "HttpChannelConfig", "HttpChannelConfigView", "McpAddServerBody", "McpAddServerBodySandbox", "McpContent", "McpInvokeBody", "McpInvokeResult", "McpJsonRpcAnswer", "McpJsonRpcAnswerError", "McpJsonRpcMessage", "McpJsonRpcMessageError", "McpSandbox", "McpServer", "McpServerDeleted", "McpServerList", "McpServerStatus", "McpTool", "McpToolList", "McpTransport", "Memory", "MemoryAddBody", "MemoryCleared", "MemoryDeleted", "MemoryList", "Message", "ModelParameters", "ModelProvider", "ModelSettings", "MoxxyAbort", "MoxxyAssistantChunk", "MoxxyAssistantMessage", "MoxxyError", "MoxxyEvent", "MoxxyProviderRequest", "MoxxyProviderResponse", "MoxxyToolCallApproved", "MoxxyToolCallDenied", "MoxxyToolCallRequested", "MoxxyToolResult", "MoxxyToolResultError", "MoxxyUserPrompt", "OpenAiAssistantMessage", "OpenAiAssistantMessageContentOption2Item", "OpenAiChatCompletionChunk", "OpenAiChatCompletionChunkChoicesItem", "OpenAiChatCompletionChunkChoicesItemDelta", "OpenAiChatCompletionChunkMoxxy", "OpenAiChatCompletionChunkMoxxyToolCall", "OpenAiChatCompletionChunkMoxxyToolResult", "OpenAiChatCompletionRequest", "OpenAiChatCompletionRequestStreamOptions", "OpenAiMessage", "OpenAiModel", "OpenAiModelList", "OpenAiSystemMessage", "OpenAiSystemMessageContentOption2Item", "OpenAiUserMessage", "OpenAiUserMessageContentOption2Item", "Pagination", "PairedChat", "PairedChatList", "PairingCode", "Run", "RunError", "RunList", "RunModelStep", "RunPendingApproval", "RunStatus", "RunStep", "RunToolStep", "RunsDecideBody", "Scope", "Secret", "SecretDeleted", "SecretInfo", "SecretList", "SecretStored", "ServerVaultSetBody", "Session", "SessionList", "Skill", "SkillCapability", "SkillDeleted", "SkillLanguage", "SkillList", "SkillResult", "SkillRuntime", "SkillSource", "SkillsCreateBody", "SkillsInstallBody", "SkillsInvokeBody", "SkillsUpdateBody", "TelegramChannelConfig", "TelegramChannelConfigView", "TokenCreate", "TokenCreated", "TokenList", "TokenRevoked", "ToolCall", "ToolPolicy", "ToolPolicyMode", "ToolResult", "TurnRequest", "TurnResponse", "Usage", "VaultSetBody", "Webhook", "WebhookDeleted", "WebhookDelivery", "WebhookDeliveryError", "WebhookDeliveryList", "WebhookList", "WebhookTriggered", "WebhooksCreateBody", "WebhooksUpdateBody"]
+__all__ = ["A2aAgentCard", "A2aAgentCardCapabilities", "A2aAgentCardProvider", "A2aAgentCardSecurityRequirementsItem", "A2aAgentCardSecurityRequirementsItemSchemesValue", "A2aAgentCardSecuritySchemesValue", "A2aAgentCardSecuritySchemesValueHttpAuthSecurityScheme", "A2aAgentCardSkillsItem", "A2aAgentCardSupportedInterfacesItem", "A2aArtifact", "A2aCancelTaskRequest", "A2aCancelTaskRequestParams", "A2aDataPart", "A2aErrorResponse", "A2aErrorResponseError", "A2aGetTaskRequest", "A2aGetTaskRequestParams", "A2aPart", "A2aRequest", "A2aSendMessageRequest", "A2aSendMessageRequestParams", "A2aSendMessageRequestParamsConfiguration", "A2aSendMessageRequestParamsMessage", "A2aSendStreamingMessageRequest", "A2aSendStreamingMessageRequestParams", "A2aSendStreamingMessageRequestParamsConfiguration", "A2aSendStreamingMessageRequestParamsMessage", "A2aStreamEvent", "A2aStreamResponse", "A2aStreamResult", "A2aTask", "A2aTaskArtifactUpdate", "A2aTaskArtifactUpdateArtifactUpdate", "A2aTaskHistoryItem", "A2aTaskMetadata", "A2aTaskMetadataUsage", "A2aTaskResult", "A2aTaskStatus", "A2aTaskStatusMessage", "A2aTaskStatusUpdate", "A2aTaskStatusUpdateStatusUpdate", "A2aTaskStatusUpdateStatusUpdateStatus", "A2aTaskStatusUpdateStatusUpdateStatusMessage", "A2aTextPart", "A2aV03Artifact", "A2aV03DataPart", "A2aV03MessageSendRequest", "A2aV03MessageSendRequestParams", "A2aV03MessageSendRequestParamsConfiguration", "A2aV03MessageSendRequestParamsMessage", "A2aV03MessageStreamRequest", "A2aV03MessageStreamRequestParams", "A2aV03MessageStreamRequestParamsConfiguration", "A2aV03MessageStreamRequestParamsMessage", "A2aV03Part", "A2aV03StreamResponse", "A2aV03StreamResult", "A2aV03Task", "A2aV03TaskArtifactUpdateEvent", "A2aV03TaskHistoryItem", "A2aV03TaskMetadata", "A2aV03TaskMetadataUsage", "A2aV03TaskStatus", "A2aV03TaskStatusMessage", "A2aV03TaskStatusUpdateEvent", "A2aV03TasksCancelRequest", "A2aV03TasksCancelRequestParams", "A2aV03TasksGetRequest", "A2aV03TasksGetRequestParams", "A2aV03TextPart", "Agent", "AgentCreate", "AgentCreateModel", "AgentDeleted", "AgentList", "AgentTool", "AgentToolList", "AgentsUpdateBody", "AgentsUpdateBodyModel", "AgentsUpdateBodyModelParameters", "ApiToken", "Approval", "ApprovalStatus", "AudioTurnResponse", "AuditPage", "AuthSession", "Channel", "ChannelConfigured", "ChannelDeleted", "ChannelHealth", "ChannelList", "ChannelType", "ChannelsConfigureBody", "ChannelsUpdateBody", "ChatHistory", "ChatReply", "ChatReplyPendingApproval", "ChatSendBody", "ChatStreamApproval", "ChatStreamChunk", "ChatStreamContent", "ChatStreamDone", "ChatStreamDoneError", "ChatStreamInput", "ChatStreamToolCall", "ChatStreamToolResult", "ChatUnpaired", "Event", "Health", "HealthDatabase", "Heartbeat", "HeartbeatDeleted", "HeartbeatList", "HeartbeatsCreateBody", "HeartbeatsUpdateBody", "HttpChannelConfig", "HttpChannelConfigView", "McpAddServerBody", "McpAddServerBodySandbox", "McpContent", "McpInvokeBody", "McpInvokeResult", "McpJsonRpcAnswer", "McpJsonRpcAnswerError", "McpJsonRpcMessage", "McpJsonRpcMessageError", "McpSandbox", "McpServer", "McpServerDeleted", "McpServerList", "McpServerStatus", "McpTool", "McpToolList", "McpTransport", "Memory", "MemoryAddBody", "MemoryCleared", "MemoryDeleted", "MemoryList", "Message", "ModelParameters", "ModelProvider", "ModelSettings", "MoxxyAbort", "MoxxyAssistantChunk", "MoxxyAssistantMessage", "MoxxyError", "MoxxyEvent", "MoxxyProviderRequest", "MoxxyProviderResponse", "MoxxyToolCallApproved", "MoxxyToolCallDenied", "MoxxyToolCallRequested", "MoxxyToolResult", "MoxxyToolResultError", "MoxxyUserPrompt", "OpenAiAssistantMessage", "OpenAiAssistantMessageContentOption2Item", "OpenAiChatCompletionChunk", "OpenAiChatCompletionChunkChoicesItem", "OpenAiChatCompletionChunkChoicesItemDelta", "OpenAiChatCompletionChunkMoxxy", "OpenAiChatCompletionChunkMoxxyToolCall", "OpenAiChatCompletionChunkMoxxyToolResult", "OpenAiChatCompletionRequest", "OpenAiChatCompletionRequestStreamOptions", "OpenAiMessage", "OpenAiModel", "OpenAiModelList", "OpenAiSystemMessage", "OpenAiSystemMessageContentOption2Item", "OpenAiUserMessage", "OpenAiUserMessageContentOption2Item", "Pagination", "PairedChat", "PairedChatList", "PairingCode", "Run", "RunError", "RunList", "RunModelStep", "RunPendingApproval", "RunStatus", "RunStep", "RunToolStep", "RunsDecideBody", "Scope", "Secret", "SecretDeleted", "SecretInfo", "SecretList", "SecretStored", "ServerVaultSetBody", "Session", "SessionList", "Skill", "SkillCapability", "SkillDeleted", "SkillLanguage", "SkillList", "SkillResult", "SkillRuntime", "SkillSource", "SkillsCreateBody", "SkillsInstallBody", "SkillsInvokeBody", "SkillsUpdateBody", "TelegramChannelConfig", "TelegramChannelConfigView", "TokenCreate", "TokenCreated", "TokenList", "TokenRevoked", "ToolCall", "ToolPolicy", "ToolPolicyMode", "ToolResult", "TurnRequest", "TurnResponse", "Usage", "VaultSetBody", "Webhook", "WebhookDeleted", "WebhookDelivery", "WebhookDeliveryError", "WebhookDeliveryList", "WebhookList", "WebhookTriggered", "WebhooksCreateBody", "WebhooksUpdateBody"]

@@ -3,6 +3,8 @@
  * naming its endpoint, POST /a2a/{agent}. A task is a run: SendMessage starts one (and waits for it unless told not
  * to), SendStreamingMessage streams it, GetTask reads it, CancelTask cancels it. HTTP failures (auth, rate limits,
  * invalid requests) are the server's envelope; what A2A defines (no such task, not cancelable) are JSON-RPC errors.
+ * The same endpoint speaks A2A 0.3 (`message/send`, `message/stream`, `tasks/get`, `tasks/cancel`, src/domain/a2a-v03.ts):
+ * a 0.3 request is read as its 1.0 request and answered in 0.3's shapes, over the same run mapping.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -19,9 +21,12 @@ import {
   taskOf,
   taskStatusOf,
   textOfParts,
+  type A2aV1Request,
   type SendMessageParams,
   type StreamResponse,
+  type Task,
 } from '../../domain/a2a.ts';
+import { isV03Request, sendParamsOfV03, v03EventOf, v03TaskOf, type A2aV03Request } from '../../domain/a2a-v03.ts';
 import { AgentRef } from '../../domain/agents.ts';
 import type { Run } from '../../domain/chat.ts';
 import { isAppError } from '../../domain/errors.ts';
@@ -114,11 +119,46 @@ async function* taskEvents(handle: RunHandle): AsyncGenerator<StreamResponse> {
   }
 }
 
-async function streamTask(id: RpcId, handle: RunHandle, request: FastifyRequest, reply: FastifyReply, services: Services): Promise<void> {
+/**
+ * How a version's answers are written: 1.0 as the run mapping makes them, 0.3 in its own shapes (kinds, lower-case
+ * roles and states, `final` on the last status). Requests, errors and the run mapping are the same for both.
+ */
+interface Codec {
+  sent(id: RpcId, task: Task): A2aResponse;
+  task(id: RpcId, task: Task): A2aResponse;
+  event(id: RpcId, event: StreamResponse): A2aStreamEvent;
+}
+const V1: Codec = {
+  sent: (id, task) => ({ jsonrpc: '2.0', id, result: { task } }),
+  task: (id, task) => ({ jsonrpc: '2.0', id, result: task }),
+  event: (id, event) => ({ jsonrpc: '2.0', id, result: event }),
+};
+const V03: Codec = {
+  sent: (id, task) => ({ jsonrpc: '2.0', id, result: v03TaskOf(task) }),
+  task: (id, task) => ({ jsonrpc: '2.0', id, result: v03TaskOf(task) }),
+  event: (id, event) => ({ jsonrpc: '2.0', id, result: v03EventOf(event) }),
+};
+
+/** A 0.3 request as its 1.0 request. */
+function v1RequestOf(request: A2aV03Request): A2aV1Request {
+  const { jsonrpc, id } = request;
+  switch (request.method) {
+    case 'message/send':
+      return { jsonrpc, id, method: 'SendMessage', params: sendParamsOfV03(request.params) };
+    case 'message/stream':
+      return { jsonrpc, id, method: 'SendStreamingMessage', params: sendParamsOfV03(request.params) };
+    case 'tasks/get':
+      return { jsonrpc, id, method: 'GetTask', params: request.params };
+    case 'tasks/cancel':
+      return { jsonrpc, id, method: 'CancelTask', params: request.params };
+  }
+}
+
+async function streamTask(id: RpcId, handle: RunHandle, codec: Codec, request: FastifyRequest, reply: FastifyReply, services: Services): Promise<void> {
   const stream = openSse(request, reply, { keepAliveMs: services.events.options.keepAliveMs });
   try {
-    for await (const result of taskEvents(handle)) {
-      if (!(await stream.send({ data: { jsonrpc: '2.0', id, result } satisfies A2aStreamEvent }))) return;
+    for await (const event of taskEvents(handle)) {
+      if (!(await stream.send({ data: codec.event(id, event) }))) return;
     }
   } finally {
     stream.close();
@@ -133,7 +173,8 @@ export const agentCardRoute = defineRawRoute({
   summary: "An agent's A2A agent card",
   description:
     `The Agent2Agent ${A2A_PROTOCOL_VERSION} card of the agent: its JSON-RPC endpoint (POST /a2a/{name}), streaming, and the ` +
-    'bearer token it takes. Point an A2A client at this URL.',
+    'bearer token it takes; `url`, `preferredTransport` and `protocolVersion` name the same endpoint to A2A 0.3 clients. ' +
+    'Point an A2A client at this URL.',
   scope: 'agents:read',
   rateLimit: 'read',
   request: { params: AgentRef },
@@ -158,7 +199,10 @@ export const agentRpcRoute = defineRawRoute({
     'answers Server-Sent Events, each a JSON-RPC response carrying the task, artifact chunks of the answer, tool activity as ' +
     '`working` status updates and the final status; GetTask reads a task, CancelTask cancels it. A2A failures are JSON-RPC ' +
     'errors with status 200: -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported. ' +
-    'Push notifications are not supported.',
+    'A2A 0.3 clients are answered on the same endpoint: `message/send` (the task; at once with `configuration.blocking: false`), ' +
+    '`message/stream` (the task, `artifact-update`s and `status-update`s, the last one `final`), `tasks/get` and `tasks/cancel`, ' +
+    'in 0.3 shapes (`kind` on parts, messages, tasks and events; roles `user`/`agent`; states such as `completed`) with the ' +
+    'same error codes. Push notifications are not supported.',
   scope: 'chat',
   rateLimit: 'chat',
   request: { params: AgentRef, headers: A2aRequestHeaders, body: { contentType: 'application/json', schema: A2aRequest } },
@@ -171,25 +215,27 @@ export const agentRpcRoute = defineRawRoute({
     },
   },
   errors: ['AGENT_NOT_FOUND', 'SESSION_BUSY'],
-  async handler({ params, body }, request, reply, services) {
+  async handler({ params, body: sent }, request, reply, services) {
     const agent = (await services.agents.get(params.name)).name;
+    const v03 = isV03Request(sent);
+    const [body, codec] = v03 ? [v1RequestOf(sent), V03] : [sent, V1];
     const version = headersOf(A2aRequestHeaders, request)['a2a-version'];
     try {
-      if (version !== undefined && version.split('.')[0] !== A2A_PROTOCOL_VERSION.split('.')[0]) {
+      if (!v03 && version !== undefined && version.split('.')[0] !== A2A_PROTOCOL_VERSION.split('.')[0]) {
         throw new RpcFailure(A2A_ERRORS.VERSION_NOT_SUPPORTED, `A2A version ${version} is not supported: this server speaks ${A2A_PROTOCOL_VERSION}`);
       }
       switch (body.method) {
         case 'SendMessage': {
           const handle = await startTask(services, agent, body.params);
           const run = body.params.configuration?.returnImmediately ? handle.run : (await handle.done).run;
-          return sendRpc(reply, { jsonrpc: '2.0', id: body.id, result: { task: taskOf(run, body.params.configuration?.historyLength) } });
+          return sendRpc(reply, codec.sent(body.id, taskOf(run, body.params.configuration?.historyLength)));
         }
         case 'SendStreamingMessage':
-          return streamTask(body.id, await startTask(services, agent, body.params), request, reply, services);
+          return streamTask(body.id, await startTask(services, agent, body.params), codec, request, reply, services);
         case 'GetTask':
-          return sendRpc(reply, { jsonrpc: '2.0', id: body.id, result: taskOf(await taskRun(services, agent, body.params.id), body.params.historyLength) });
+          return sendRpc(reply, codec.task(body.id, taskOf(await taskRun(services, agent, body.params.id), body.params.historyLength)));
         case 'CancelTask':
-          return sendRpc(reply, { jsonrpc: '2.0', id: body.id, result: taskOf(await cancelTask(services, agent, body.params.id)) });
+          return sendRpc(reply, codec.task(body.id, taskOf(await cancelTask(services, agent, body.params.id))));
       }
     } catch (error) {
       if (!(error instanceof RpcFailure)) throw error;

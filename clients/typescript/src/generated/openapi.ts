@@ -1165,7 +1165,7 @@ export interface paths {
         };
         /**
          * An agent's A2A agent card
-         * @description The Agent2Agent 1.0 card of the agent: its JSON-RPC endpoint (POST /a2a/{name}), streaming, and the bearer token it takes. Point an A2A client at this URL.
+         * @description The Agent2Agent 1.0 card of the agent: its JSON-RPC endpoint (POST /a2a/{name}), streaming, and the bearer token it takes; `url`, `preferredTransport` and `protocolVersion` name the same endpoint to A2A 0.3 clients. Point an A2A client at this URL.
          */
         get: operations["agentToAgent.card"];
         put?: never;
@@ -1187,7 +1187,7 @@ export interface paths {
         put?: never;
         /**
          * Talk to an agent over A2A (JSON-RPC)
-         * @description Agent2Agent 1.0 over JSON-RPC; a task is a run (its id the run id, its contextId the session). SendMessage answers `{task}` when the run ends (at once with `configuration.returnImmediately`); SendStreamingMessage answers Server-Sent Events, each a JSON-RPC response carrying the task, artifact chunks of the answer, tool activity as `working` status updates and the final status; GetTask reads a task, CancelTask cancels it. A2A failures are JSON-RPC errors with status 200: -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported. Push notifications are not supported.
+         * @description Agent2Agent 1.0 over JSON-RPC; a task is a run (its id the run id, its contextId the session). SendMessage answers `{task}` when the run ends (at once with `configuration.returnImmediately`); SendStreamingMessage answers Server-Sent Events, each a JSON-RPC response carrying the task, artifact chunks of the answer, tool activity as `working` status updates and the final status; GetTask reads a task, CancelTask cancels it. A2A failures are JSON-RPC errors with status 200: -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported. A2A 0.3 clients are answered on the same endpoint: `message/send` (the task; at once with `configuration.blocking: false`), `message/stream` (the task, `artifact-update`s and `status-update`s, the last one `final`), `tasks/get` and `tasks/cancel`, in 0.3 shapes (`kind` on parts, messages, tasks and events; roles `user`/`agent`; states such as `completed`) with the same error codes. Push notifications are not supported.
          */
         post: operations["agentToAgent.rpc"];
         delete?: never;
@@ -3407,6 +3407,18 @@ export interface components {
                 /** @enum {string} */
                 protocolVersion: "1.0";
             }[];
+            /** @description A2A 0.3: the JSON-RPC endpoint (the same one), for clients that read 0.3 cards. */
+            url: string;
+            /**
+             * @description A2A 0.3: the transport at `url`.
+             * @enum {string}
+             */
+            preferredTransport: "JSONRPC";
+            /**
+             * @description A2A 0.3: the version of the 0.3 fields (`url`, `preferredTransport`); 1.0 clients read `supportedInterfaces`.
+             * @enum {string}
+             */
+            protocolVersion: "0.3.0";
             provider: {
                 organization: string;
                 url: string;
@@ -3444,7 +3456,7 @@ export interface components {
                 tags: string[];
             }[];
         };
-        A2aResponse: components["schemas"]["A2aSuccessResponse"] | components["schemas"]["A2aErrorResponse"];
+        A2aResponse: components["schemas"]["A2aSuccessResponse"] | components["schemas"]["A2aV03SuccessResponse"] | components["schemas"]["A2aErrorResponse"];
         A2aSuccessResponse: {
             /** @enum {string} */
             jsonrpc: "2.0";
@@ -3524,6 +3536,98 @@ export interface components {
             name: string;
             parts: components["schemas"]["A2aPart"][];
         };
+        A2aV03SuccessResponse: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            /** @description message/send, tasks/get and tasks/cancel: the task. */
+            result: {
+                /** @enum {string} */
+                kind: "task";
+                /** @description The run id: GET /api/runs/{id} has its steps. */
+                id: string;
+                /** @description The session id. */
+                contextId: string;
+                status: components["schemas"]["A2aV03TaskStatus"];
+                artifacts?: components["schemas"]["A2aV03Artifact"][];
+                /** @description The message the task answers. */
+                history?: {
+                    /** @enum {string} */
+                    kind: "message";
+                    messageId: string;
+                    contextId: string;
+                    taskId: string;
+                    /** @enum {string} */
+                    role: "user" | "agent";
+                    parts: components["schemas"]["A2aV03Part"][];
+                    referenceTaskIds?: string[];
+                    extensions?: string[];
+                    metadata?: {
+                        [key: string]: unknown;
+                    };
+                }[];
+                metadata: {
+                    agent: string;
+                    usage: {
+                        input_tokens: number;
+                        output_tokens: number;
+                    };
+                };
+            };
+        };
+        A2aV03TaskStatus: {
+            /** @enum {string} */
+            state: "submitted" | "working" | "input-required" | "completed" | "failed" | "canceled";
+            /** @description Why the task failed, or what it is doing. */
+            message?: {
+                /** @enum {string} */
+                kind: "message";
+                messageId: string;
+                contextId: string;
+                taskId: string;
+                /** @enum {string} */
+                role: "user" | "agent";
+                parts: components["schemas"]["A2aV03Part"][];
+                referenceTaskIds?: string[];
+                extensions?: string[];
+                metadata?: {
+                    [key: string]: unknown;
+                };
+            };
+            timestamp: string;
+        };
+        /** @description Text, or structured data (sent to the agent as JSON); files are not accepted. */
+        A2aV03Part: components["schemas"]["A2aV03TextPart"] | components["schemas"]["A2aV03DataPart"];
+        A2aV03TextPart: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "text";
+            text: string;
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        A2aV03DataPart: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "data";
+            data: {
+                [key: string]: unknown;
+            };
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description The agent's answer: the text of the run's last step. */
+        A2aV03Artifact: {
+            artifactId: string;
+            name: string;
+            parts: components["schemas"]["A2aV03Part"][];
+        };
         A2aErrorResponse: {
             /** @enum {string} */
             jsonrpc: "2.0";
@@ -3533,7 +3637,7 @@ export interface components {
                 message: string;
             };
         };
-        A2aStreamEvent: components["schemas"]["A2aStreamResult"] | components["schemas"]["A2aErrorResponse"];
+        A2aStreamEvent: components["schemas"]["A2aStreamResult"] | components["schemas"]["A2aV03StreamResult"] | components["schemas"]["A2aErrorResponse"];
         A2aStreamResult: {
             /** @enum {string} */
             jsonrpc: "2.0";
@@ -3574,7 +3678,65 @@ export interface components {
                 lastChunk: boolean;
             };
         };
-        A2aRequest: components["schemas"]["A2aSendMessageRequest"] | components["schemas"]["A2aSendStreamingMessageRequest"] | components["schemas"]["A2aGetTaskRequest"] | components["schemas"]["A2aCancelTaskRequest"];
+        A2aV03StreamResult: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            result: components["schemas"]["A2aV03StreamResponse"];
+        };
+        A2aV03StreamResponse: components["schemas"]["A2aV03Task"] | components["schemas"]["A2aV03TaskStatusUpdateEvent"] | components["schemas"]["A2aV03TaskArtifactUpdateEvent"];
+        A2aV03Task: {
+            /** @enum {string} */
+            kind: "task";
+            /** @description The run id: GET /api/runs/{id} has its steps. */
+            id: string;
+            /** @description The session id. */
+            contextId: string;
+            status: components["schemas"]["A2aV03TaskStatus"];
+            artifacts?: components["schemas"]["A2aV03Artifact"][];
+            /** @description The message the task answers. */
+            history?: {
+                /** @enum {string} */
+                kind: "message";
+                messageId: string;
+                contextId: string;
+                taskId: string;
+                /** @enum {string} */
+                role: "user" | "agent";
+                parts: components["schemas"]["A2aV03Part"][];
+                referenceTaskIds?: string[];
+                extensions?: string[];
+                metadata?: {
+                    [key: string]: unknown;
+                };
+            }[];
+            metadata: {
+                agent: string;
+                usage: {
+                    input_tokens: number;
+                    output_tokens: number;
+                };
+            };
+        };
+        A2aV03TaskStatusUpdateEvent: {
+            taskId: string;
+            contextId: string;
+            /** @enum {string} */
+            kind: "status-update";
+            status: components["schemas"]["A2aV03TaskStatus"];
+            /** @description The last event of the stream. */
+            final: boolean;
+        };
+        A2aV03TaskArtifactUpdateEvent: {
+            taskId: string;
+            contextId: string;
+            /** @enum {string} */
+            kind: "artifact-update";
+            artifact: components["schemas"]["A2aV03Artifact"];
+            append: boolean;
+            lastChunk: boolean;
+        };
+        A2aRequest: components["schemas"]["A2aSendMessageRequest"] | components["schemas"]["A2aSendStreamingMessageRequest"] | components["schemas"]["A2aGetTaskRequest"] | components["schemas"]["A2aCancelTaskRequest"] | components["schemas"]["A2aV03MessageSendRequest"] | components["schemas"]["A2aV03MessageStreamRequest"] | components["schemas"]["A2aV03TasksGetRequest"] | components["schemas"]["A2aV03TasksCancelRequest"];
         A2aSendMessageRequest: {
             /** @enum {string} */
             jsonrpc: "2.0";
@@ -3665,6 +3827,117 @@ export interface components {
              * @enum {string}
              */
             method: "CancelTask";
+            params: {
+                /** @description The task: a run id. */
+                id: string;
+                metadata?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        A2aV03MessageSendRequest: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "message/send";
+            params: {
+                message: {
+                    /** @enum {string} */
+                    kind: "message";
+                    messageId: string;
+                    /** @description The conversation: the session the run takes place in (a new one when absent). */
+                    contextId?: string;
+                    /** @description Not accepted on a message sent here: a task ends with its turn. */
+                    taskId?: string;
+                    /** @enum {string} */
+                    role: "user";
+                    parts: components["schemas"]["A2aV03Part"][];
+                    referenceTaskIds?: string[];
+                    extensions?: string[];
+                    metadata?: {
+                        [key: string]: unknown;
+                    };
+                };
+                configuration?: {
+                    /** @description false: answer with the task as soon as it starts, instead of when it ends. */
+                    blocking?: boolean;
+                    historyLength?: number;
+                    acceptedOutputModes?: string[];
+                };
+                metadata?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        A2aV03MessageStreamRequest: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "message/stream";
+            params: {
+                message: {
+                    /** @enum {string} */
+                    kind: "message";
+                    messageId: string;
+                    /** @description The conversation: the session the run takes place in (a new one when absent). */
+                    contextId?: string;
+                    /** @description Not accepted on a message sent here: a task ends with its turn. */
+                    taskId?: string;
+                    /** @enum {string} */
+                    role: "user";
+                    parts: components["schemas"]["A2aV03Part"][];
+                    referenceTaskIds?: string[];
+                    extensions?: string[];
+                    metadata?: {
+                        [key: string]: unknown;
+                    };
+                };
+                configuration?: {
+                    /** @description false: answer with the task as soon as it starts, instead of when it ends. */
+                    blocking?: boolean;
+                    historyLength?: number;
+                    acceptedOutputModes?: string[];
+                };
+                metadata?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        A2aV03TasksGetRequest: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "tasks/get";
+            params: {
+                /** @description The task: a run id. */
+                id: string;
+                historyLength?: number;
+                metadata?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        A2aV03TasksCancelRequest: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: string | number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            method: "tasks/cancel";
             params: {
                 /** @description The task: a run id. */
                 id: string;
@@ -14163,7 +14436,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The protocol version the client speaks; 1.0 here (JSON-RPC error -32009 otherwise). */
+                /** @description The protocol version a 1.0 client speaks; 1.0 here (JSON-RPC error -32009 otherwise). Not read for 0.3's methods. */
                 "a2a-version"?: string;
             };
             path: {

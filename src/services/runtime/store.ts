@@ -132,7 +132,7 @@ export class ConversationStore {
     const now = Date.now();
     const liveInstances = 'SELECT id FROM instances WHERE expires_at > :now';
     const first = options.first;
-    const row = first ? this.messageRow(first.message) : undefined;
+    const row = first ? { ...this.messageRow(first.message), createdAt: new Date(now) } : undefined;
     const context = first?.context ? this.contextQuery(run.session_id).toSQL() : undefined;
     const results = await client.batch(
       [
@@ -160,12 +160,18 @@ export class ConversationStore {
             created: run.created_at.getTime(), started: run.started_at?.getTime() ?? null, now, limit: options.subagentLimit ?? null,
           },
         },
-        // A claim whose run could not be inserted (the sub-agent limit) is given back.
-        {
-          sql: 'UPDATE sessions SET active_run_id = NULL WHERE id = :session AND active_run_id = :run AND NOT EXISTS (SELECT 1 FROM runs WHERE id = :run)',
-          args: { session: run.session_id, run: run.id },
-        },
-        // The first message, and the session's last update, only when the run was inserted (as messageStatements).
+        // A claim whose run could not be inserted (the sub-agent limit; without a limit, only a claim that did not
+        // hold leaves the run out) is given back.
+        ...(options.subagentLimit === undefined
+          ? []
+          : [
+              {
+                sql: 'UPDATE sessions SET active_run_id = NULL WHERE id = :session AND active_run_id = :run AND NOT EXISTS (SELECT 1 FROM runs WHERE id = :run)',
+                args: { session: run.session_id, run: run.id },
+              },
+            ]),
+        // The first message, only when the run was inserted. It is dated `now`, as the session's last update was
+        // above, so that update is the one messageStatements makes.
         ...(row
           ? [
               {
@@ -173,12 +179,8 @@ export class ConversationStore {
                       SELECT :id, :session, :agent, :run, :user, :role, :content, :calls, :callId, :at WHERE EXISTS (SELECT 1 FROM runs WHERE id = :run)`,
                 args: {
                   id: row.id, session: row.sessionId, agent: row.agent, run: run.id, user: row.userId, role: row.role, content: row.content,
-                  calls: row.toolCalls ? JSON.stringify(row.toolCalls) : null, callId: row.toolCallId, at: row.createdAt.getTime(),
+                  calls: row.toolCalls ? JSON.stringify(row.toolCalls) : null, callId: row.toolCallId, at: now,
                 },
-              },
-              {
-                sql: 'UPDATE sessions SET updated_at = :at WHERE id = :session AND EXISTS (SELECT 1 FROM runs WHERE id = :run)',
-                args: { at: row.createdAt.getTime(), session: row.sessionId, run: run.id },
               },
             ]
           : []),

@@ -6,7 +6,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
 import type { LookupAddress } from 'node:dns';
 import ipaddr from 'ipaddr.js';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { AppError } from '../domain/errors.ts';
 
 export type HostLookup = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
@@ -148,10 +148,15 @@ export async function assertUrlAllowed(url: URL, options: NetGuardOptions): Prom
  * a public address and the connection with a private one a moment later (DNS rebinding).
  */
 const dispatchers = new WeakMap<NetGuardOptions, Agent>();
+/** undici's Agent, loaded by the first guarded request rather than at start-up. */
+let undiciAgent: Promise<typeof Agent> | undefined;
 
-function dispatcherFor(options: NetGuardOptions): Agent {
+async function dispatcherFor(options: NetGuardOptions): Promise<Agent> {
   let dispatcher = dispatchers.get(options);
   if (!dispatcher) {
+    const Agent = await (undiciAgent ??= import('undici').then((undici) => undici.Agent));
+    dispatcher = dispatchers.get(options);
+    if (dispatcher) return dispatcher;
     const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
       resolve(hostname, options).then(
         (addresses) => {
@@ -174,7 +179,7 @@ function dispatcherFor(options: NetGuardOptions): Agent {
 }
 
 /** The dispatcher for one hop: the guard's, or none (fetch's own) for a URL the operator trusts. */
-function hopDispatcher(url: URL, options: NetGuardOptions): Agent | undefined {
+async function hopDispatcher(url: URL, options: NetGuardOptions): Promise<Agent | undefined> {
   return isTrustedUrl(url, options.trustedUrls) ? undefined : dispatcherFor(options);
 }
 
@@ -206,7 +211,7 @@ export async function guardedFetch(url: string | URL, init: RequestInit, guard: 
     let response: Response;
     try {
       // `dispatcher` is undici's option, passed through by Node's fetch.
-      response = await fetch(current, { ...request, redirect: 'manual', dispatcher: hopDispatcher(current, guard) } as RequestInit);
+      response = await fetch(current, { ...request, redirect: 'manual', dispatcher: await hopDispatcher(current, guard) } as RequestInit);
     } catch (error) {
       const refused = refusalIn(error);
       if (refused) throw refuse(current, refused.message);

@@ -52,6 +52,9 @@ const result = await build({
   // Bundled CommonJS packages require node's built-ins (and the external packages) through this.
   banner: { js: "import { createRequire as __moxxyCreateRequire } from 'node:module'; const require = __moxxyCreateRequire(import.meta.url);" },
   sourcemap: 'linked',
+  // Less for node to read and parse at every start; names are kept (no identifier renaming) for stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
   plugins: [sourceUrlOf],
   metafile: true,

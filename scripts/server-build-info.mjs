@@ -5,7 +5,7 @@
  * through tsx. Plain JavaScript, as bin/moxxy.mjs reads it before any TypeScript loader exists.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,13 +28,24 @@ function sourceFiles(dir = SRC_DIR) {
 }
 
 /**
- * What the sources are now: { sources: { 'src/x.ts': sha256, ... }, script: sha256 of the build script }. `extra` adds
- * files from outside src/ that the bundle holds (none today: scripts/build-server.mjs passes what esbuild read).
+ * What the sources are now: { sources: { 'src/x.ts': sha256, ... }, script: sha256 of the build script, stamps:
+ * { 'src/x.ts': [size, mtime], ... } }. `extra` adds files from outside src/ that the bundle holds (what esbuild read
+ * from outside src/, and package-lock.json: scripts/build-server.mjs). A file whose size and mtime are still its stamp's
+ * is not hashed again at every start (staleness).
  */
 export function describeSources(extra = []) {
   const sources = {};
-  for (const file of [...sourceFiles(), ...extra].sort()) sources[toKey(file)] = sha256(file);
-  return { sources, script: sha256(BUILD_SCRIPT) };
+  const stamps = {};
+  for (const file of [...sourceFiles(), ...extra].sort()) {
+    sources[toKey(file)] = sha256(file);
+    stamps[toKey(file)] = stampOf(file);
+  }
+  return { sources, script: sha256(BUILD_SCRIPT), stamps };
+}
+
+function stampOf(file) {
+  const { size, mtimeMs } = statSync(file);
+  return [size, mtimeMs];
 }
 
 /** Why the build in dist/server does not match the sources, or [] when it does. */
@@ -47,12 +58,20 @@ export function staleness() {
     return ['dist/server/build.json cannot be read'];
   }
   const recorded = info.sources ?? {};
+  const stamps = info.stamps ?? {};
   const reasons = [];
   if (info.script !== sha256(BUILD_SCRIPT)) reasons.push('scripts/build-server.mjs changed');
   for (const [path, hash] of Object.entries(recorded)) {
     const file = join(ROOT, path);
-    if (!existsSync(file)) reasons.push(`${path} was removed`);
-    else if (sha256(file) !== hash) reasons.push(`${path} changed`);
+    if (!existsSync(file)) {
+      reasons.push(`${path} was removed`);
+      continue;
+    }
+    const stamp = stamps[path];
+    const [size, mtime] = stampOf(file);
+    // Same size and mtime as when it was built: unchanged, as make would judge it, without reading it.
+    if (Array.isArray(stamp) && stamp[0] === size && stamp[1] === mtime) continue;
+    if (sha256(file) !== hash) reasons.push(`${path} changed`);
   }
   for (const file of sourceFiles()) if (!(toKey(file) in recorded)) reasons.push(`${toKey(file)} was added`);
   return reasons;

@@ -4,7 +4,14 @@
  * checked against openapi.json: JSON bodies as the REST client checks them, each Server-Sent Event against the stream's
  * event schema.
  */
-import { A2AClient, createAuthenticatingFetchWithRetry } from 'a2a-sdk-v03/client';
+import {
+  A2AClient,
+  ClientFactory,
+  ClientFactoryOptions,
+  DefaultAgentCardResolver,
+  JsonRpcTransportFactory,
+  createAuthenticatingFetchWithRetry,
+} from 'a2a-sdk-v03/client';
 import type { Message, MessageSendParams, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent } from 'a2a-sdk-v03';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -128,6 +135,28 @@ describe('A2A 0.3 on the same endpoint', () => {
     const card = await client.getAgentCard();
     expect(card).toMatchObject({ name: 'default', url: `${server.url}/a2a/default`, preferredTransport: 'JSONRPC', protocolVersion: '0.3.0' });
     expect(card.capabilities.streaming).toBe(true);
+  });
+
+  it("works with 0.3.x's ClientFactory too, which reads the card's 1.0-style security schemes as 0.3's protobuf JSON", async () => {
+    const fetchImpl = createAuthenticatingFetchWithRetry(checkedFetch, {
+      headers: async () => ({ Authorization: `Bearer ${tokens.a2a}` }),
+      shouldRetryWithHeaders: async () => undefined,
+    });
+    const factory = new ClientFactory(
+      ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+        transports: [new JsonRpcTransportFactory({ fetchImpl })],
+        cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
+      }),
+    );
+    const client = await factory.createFromUrl(`${server.url}/a2a/default/.well-known/agent-card.json`, '');
+    const task = (await client.sendMessage(send('Through the factory'))) as Task;
+    expect(task).toMatchObject({ kind: 'task', status: { state: 'completed' } });
+    expect(textOf(task)).toBe('Through the factory');
+    expect(await client.getTask({ id: task.id })).toMatchObject({ kind: 'task', id: task.id, status: { state: 'completed' } });
+    const kinds: string[] = [];
+    for await (const event of client.sendMessageStream(send('Streamed through the factory'))) kinds.push(event.kind);
+    expect(kinds[0]).toBe('task');
+    expect(kinds.at(-1)).toBe('status-update');
   });
 
   it('message/send runs the agent and answers the completed task, the answer as a text artifact', async () => {

@@ -6,6 +6,7 @@
  * declares one; fastify validates nothing for us) when its route is ready, as fastify does.
  */
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
 
 type Serialize = (data: unknown) => string;
@@ -15,6 +16,30 @@ type ValidatorFactory = (externalSchemas: unknown, options?: unknown) => (route:
 
 const requireHere = createRequire(import.meta.url);
 
+interface CompilerPackages {
+  serializers: { SerializerSelector: () => SerializerFactory };
+  validators: () => ValidatorFactory;
+}
+
+let packages: CompilerPackages | undefined;
+
+/**
+ * The two packages: in the compiled server, from the build's one-file bundle of them (scripts/build-server.mjs), one
+ * file to read and compile instead of some sixty; else from node_modules.
+ */
+function compilerPackages(): CompilerPackages {
+  if (packages) return packages;
+  const buildDir = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.serverBuild')];
+  packages =
+    typeof buildDir === 'string'
+      ? (requireHere(join(buildDir, 'schema-compilers.cjs')) as CompilerPackages)
+      : {
+          serializers: requireHere('@fastify/fast-json-stringify-compiler') as CompilerPackages['serializers'],
+          validators: requireHere('@fastify/ajv-compiler') as CompilerPackages['validators'],
+        };
+  return packages;
+}
+
 /** A serializer compiler like fastify's default one over these external schemas, compiling each route's serializer on first use. */
 export function lazySerializerCompiler(externalSchemas: unknown, options?: unknown): (route: RouteSchema) => Serialize {
   let compile: ((route: RouteSchema) => Serialize) | undefined;
@@ -22,7 +47,7 @@ export function lazySerializerCompiler(externalSchemas: unknown, options?: unkno
     let serialize: Serialize | undefined;
     return (data) => {
       if (!serialize) {
-        compile ??= (requireHere('@fastify/fast-json-stringify-compiler') as { SerializerSelector: () => SerializerFactory }).SerializerSelector()(externalSchemas, options);
+        compile ??= compilerPackages().serializers.SerializerSelector()(externalSchemas, options);
         serialize = compile(route);
       }
       return serialize(data);
@@ -37,6 +62,6 @@ export function lazyCompilersFactory(): NonNullable<NonNullable<FastifyServerOpt
   return {
     buildSerializer: lazySerializerCompiler,
     buildValidator: (externalSchemas: unknown, options?: unknown) =>
-      (validators ??= (requireHere('@fastify/ajv-compiler') as () => ValidatorFactory)())(externalSchemas, options),
+      (validators ??= compilerPackages().validators())(externalSchemas, options),
   } as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 }

@@ -48,12 +48,12 @@ const result = await build({
   platform: 'node',
   target: 'node20.19',
   // Packages are bundled too: loading them from node_modules file by file (resolution, package.json reads, a
-  // compile per file, the CommonJS loader) was most of the start's CPU. These stay outside: native code (libSQL),
-  // binaries (esbuild), the TypeScript loader, and packages that read files beside their own code (swagger-ui-dist's
-  // assets, pino's transport workers).
+  // compile per file, the CommonJS loader) was most of the start's CPU. These stay outside: native code (libSQL's
+  // binding; its JavaScript client is bundled), binaries (esbuild), the TypeScript loader, and swagger-ui-dist, whose
+  // assets are read beside its code. (pino is bundled: the server uses no pino transport, whose workers are files.)
   // fastify's schema compilers are not in it either: the server loads them on first use, from a bundle of their own
   // (below; src/http/schema-compilers.ts).
-  external: ['libsql', '@libsql/*', 'esbuild', 'tsx', 'tsx/*', 'swagger-ui-dist', 'pino', ...SCHEMA_COMPILERS],
+  external: ['libsql', 'esbuild', 'tsx', 'tsx/*', 'swagger-ui-dist', ...SCHEMA_COMPILERS],
   // Bundled CommonJS packages require node's built-ins (and the external packages) through this.
   banner: { js: "import { createRequire as __moxxyCreateRequire } from 'node:module'; const require = __moxxyCreateRequire(import.meta.url);" },
   sourcemap: 'linked',

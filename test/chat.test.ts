@@ -401,6 +401,9 @@ describe('streaming, busy sessions and cancellation', () => {
     expect(second.body.error.code).toBe('SESSION_BUSY');
     const runId = second.body.error.details.run_id;
     expect((await server.api.get(`/api/runs/${runId}`)).body.data.status).toBe('running');
+    // The refused turn's message is not stored: it goes in with the run's start, only when the run starts.
+    const stored = (await server.api.get('/api/agents/slow/chat/history?session_id=busy')).body.data.messages;
+    expect(stored.map((m: { role: string; content: string }) => [m.role, m.content])).toEqual([['user', 'take your time']]);
 
     const cancelled = await server.api.post(`/api/runs/${runId}/cancel`);
     expect(cancelled.status).toBe(200);

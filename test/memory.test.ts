@@ -1,6 +1,7 @@
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChangeFeed } from '../src/services/changes/feed.ts';
 import { MemoryService, memoryTools, type MemoryEvent } from '../src/services/memory/index.ts';
 import type { ToolContext } from '../src/services/tools/types.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -363,6 +364,28 @@ describe('memory tools and recall for the runtime', () => {
       run_id: 'run_test',
       payload: { query: 'seats trains', user_id: 'alice', mode: 'fts' },
     });
+  });
+
+  it('recalls what another process stored for an agent it had found holding no memories', async () => {
+    await newAgent('mem-elsewhere');
+    const { db } = server.services.database;
+    // Two processes sharing the database: each with its own change feed (its own origin) and memory service.
+    const [feedHere, feedThere] = await Promise.all([ChangeFeed.open(db, () => 'inst_here'), ChangeFeed.open(db, () => 'inst_there')]);
+    const options = { config: server.services.config.memory, emit: async () => undefined };
+    const here = new MemoryService(db, server.services.agents, { ...options, changes: feedHere });
+    const there = new MemoryService(db, server.services.agents, { ...options, changes: feedThere });
+    try {
+      expect(await here.recall('mem-elsewhere', null, 'green tea')).toEqual([]);
+      await there.add('mem-elsewhere', { content: 'Likes green tea' });
+      await feedHere.catchUp();
+      expect((await here.recall('mem-elsewhere', null, 'green tea')).map((m) => m.content)).toEqual(['Likes green tea']);
+      await here.clear('mem-elsewhere');
+      expect(await here.recall('mem-elsewhere', null, 'green tea')).toEqual([]);
+      await here.add('mem-elsewhere', { content: 'Drinks green tea at noon' });
+      expect((await here.recall('mem-elsewhere', null, 'green tea')).map((m) => m.content)).toEqual(['Drinks green tea at noon']);
+    } finally {
+      await Promise.all([feedHere.close(), feedThere.close()]);
+    }
   });
 
   it('answers bad tool arguments with an error result instead of throwing', async () => {

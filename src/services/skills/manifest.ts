@@ -83,22 +83,15 @@ export function parseManifestJson(text: string): Manifest {
   return readManifest(data);
 }
 
+/** The stored fields a skill's manifest.toml holds, in the order it lists them. */
+const MANIFEST_FIELDS = [
+  'name', 'description', 'version', 'language', 'run_command', 'entrypoint',
+  'needs_network', 'needs_fs_read', 'needs_fs_write', 'needs_env', 'env_keys', 'usage_example',
+] as const satisfies ReadonlyArray<keyof Skill>;
+
 /** manifest.toml for a skill's stored fields (JSON string escapes are valid TOML basic strings). */
 export function renderManifestToml(skill: Skill): string {
-  const entries: Array<[string, TomlValue | null]> = [
-    ['name', skill.name],
-    ['description', skill.description],
-    ['version', skill.version],
-    ['language', skill.language],
-    ['run_command', skill.run_command],
-    ['entrypoint', skill.entrypoint],
-    ['needs_network', skill.needs_network],
-    ['needs_fs_read', skill.needs_fs_read],
-    ['needs_fs_write', skill.needs_fs_write],
-    ['needs_env', skill.needs_env],
-    ['env_keys', skill.env_keys],
-    ['usage_example', skill.usage_example],
-  ];
+  const entries = MANIFEST_FIELDS.map((key): [string, TomlValue | null] => [key, skill[key]]);
   return entries
     .filter((entry): entry is [string, TomlValue] => entry[1] !== null)
     .map(([key, value]) => `${key} = ${Array.isArray(value) ? `[${value.map((v) => JSON.stringify(v)).join(', ')}]` : JSON.stringify(value)}`)

@@ -6,7 +6,7 @@ import { moxxy } from '../api.ts';
 import { href, navigate } from '../router.ts';
 import { holdsHostPowers, useSession } from '../session.tsx';
 import { useAction, useLoad } from '../ui/hooks.ts';
-import { Empty, ErrorNotice, Field, Notice, PageHeader, Pager, Select, TextArea, When } from '../ui/kit.tsx';
+import { Empty, ErrorNotice, Field, Notice, PageHeader, Pager, Select, Table, TextArea, When } from '../ui/kit.tsx';
 import { ToolsEditor } from '../ui/tools-editor.tsx';
 
 type Agent = Schema<'Agent'>;
@@ -39,45 +39,31 @@ function AgentList() {
       <ErrorNotice error={agents.error ?? remove.error} />
       {agents.data?.agents.length === 0 ? <Empty>No agents yet.</Empty> : null}
       {agents.data?.agents.length ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Agents</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Model</th>
-                <th scope="col">Allowed tools</th>
-                <th scope="col">Updated</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {agents.data.agents.map((agent) => (
-                <tr key={agent.name}>
-                  <td>
-                    <a href={href('agents', agent.name)}>{agent.display_name ?? agent.name}</a>
-                    {agent.display_name ? <small class="muted"> {agent.name}</small> : null}
-                    {agent.description ? <div class="muted">{agent.description}</div> : null}
-                  </td>
-                  <td>
-                    {agent.model.provider} / {agent.model.name}
-                  </td>
-                  <td>{agent.allowed_tools.length ? agent.allowed_tools.join(', ') : <span class="muted">none</span>}</td>
-                  <td>
-                    <When at={agent.updated_at} />
-                  </td>
-                  <td class="row-actions">
-                    <a href={href('chat', agent.name)}>Chat</a>
-                    <a href={href('runs', agent.name)}>Runs</a>
-                    <button type="button" class="danger" disabled={remove.busy} onClick={() => remove.run(agent.name)} aria-label={`Delete ${agent.name}`}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption={'Agents'} columns={['Name', 'Model', 'Allowed tools', 'Updated', 'Actions']}>
+          {agents.data.agents.map((agent) => (
+            <tr key={agent.name}>
+              <td>
+                <a href={href('agents', agent.name)}>{agent.display_name ?? agent.name}</a>
+                {agent.display_name ? <small class="muted"> {agent.name}</small> : null}
+                {agent.description ? <div class="muted">{agent.description}</div> : null}
+              </td>
+              <td>
+                {agent.model.provider} / {agent.model.name}
+              </td>
+              <td>{agent.allowed_tools.length ? agent.allowed_tools.join(', ') : <span class="muted">none</span>}</td>
+              <td>
+                <When at={agent.updated_at} />
+              </td>
+              <td class="row-actions">
+                <a href={href('chat', agent.name)}>Chat</a>
+                <a href={href('runs', agent.name)}>Runs</a>
+                <button type="button" class="danger" disabled={remove.busy} onClick={() => remove.run(agent.name)} aria-label={`Delete ${agent.name}`}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       {agents.data ? <Pager pagination={agents.data.pagination} onOffset={setOffset} /> : null}
     </section>

@@ -5,7 +5,7 @@ import type { PageProps } from '../app.tsx';
 import { moxxy } from '../api.ts';
 import { AgentPicker } from '../ui/agent-picker.tsx';
 import { useAction, useLoad } from '../ui/hooks.ts';
-import { Badge, Empty, ErrorNotice, Field, Notice, PageHeader, Select, TextArea, When } from '../ui/kit.tsx';
+import { Badge, Empty, ErrorNotice, Field, Notice, PageHeader, Select, Table, TextArea, When } from '../ui/kit.tsx';
 
 type ChannelType = Schema<'ChannelType'>;
 type PairingCode = Schema<'PairingCode'>;
@@ -47,49 +47,36 @@ export function ChannelsPage({ agent }: PageProps) {
       ) : null}
       {channels.data?.channels.length === 0 ? <Empty>No channels for {agent}.</Empty> : null}
       {channels.data?.channels.length ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Channels of {agent}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Channel</th>
-                <th scope="col">Status</th>
-                <th scope="col">Configuration</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {channels.data.channels.map((channel) => (
-                <tr key={channel.name}>
-                  <td>
-                    <code>{channel.name}</code> <small class="muted">{channel.type}</small>
-                  </td>
-                  <td>
-                    <Badge>{channel.status}</Badge> {channel.enabled ? null : <Badge>disabled</Badge>}
-                    {channel.last_error ? <div class="muted">{channel.last_error}</div> : null}
-                    {channel.type === 'telegram' ? <div class="muted">{channel.paired_chats} paired chats</div> : null}
-                  </td>
-                  <td>
-                    <code class="clip">{JSON.stringify(channel.config)}</code>
-                  </td>
-                  <td class="row-actions">
-                    <button type="button" disabled={toggle.busy} onClick={() => toggle.run(channel.name, !channel.enabled)}>
-                      {channel.enabled ? 'Disable' : 'Enable'}
-                    </button>
-                    {channel.type === 'telegram' ? (
-                      <button type="button" disabled={pair.busy} onClick={() => pair.run(channel.name)}>
-                        Pair a chat
-                      </button>
-                    ) : null}
-                    <button type="button" class="danger" aria-label={`Delete ${channel.name}`} disabled={remove.busy} onClick={() => remove.run(channel.name)}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption={`Channels of ${agent}`} columns={['Channel', 'Status', 'Configuration', 'Actions']}>
+          {channels.data.channels.map((channel) => (
+            <tr key={channel.name}>
+              <td>
+                <code>{channel.name}</code> <small class="muted">{channel.type}</small>
+              </td>
+              <td>
+                <Badge>{channel.status}</Badge> {channel.enabled ? null : <Badge>disabled</Badge>}
+                {channel.last_error ? <div class="muted">{channel.last_error}</div> : null}
+                {channel.type === 'telegram' ? <div class="muted">{channel.paired_chats} paired chats</div> : null}
+              </td>
+              <td>
+                <code class="clip">{JSON.stringify(channel.config)}</code>
+              </td>
+              <td class="row-actions">
+                <button type="button" disabled={toggle.busy} onClick={() => toggle.run(channel.name, !channel.enabled)}>
+                  {channel.enabled ? 'Disable' : 'Enable'}
+                </button>
+                {channel.type === 'telegram' ? (
+                  <button type="button" disabled={pair.busy} onClick={() => pair.run(channel.name)}>
+                    Pair a chat
+                  </button>
+                ) : null}
+                <button type="button" class="danger" aria-label={`Delete ${channel.name}`} disabled={remove.busy} onClick={() => remove.run(channel.name)}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       <ConfigureChannel agent={agent} onSaved={channels.reload} />
     </section>

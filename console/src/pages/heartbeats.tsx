@@ -5,7 +5,7 @@ import { moxxy } from '../api.ts';
 import { href } from '../router.ts';
 import { AgentPicker } from '../ui/agent-picker.tsx';
 import { useAction, useLoad } from '../ui/hooks.ts';
-import { Badge, Empty, ErrorNotice, Field, PageHeader, Select, TextArea, When } from '../ui/kit.tsx';
+import { Badge, Empty, ErrorNotice, Field, PageHeader, Select, Table, TextArea, When } from '../ui/kit.tsx';
 
 export function HeartbeatsPage({ agent }: PageProps) {
   const heartbeats = useLoad(() => moxxy.heartbeats.list({ agent, limit: 100 }), [agent]);
@@ -29,50 +29,36 @@ export function HeartbeatsPage({ agent }: PageProps) {
       <ErrorNotice error={heartbeats.error ?? toggle.error ?? remove.error} />
       {heartbeats.data?.heartbeats.length === 0 ? <Empty>No heartbeats for {agent}.</Empty> : null}
       {heartbeats.data?.heartbeats.length ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Heartbeats of {agent}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Heartbeat</th>
-                <th scope="col">Schedule</th>
-                <th scope="col">Next run</th>
-                <th scope="col">Last run</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {heartbeats.data.heartbeats.map((heartbeat) => (
-                <tr key={heartbeat.id}>
-                  <td>
-                    <code>{heartbeat.name}</code> {heartbeat.enabled ? null : <Badge>disabled</Badge>}
-                    <div class="muted clip">{heartbeat.prompt}</div>
-                  </td>
-                  <td>{heartbeat.cron ? `${heartbeat.cron} (${heartbeat.timezone})` : `every ${heartbeat.interval_seconds} s`}</td>
-                  <td>
-                    <When at={heartbeat.next_run_at} />
-                  </td>
-                  <td>
-                    <When at={heartbeat.last_run_at} />
-                    {heartbeat.last_run_id ? (
-                      <div>
-                        <a href={href('runs', agent, heartbeat.last_run_id)}>{heartbeat.last_run_id}</a>
-                      </div>
-                    ) : null}
-                  </td>
-                  <td class="row-actions">
-                    <button type="button" disabled={toggle.busy} onClick={() => toggle.run(heartbeat.id, !heartbeat.enabled)}>
-                      {heartbeat.enabled ? 'Disable' : 'Enable'}
-                    </button>
-                    <button type="button" class="danger" aria-label={`Delete ${heartbeat.name}`} disabled={remove.busy} onClick={() => remove.run(heartbeat.id, heartbeat.name)}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption={`Heartbeats of ${agent}`} columns={['Heartbeat', 'Schedule', 'Next run', 'Last run', 'Actions']}>
+          {heartbeats.data.heartbeats.map((heartbeat) => (
+            <tr key={heartbeat.id}>
+              <td>
+                <code>{heartbeat.name}</code> {heartbeat.enabled ? null : <Badge>disabled</Badge>}
+                <div class="muted clip">{heartbeat.prompt}</div>
+              </td>
+              <td>{heartbeat.cron ? `${heartbeat.cron} (${heartbeat.timezone})` : `every ${heartbeat.interval_seconds} s`}</td>
+              <td>
+                <When at={heartbeat.next_run_at} />
+              </td>
+              <td>
+                <When at={heartbeat.last_run_at} />
+                {heartbeat.last_run_id ? (
+                  <div>
+                    <a href={href('runs', agent, heartbeat.last_run_id)}>{heartbeat.last_run_id}</a>
+                  </div>
+                ) : null}
+              </td>
+              <td class="row-actions">
+                <button type="button" disabled={toggle.busy} onClick={() => toggle.run(heartbeat.id, !heartbeat.enabled)}>
+                  {heartbeat.enabled ? 'Disable' : 'Enable'}
+                </button>
+                <button type="button" class="danger" aria-label={`Delete ${heartbeat.name}`} disabled={remove.busy} onClick={() => remove.run(heartbeat.id, heartbeat.name)}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       <CreateHeartbeat agent={agent} onCreated={heartbeats.reload} />
     </section>

@@ -6,7 +6,7 @@ import { moxxy } from '../api.ts';
 import { holdsHostPowers, useSession } from '../session.tsx';
 import { AgentPicker } from '../ui/agent-picker.tsx';
 import { useAction, useLoad } from '../ui/hooks.ts';
-import { Badge, Empty, ErrorNotice, Field, Json, PageHeader, Select, TextArea, When } from '../ui/kit.tsx';
+import { Badge, Empty, ErrorNotice, Field, Json, PageHeader, Select, Table, TextArea, When } from '../ui/kit.tsx';
 
 type Transport = Schema<'McpTransport'>;
 type McpInvokeResult = Schema<'McpInvokeResult'>;
@@ -30,46 +30,31 @@ export function McpPage({ agent }: PageProps) {
       <ErrorNotice error={servers.error ?? remove.error} />
       {servers.data?.servers.length === 0 ? <Empty>No MCP servers for {agent}.</Empty> : null}
       {servers.data?.servers.length ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">MCP servers of {agent}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Server</th>
-                <th scope="col">Status</th>
-                <th scope="col">Tools</th>
-                <th scope="col">Runs</th>
-                <th scope="col">Added</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {servers.data.servers.map((server) => (
-                <tr key={server.name}>
-                  <td>
-                    <code>{server.name}</code> <small class="muted">{server.transport}</small>
-                  </td>
-                  <td>
-                    <Badge>{server.status}</Badge>
-                    {server.error ? <div class="muted">{server.error}</div> : null}
-                  </td>
-                  <td>{server.tools_count}</td>
-                  <td>
-                    <code>{server.transport === 'stdio' ? [server.command, ...(server.args ?? [])].join(' ') : server.url}</code>
-                  </td>
-                  <td>
-                    <When at={server.created_at} />
-                  </td>
-                  <td>
-                    <button type="button" class="danger" aria-label={`Remove ${server.name}`} disabled={remove.busy} onClick={() => remove.run(server.name)}>
-                      Remove
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption={`MCP servers of ${agent}`} columns={['Server', 'Status', 'Tools', 'Runs', 'Added', 'Actions']}>
+          {servers.data.servers.map((server) => (
+            <tr key={server.name}>
+              <td>
+                <code>{server.name}</code> <small class="muted">{server.transport}</small>
+              </td>
+              <td>
+                <Badge>{server.status}</Badge>
+                {server.error ? <div class="muted">{server.error}</div> : null}
+              </td>
+              <td>{server.tools_count}</td>
+              <td>
+                <code>{server.transport === 'stdio' ? [server.command, ...(server.args ?? [])].join(' ') : server.url}</code>
+              </td>
+              <td>
+                <When at={server.created_at} />
+              </td>
+              <td>
+                <button type="button" class="danger" aria-label={`Remove ${server.name}`} disabled={remove.busy} onClick={() => remove.run(server.name)}>
+                  Remove
+                </button>
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       <h2>Tools</h2>
       <ErrorNotice error={tools.error} />

@@ -10,7 +10,7 @@ import { href } from '../router.ts';
 import { AgentPicker } from '../ui/agent-picker.tsx';
 import { ApprovalCard } from '../ui/approval-card.tsx';
 import { useAction, useLoad } from '../ui/hooks.ts';
-import { Badge, Empty, ErrorNotice, Field, Json, PageHeader, Pager, Select, When } from '../ui/kit.tsx';
+import { Badge, Empty, ErrorNotice, Field, Json, PageHeader, Pager, Select, Table, When } from '../ui/kit.tsx';
 import { RunEvents } from '../ui/run-events.tsx';
 
 type RunStatus = Schema<'RunStatus'>;
@@ -52,45 +52,29 @@ function RunList({ agent }: { agent: string }) {
       <ErrorNotice error={runs.error} />
       {runs.data?.runs.length === 0 ? <Empty>No runs.</Empty> : null}
       {runs.data?.runs.length ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Runs of {agent}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Run</th>
-                <th scope="col">Status</th>
-                <th scope="col">Source</th>
-                <th scope="col">Input</th>
-                <th scope="col">Tokens</th>
-                <th scope="col">Started</th>
-                <th scope="col">Took</th>
-              </tr>
-            </thead>
-            <tbody>
-              {runs.data.runs.map((run) => (
-                <tr key={run.id}>
-                  <td>
-                    <a href={href('runs', agent, run.id)}>
-                      <code>{run.id}</code>
-                    </a>
-                  </td>
-                  <td>
-                    <Badge>{run.status}</Badge>
-                  </td>
-                  <td>{run.source}</td>
-                  <td class="clip">{run.input}</td>
-                  <td>
-                    {run.usage.input_tokens} / {run.usage.output_tokens}
-                  </td>
-                  <td>
-                    <When at={run.started_at ?? run.created_at} />
-                  </td>
-                  <td>{duration(run)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption={`Runs of ${agent}`} columns={['Run', 'Status', 'Source', 'Input', 'Tokens', 'Started', 'Took']}>
+          {runs.data.runs.map((run) => (
+            <tr key={run.id}>
+              <td>
+                <a href={href('runs', agent, run.id)}>
+                  <code>{run.id}</code>
+                </a>
+              </td>
+              <td>
+                <Badge>{run.status}</Badge>
+              </td>
+              <td>{run.source}</td>
+              <td class="clip">{run.input}</td>
+              <td>
+                {run.usage.input_tokens} / {run.usage.output_tokens}
+              </td>
+              <td>
+                <When at={run.started_at ?? run.created_at} />
+              </td>
+              <td>{duration(run)}</td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       {runs.data ? <Pager pagination={runs.data.pagination} onOffset={setOffset} /> : null}
     </section>

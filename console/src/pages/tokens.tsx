@@ -5,7 +5,7 @@ import type { PageProps } from '../app.tsx';
 import { moxxy } from '../api.ts';
 import { holdsHostPowers, useSession } from '../session.tsx';
 import { useAction, useLoad } from '../ui/hooks.ts';
-import { Badge, Check, Empty, ErrorNotice, Field, PageHeader, Pager, When } from '../ui/kit.tsx';
+import { Badge, Check, Empty, ErrorNotice, Field, PageHeader, Pager, Table, When } from '../ui/kit.tsx';
 
 type Scope = Schema<'Scope'>;
 type TokenCreated = Schema<'TokenCreated'>;
@@ -42,53 +42,37 @@ export function TokensPage(_props: PageProps) {
       <ErrorNotice error={tokens.error ?? revoke.error} />
       {tokens.data?.tokens.length === 0 ? <Empty>No tokens yet.</Empty> : null}
       {tokens.data?.tokens.length ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">API tokens</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Token</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.data.tokens.map((token) => (
-                <tr key={token.id}>
-                  <td>
-                    {token.name} {token.id === session?.token_id ? <Badge tone="live">this session</Badge> : null}
-                  </td>
-                  <td>
-                    <code>{token.prefix}…</code>
-                  </td>
-                  <td>{token.scopes.join(', ')}</td>
-                  <td>
-                    <When at={token.created_at} />
-                  </td>
-                  <td>
-                    <When at={token.expires_at} />
-                  </td>
-                  <td>
-                    <When at={token.last_used_at} />
-                  </td>
-                  <td>
-                    {token.revoked_at ? (
-                      <Badge>revoked</Badge>
-                    ) : (
-                      <button type="button" class="danger" aria-label={`Revoke ${token.name}`} disabled={revoke.busy} onClick={() => revoke.run(token.id, token.name)}>
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption={'API tokens'} columns={['Name', 'Token', 'Scopes', 'Created', 'Expires', 'Last used', 'Actions']}>
+          {tokens.data.tokens.map((token) => (
+            <tr key={token.id}>
+              <td>
+                {token.name} {token.id === session?.token_id ? <Badge tone="live">this session</Badge> : null}
+              </td>
+              <td>
+                <code>{token.prefix}…</code>
+              </td>
+              <td>{token.scopes.join(', ')}</td>
+              <td>
+                <When at={token.created_at} />
+              </td>
+              <td>
+                <When at={token.expires_at} />
+              </td>
+              <td>
+                <When at={token.last_used_at} />
+              </td>
+              <td>
+                {token.revoked_at ? (
+                  <Badge>revoked</Badge>
+                ) : (
+                  <button type="button" class="danger" aria-label={`Revoke ${token.name}`} disabled={revoke.busy} onClick={() => revoke.run(token.id, token.name)}>
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       {tokens.data ? <Pager pagination={tokens.data.pagination} onOffset={setOffset} /> : null}
       {created ? (

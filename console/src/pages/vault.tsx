@@ -4,7 +4,7 @@ import type { PageProps } from '../app.tsx';
 import { moxxy } from '../api.ts';
 import { AgentPicker } from '../ui/agent-picker.tsx';
 import { useAction, useLoad } from '../ui/hooks.ts';
-import { Empty, ErrorNotice, Field, Notice, PageHeader, Pager, When } from '../ui/kit.tsx';
+import { Empty, ErrorNotice, Field, Notice, PageHeader, Pager, Table, When } from '../ui/kit.tsx';
 
 export function VaultPage({ agent }: PageProps) {
   const [offset, setOffset] = useState(0);
@@ -32,35 +32,23 @@ export function VaultPage({ agent }: PageProps) {
       <ErrorNotice error={secrets.error ?? remove.error} />
       {secrets.data?.secrets.length === 0 ? <Empty>No secrets for {agent}.</Empty> : null}
       {secrets.data?.secrets.length ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Secrets of {agent}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Key</th>
-                <th scope="col">Updated</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {secrets.data.secrets.map((secret) => (
-                <tr key={secret.key}>
-                  <td>
-                    <code>{secret.key}</code>
-                  </td>
-                  <td>
-                    <When at={secret.updated_at} />
-                  </td>
-                  <td>
-                    <button type="button" class="danger" aria-label={`Delete ${secret.key}`} disabled={remove.busy} onClick={() => remove.run(secret.key)}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption={`Secrets of ${agent}`} columns={['Key', 'Updated', 'Actions']}>
+          {secrets.data.secrets.map((secret) => (
+            <tr key={secret.key}>
+              <td>
+                <code>{secret.key}</code>
+              </td>
+              <td>
+                <When at={secret.updated_at} />
+              </td>
+              <td>
+                <button type="button" class="danger" aria-label={`Delete ${secret.key}`} disabled={remove.busy} onClick={() => remove.run(secret.key)}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       {secrets.data ? <Pager pagination={secrets.data.pagination} onOffset={setOffset} /> : null}
       <form

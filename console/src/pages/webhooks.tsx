@@ -4,7 +4,7 @@ import type { PageProps } from '../app.tsx';
 import { moxxy } from '../api.ts';
 import { href } from '../router.ts';
 import { useAction, useLoad } from '../ui/hooks.ts';
-import { Badge, Empty, ErrorNotice, Field, Notice, PageHeader, Pager, TextArea, When } from '../ui/kit.tsx';
+import { Badge, Empty, ErrorNotice, Field, Notice, PageHeader, Pager, Table, TextArea, When } from '../ui/kit.tsx';
 
 export function WebhooksPage({ params }: PageProps) {
   const [selected] = params;
@@ -24,49 +24,35 @@ export function WebhooksPage({ params }: PageProps) {
       <ErrorNotice error={webhooks.error ?? toggle.error ?? remove.error} />
       {webhooks.data?.webhooks.length === 0 ? <Empty>No webhooks yet.</Empty> : null}
       {webhooks.data?.webhooks.length ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Webhooks</caption>
-            <thead>
-              <tr>
-                <th scope="col">Webhook</th>
-                <th scope="col">Agent</th>
-                <th scope="col">Signed</th>
-                <th scope="col">Trigger</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {webhooks.data.webhooks.map((webhook) => (
-                <tr key={webhook.id}>
-                  <td>
-                    <a href={href('webhooks', webhook.name)}>
-                      <code>{webhook.name}</code>
-                    </a>{' '}
-                    {webhook.enabled ? null : <Badge>disabled</Badge>}
-                    {webhook.description ? <div class="muted">{webhook.description}</div> : null}
-                  </td>
-                  <td>
-                    <a href={href('agents', webhook.agent)}>{webhook.agent}</a>
-                  </td>
-                  <td>{webhook.has_secret ? `yes (${webhook.signature_scheme})` : 'no: needs API credentials'}</td>
-                  <td>
-                    <code>POST {webhook.trigger_path}</code>
-                  </td>
-                  <td class="row-actions">
-                    <a href={href('webhooks', webhook.name)}>Deliveries</a>
-                    <button type="button" disabled={toggle.busy} onClick={() => toggle.run(webhook.name, !webhook.enabled)}>
-                      {webhook.enabled ? 'Disable' : 'Enable'}
-                    </button>
-                    <button type="button" class="danger" aria-label={`Delete ${webhook.name}`} disabled={remove.busy} onClick={() => remove.run(webhook.name)}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption={'Webhooks'} columns={['Webhook', 'Agent', 'Signed', 'Trigger', 'Actions']}>
+          {webhooks.data.webhooks.map((webhook) => (
+            <tr key={webhook.id}>
+              <td>
+                <a href={href('webhooks', webhook.name)}>
+                  <code>{webhook.name}</code>
+                </a>{' '}
+                {webhook.enabled ? null : <Badge>disabled</Badge>}
+                {webhook.description ? <div class="muted">{webhook.description}</div> : null}
+              </td>
+              <td>
+                <a href={href('agents', webhook.agent)}>{webhook.agent}</a>
+              </td>
+              <td>{webhook.has_secret ? `yes (${webhook.signature_scheme})` : 'no: needs API credentials'}</td>
+              <td>
+                <code>POST {webhook.trigger_path}</code>
+              </td>
+              <td class="row-actions">
+                <a href={href('webhooks', webhook.name)}>Deliveries</a>
+                <button type="button" disabled={toggle.busy} onClick={() => toggle.run(webhook.name, !webhook.enabled)}>
+                  {webhook.enabled ? 'Disable' : 'Enable'}
+                </button>
+                <button type="button" class="danger" aria-label={`Delete ${webhook.name}`} disabled={remove.busy} onClick={() => remove.run(webhook.name)}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       {selected ? <Deliveries key={selected} name={selected} /> : null}
       <CreateWebhook onCreated={webhooks.reload} />

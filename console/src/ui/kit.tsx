@@ -143,3 +143,24 @@ export function Pager({ pagination, onOffset }: { pagination: { total: number; l
     </nav>
   );
 }
+
+/** A list as a table: a caption for screen readers, column headers, and the rows given as children. */
+export function Table({ caption, columns, children }: { caption: string; columns: readonly string[]; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="sr-only">{caption}</caption>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th scope="col" key={column}>
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}

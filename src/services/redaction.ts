@@ -46,7 +46,17 @@ class Matcher {
 export class Redactor {
   /** Value -> how many times it is registered (two vault keys may hold the same value). */
   private readonly secrets = new Map<string, number>();
+  /** Values held on behalf of an owner (a channel, an MCP server), replaced or released as one. */
+  private readonly held = new Map<string, readonly string[]>();
   private compiled: Matcher | undefined;
+
+  /** Registers `values` as what `owner` holds, releasing what it held before; `[]` releases everything it held. */
+  hold(owner: string, values: readonly string[]): void {
+    for (const value of this.held.get(owner) ?? []) this.unregister(value);
+    for (const value of values) this.register(value);
+    if (values.length > 0) this.held.set(owner, values);
+    else this.held.delete(owner);
+  }
 
   register(value: string): void {
     if (value.length < MIN_SECRET_LENGTH) return;

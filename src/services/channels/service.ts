@@ -122,8 +122,6 @@ export class ChannelService {
   private readonly db: Db;
   /** This process's pollers, each with the sealed secret of the config it was started with (new at every configure). */
   private readonly bots = new Map<string, { bot: TelegramBot; sealed: string | null }>();
-  /** Literal secrets registered with the redactor, per channel, so a replaced or deleted config unregisters them. */
-  private readonly registered = new Map<string, string[]>();
   /** Whether this process runs the channels (the server does; one-off CLI commands do not). */
   private running = false;
   private renewal: NodeJS.Timeout | undefined;
@@ -560,17 +558,13 @@ export class ChannelService {
     return { config: rest, secretCiphertext: sealed.ciphertext, secretKeyId: sealed.keyId };
   }
 
+  /** The channel's literal secrets are held by the redactor, so a replaced or deleted config releases them. */
   private remember(agent: string, name: string, config: ChannelConfig): void {
-    this.forget(agent, name);
-    const values = channelSecrets(config);
-    for (const value of values) this.deps.redactor.register(value);
-    this.registered.set(keyOf(agent, name), values);
+    this.deps.redactor.hold(`channel:${keyOf(agent, name)}`, channelSecrets(config));
   }
 
   private forget(agent: string, name: string): void {
-    const key = keyOf(agent, name);
-    for (const value of this.registered.get(key) ?? []) this.deps.redactor.unregister(value);
-    this.registered.delete(key);
+    this.deps.redactor.hold(`channel:${keyOf(agent, name)}`, []);
   }
 }
 

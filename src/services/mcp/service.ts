@@ -4,6 +4,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Redactor } from '../redaction.ts';
 import { and, asc, count, eq, isNotNull, isNull } from 'drizzle-orm';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
@@ -63,7 +64,7 @@ export interface McpServiceDeps {
   /** Masks the server's known secrets in what is logged. */
   redact?(text: string): string;
   /** Where the literal values of env and headers are registered while their server runs, so what it echoes is redacted. */
-  secrets?: { register(value: string): void; unregister(value: string): void };
+  secrets?: Pick<Redactor, 'hold'>;
   /** Encrypts the values of env and headers with the master key. */
   vault: VaultService;
   /** Tells the other processes of a server added or removed, and brings theirs. */
@@ -125,8 +126,6 @@ function serverNotFound(agent: string, name: string): AppError {
 
 export class McpService {
   private readonly connections = new Map<string, McpConnection>();
-  /** The literal env and header values registered with the redactor, per running server. */
-  private readonly registered = new Map<string, string[]>();
   private readonly timeoutMs: number;
   private readonly retryAfterMs: number;
 
@@ -327,8 +326,7 @@ export class McpService {
   private async disconnect(key: string): Promise<void> {
     const connection = this.connections.get(key);
     this.connections.delete(key);
-    for (const value of this.registered.get(key) ?? []) this.deps.secrets?.unregister(value);
-    this.registered.delete(key);
+    this.deps.secrets?.hold(`mcp:${key}`, []);
     await connection?.close();
   }
 
@@ -363,8 +361,7 @@ export class McpService {
       const config = this.configOf(row);
       // Literal values are secrets like the vault's (a `${vault:...}` reference is registered when the vault opens it).
       const literals = Object.values(config.transport === 'stdio' ? config.env : config.headers).filter((value) => vaultReferences(value).length === 0 && value.length > 0);
-      for (const value of literals) this.deps.secrets?.register(value);
-      this.registered.set(key, literals);
+      this.deps.secrets?.hold(`mcp:${key}`, literals);
       connection = new McpConnection(row.name, config, {
         resolveSecret: (value) => this.deps.resolveSecret(value, row.agent),
         timeoutMs: this.timeoutMs,

@@ -1,19 +1,25 @@
 /**
- * Builds the server into dist/server: src/cli/main.ts and everything it imports from src/ bundled by esbuild into ES
- * modules (with the packages it uses, but for a few that must stay in node_modules; what the code loads with import()
- * stays in chunks of its own, loaded on first use), and dist/server/build.json recording the sources it was made from
- * (scripts/server-build-info.mjs).
+ * Builds the server into dist/server: src/cli/main.ts and everything it imports from src/ bundled by esbuild into one
+ * CommonJS file, dist/server/moxxy.cjs (with the packages it uses, but for a few that must stay in node_modules; what
+ * the code loads with import() is evaluated on first use), V8's code cache for it (dist/server/moxxy.cjs.cache, made by
+ * starting the built server once: scripts/server-build-run.mjs), and dist/server/build.json recording the sources it
+ * was made from (scripts/server-build-info.mjs).
  * `npm install` runs it (the prepare script); `npm run build:server` by hand. Without it, or with sources edited
  * since, bin/moxxy.mjs runs the TypeScript sources through tsx instead.
  *
  * Source files find their neighbours (migrations, package.json, the console's build) relative to their own
- * `import.meta.url`, so in the bundle each file's `import.meta.url` stays the URL of its source file.
+ * `import.meta.url`, so in the bundle each file's `import.meta.url` becomes the URL of its source file.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { build } from 'esbuild';
-import { BUILD_DIR, BUILD_INFO_FILE, describeSources, ROOT, SRC_DIR } from './server-build-info.mjs';
+import { BUILD_DIR, BUILD_INFO_FILE, CODE_CACHE_FILE, describeSources, ROOT, SRC_DIR } from './server-build-info.mjs';
+
+const RUN_BUILD = join(ROOT, 'scripts', 'server-build-run.mjs');
 
 /** `import.meta.url` outside a string literal (src/config/read-file.ts names it in one, for config files). */
 const IMPORT_META_URL = /(?<!['"`])\bimport\.meta\.url\b/g;
@@ -25,9 +31,10 @@ const sourceUrlOf = {
       if (!args.path.startsWith(SRC_DIR + sep)) return undefined;
       const text = await readFile(args.path, 'utf8');
       if (!text.includes('import.meta.url')) return { contents: text, loader: 'ts' };
-      // The chunk sits in dist/server/, two levels below the root, as its source sits below src/'s parent.
+      // The bundle sits in dist/server/, two levels below the root, as its source sits below src/'s parent.
       const fromBuild = relative(BUILD_DIR, args.path).split(sep).join('/');
-      return { contents: text.replace(IMPORT_META_URL, `new URL(${JSON.stringify(fromBuild)}, import.meta.url).href`), loader: 'ts' };
+      const url = `new URL(${JSON.stringify(fromBuild)}, require('node:url').pathToFileURL(__filename)).href`;
+      return { contents: text.replace(IMPORT_META_URL, url), loader: 'ts' };
     });
   },
 };
@@ -41,10 +48,11 @@ const started = performance.now();
 const result = await build({
   entryPoints: { moxxy: join(ROOT, 'src', 'cli', 'main.ts') },
   outdir: BUILD_DIR,
-  outExtension: { '.js': '.mjs' },
+  outExtension: { '.js': '.cjs' },
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  // CommonJS, not ES modules: node 20 has a code cache only for scripts (scripts/server-build-run.mjs). What the
+  // sources import() stays unevaluated until first used, as esbuild wraps such modules in functions.
+  format: 'cjs',
   platform: 'node',
   target: 'node20.19',
   // Packages are bundled too: loading them from node_modules file by file (resolution, package.json reads, a
@@ -54,12 +62,13 @@ const result = await build({
   // fastify's schema compilers are not in it either: the server loads them on first use, from a bundle of their own
   // (below; src/http/schema-compilers.ts).
   external: ['libsql', 'esbuild', 'tsx', 'tsx/*', 'swagger-ui-dist', ...SCHEMA_COMPILERS],
-  // Bundled CommonJS packages require node's built-ins (and the external packages) through this.
-  banner: { js: "import { createRequire as __moxxyCreateRequire } from 'node:module'; const require = __moxxyCreateRequire(import.meta.url);" },
   sourcemap: 'linked',
   // Less for node to read and parse at every start; names are kept (no identifier renaming) for stack traces.
   minifyWhitespace: true,
   minifySyntax: true,
+  // The packages' licence comments go to moxxy.cjs.LEGAL.txt: one of them is the bundle's only non-ASCII text, which
+  // made node hold all of its source as a two-byte string (twice the memory, and slower to read at start).
+  legalComments: 'external',
   logLevel: 'warning',
   plugins: [sourceUrlOf],
   metafile: true,
@@ -89,12 +98,20 @@ const outside = Object.keys(result.metafile.inputs)
   .concat(join(ROOT, 'package-lock.json'));
 // The OpenAPI document, as the bundle itself renders it: the compiled server serves it (and builds its response
 // serializers from it) without generating it at every start (src/http/openapi-document.ts).
-const rendered = spawnSync(process.execPath, [join(BUILD_DIR, 'moxxy.mjs'), 'openapi'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+const rendered = spawnSync(process.execPath, [RUN_BUILD, 'openapi'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 if (rendered.status !== 0) {
   process.stderr.write(`build-server: the bundle cannot render openapi.json, so it is not used:\n${rendered.stderr}`);
   process.exit(0);
 }
 await writeFile(join(BUILD_DIR, 'openapi.json'), rendered.stdout);
+// Each REST success schema as its serializer compiles it: a small file the server reads at start, not the document.
+const responses = spawnSync(process.execPath, [RUN_BUILD, 'openapi', '--response-schemas'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+if (responses.status !== 0) {
+  process.stderr.write(`build-server: the bundle cannot render its response schemas, so it is not used:\n${responses.stderr}`);
+  process.exit(0);
+}
+await writeFile(join(BUILD_DIR, 'response-schemas.json'), responses.stdout);
+await makeCodeCache();
 // Sources edited while the build ran would make a build that matches neither version: record nothing then.
 if (JSON.stringify(describeSources()) !== JSON.stringify(before)) {
   // Not a failure of `npm install`: bin/moxxy.mjs runs the sources until the next build.
@@ -103,3 +120,55 @@ if (JSON.stringify(describeSources()) !== JSON.stringify(before)) {
 }
 await writeFile(BUILD_INFO_FILE, `${JSON.stringify(describeSources(outside), null, 2)}\n`);
 process.stdout.write(`server built into ${relative(ROOT, BUILD_DIR)} in ${Math.round(performance.now() - started)} ms\n`);
+
+/**
+ * V8's code cache for the bundle: the built server started once (on a database of its own, in a directory of its
+ * own) and asked a few things, then left to write the cache a second after it listens (src/cli/main.ts). Without it
+ * the build still works; the first `moxxy serve` writes the cache instead.
+ */
+async function makeCodeCache() {
+  const home = mkdtempSync(join(tmpdir(), 'moxxy-build-'));
+  const port = await freePort();
+  const child = spawn(process.execPath, [RUN_BUILD, 'serve'], {
+    cwd: home,
+    // Nothing from the caller's environment (NODE_OPTIONS would make a cache plain starts reject; MOXXY_* a server
+    // that is not the default one).
+    env: { PATH: process.env.PATH ?? '', HOME: home, MOXXY_HOME: home, PORT: String(port), MOXXY_LOG_LEVEL: 'error' },
+    stdio: 'ignore',
+  });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!(await fetch(`${base}/api/health`).then((r) => r.ok, () => false))) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error('the built server did not start');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // What most clients do first: the REST read and the typed client's read.
+    await fetch(`${base}/api/agents`);
+    await fetch(`${base}/trpc/agents.list`);
+    while (!existsSync(CODE_CACHE_FILE)) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error('the built server wrote no code cache');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } catch (error) {
+    process.stderr.write(`build-server: no code cache (${error.message}); the first \`moxxy serve\` writes it\n`);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -13,8 +13,10 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const SRC_DIR = join(ROOT, 'src');
 export const BUILD_DIR = join(ROOT, 'dist', 'server');
 export const BUILD_INFO_FILE = join(BUILD_DIR, 'build.json');
-/** The bundle's entry point: the `moxxy` command. */
-export const BUILD_ENTRY = join(BUILD_DIR, 'moxxy.mjs');
+/** The bundle: the `moxxy` command, one CommonJS file (scripts/server-build-run.mjs runs it). */
+export const BUILD_ENTRY = join(BUILD_DIR, 'moxxy.cjs');
+/** V8's code cache for the bundle (scripts/server-build-run.mjs). */
+export const CODE_CACHE_FILE = `${BUILD_ENTRY}.cache`;
 const BUILD_SCRIPT = join(ROOT, 'scripts', 'build-server.mjs');
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');

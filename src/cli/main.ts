@@ -3,11 +3,11 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ConfigError, findConfigFile, loadConfig } from '../config/load.ts';
 import { AppError } from '../domain/errors.ts';
 import { assertSafeBind } from '../http/auth.ts';
-import { renderOpenApiFile } from '../http/openapi-document.ts';
+import { renderOpenApiFile, renderResponseSchemasFile } from '../http/openapi-document.ts';
 import { OPENAPI_FILES } from '../http/openapi-files.ts';
 import { startServer } from '../http/server.ts';
 import { createServices } from '../services/container.ts';
@@ -22,6 +22,9 @@ import { registerVaultCommand } from './commands/vault.ts';
 import { fail, listenFailure } from './fail.ts';
 import { parsePort } from './options.ts';
 import { exitOnSignals } from './shutdown.ts';
+
+/** How long after listening `moxxy serve` writes a missing code cache (scripts/server-build-run.mjs). */
+const CODE_CACHE_DELAY_MS = 1000;
 
 const program = new Command()
   .name('moxxy')
@@ -45,6 +48,10 @@ program
     // V8's default, which bin/moxxy.mjs lowered for the start: from here the young generation grows as V8 sees fit.
     setFlagsFromString('--semi-space-growth-factor=2');
     process.stdout.write(`Moxxy server ${VERSION} listening on ${server.url}\n`);
+    // The compiled server's code cache, when it has none V8 accepts (scripts/server-build-run.mjs): written a moment
+    // after listening, so it holds what starting and the first requests compiled.
+    const writeCodeCache = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.codeCache')];
+    if (typeof writeCodeCache === 'function') setTimeout(writeCodeCache as () => void, CODE_CACHE_DELAY_MS).unref();
     exitOnSignals(server);
   });
 
@@ -53,7 +60,12 @@ program
   .description("Print openapi.json, or write or check every committed OpenAPI document (openapi/openapi.json and each dialect's)")
   .option('--write', 'write the documents under openapi/')
   .option('--check', 'exit 1 when a committed document differs from what the code emits')
-  .action((options: { write?: boolean; check?: boolean }) => {
+  .addOption(new Option('--response-schemas', "print each operation's success schema as its serializer compiles it (for the build)").hideHelp())
+  .action((options: { write?: boolean; check?: boolean; responseSchemas?: boolean }) => {
+    if (options.responseSchemas) {
+      process.stdout.write(renderResponseSchemasFile());
+      return;
+    }
     if (!options.check && !options.write) {
       process.stdout.write(renderOpenApiFile());
       return;

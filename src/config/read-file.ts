@@ -33,10 +33,17 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
   return exported as Record<string, unknown>;
 }
 
+/**
+ * import(). The compiled server runs as a script compiled by node:vm (scripts/server-build-run.mjs), where import()
+ * has no loader but behind an experimental option, so its loader lends one of its own; the sources use theirs.
+ */
+const importModule = ((globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.import')] ??
+  ((specifier: string) => import(specifier))) as (specifier: string) => Promise<unknown>;
+
 async function importCompiled(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
   // Loaded here, on first use: most servers have a JSON configuration or none.
-  const { build } = await import('esbuild');
+  const { build } = (await importModule('esbuild')) as typeof import('esbuild');
   const result = await build({
     entryPoints: [file],
     absWorkingDir: dirname(file),
@@ -57,7 +64,7 @@ async function importCompiled(file: string): Promise<unknown> {
     plugins: [configImports()],
   });
   const code = result.outputFiles[0]!.text;
-  const module = (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as { default?: unknown };
+  const module = (await importModule(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as { default?: unknown };
   return module.default;
 }
 

@@ -2,8 +2,12 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createClient, type Client } from '@libsql/client';
-import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
+import type { Client, Config } from '@libsql/client';
+import { createClient as createEmbeddedClient } from '@libsql/client/sqlite3';
+import type { LibSQLDatabase } from 'drizzle-orm/libsql';
+// drizzle's sqlite3 entry: the client it would make itself is the embedded one, so its module does not bring the
+// remote clients (WebSockets, tls, zlib) into every start.
+import { drizzle } from 'drizzle-orm/libsql/sqlite3';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import * as schema from './schema.ts';
 
@@ -31,6 +35,15 @@ export function databaseKind(url: string): DatabaseKind {
   return url.startsWith('file:') ? 'file' : 'remote';
 }
 
+/**
+ * A client for a libSQL server (sqld, Turso), over HTTP or WebSockets: its module (with the WebSocket client, tls and
+ * zlib) is loaded only for such a database, not for the embedded file most servers use.
+ */
+async function createRemoteClient(config: Config): Promise<Client> {
+  const { createClient } = await import('@libsql/client');
+  return createClient(config);
+}
+
 export async function openDatabase(url: string, authToken?: string): Promise<Database> {
   const kind = databaseKind(url);
   if (kind === 'file') {
@@ -39,7 +52,7 @@ export async function openDatabase(url: string, authToken?: string): Promise<Dat
   }
   // The embedded client pools connections and PRAGMAs are per connection, so one connection keeps the
   // settings below in force for every statement (each call is synchronous underneath anyway).
-  const client = createClient({ url, authToken, ...(kind === 'remote' ? {} : { concurrency: 1 }) });
+  const client = kind === 'remote' ? await createRemoteClient({ url, authToken }) : createEmbeddedClient({ url, authToken, concurrency: 1 });
   if (kind === 'file') {
     // WAL lets readers run beside the writer; the busy timeout rides out a concurrent writer.
     await client.execute('PRAGMA journal_mode = WAL');

@@ -5,6 +5,7 @@ import { appRouter } from '../routers/app.ts';
 import { VERSION } from '../services/system.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import type { RawRouteSpec } from './raw-routes.ts';
+import { responseSchemaTexts } from './serializers.ts';
 import { rawRoutes } from './routes/index.ts';
 import { openApiRoute } from './routes/system.ts';
 
@@ -38,10 +39,35 @@ function prebuiltDocument(): object | undefined {
   }
 }
 
+/**
+ * Each operation's JSON success schema as its serializer compiles it (src/http/serializers.ts): in the compiled
+ * server from the build (scripts/build-server.mjs writes them beside the bundle with `moxxy openapi
+ * --response-schemas`), a small file read at start instead of the whole document; else from the document.
+ */
+export function responseSchemas(): Record<string, string> {
+  const buildDir = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.serverBuild')];
+  if (typeof buildDir === 'string') {
+    try {
+      return JSON.parse(readFileSync(join(buildDir, RESPONSE_SCHEMAS_FILE), 'utf8')) as Record<string, string>;
+    } catch {
+      // A build without the file: made from the document, as without a build.
+    }
+  }
+  return responseSchemaTexts(JSON.parse(openApiJson()) as object);
+}
+
+/** The file in the build holding responseSchemas(). */
+export const RESPONSE_SCHEMAS_FILE = 'response-schemas.json';
+
 /** The document as served: compact JSON, computed on first use. */
 export function openApiJson(): string {
   cached ??= JSON.stringify({ ...(prebuiltDocument() ?? openApiDocument()), servers: SERVED_SERVERS });
   return cached;
+}
+
+/** responseSchemas() for the build's file (`moxxy openapi --response-schemas`). */
+export function renderResponseSchemasFile(): string {
+  return JSON.stringify(responseSchemaTexts(openApiDocument()));
 }
 
 /** The document as committed in openapi/openapi.json. */

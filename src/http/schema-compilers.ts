@@ -40,15 +40,23 @@ function compilerPackages(): CompilerPackages {
   return packages;
 }
 
-/** A serializer compiler like fastify's default one over these external schemas, compiling each route's serializer on first use. */
-export function lazySerializerCompiler(externalSchemas: unknown, options?: unknown): (route: RouteSchema) => Serialize {
+/**
+ * A serializer compiler like fastify's default one over these external schemas, compiling each route's serializer on
+ * first use. `resolve` turns the schema a route was given into the one to compile (src/http/serializers.ts gives
+ * routes a reference to their schema's text).
+ */
+export function lazySerializerCompiler(
+  externalSchemas: unknown,
+  options?: unknown,
+  resolve: (schema: unknown) => unknown = (schema) => schema,
+): (route: RouteSchema) => Serialize {
   let compile: ((route: RouteSchema) => Serialize) | undefined;
   return (route) => {
     let serialize: Serialize | undefined;
     return (data) => {
       if (!serialize) {
         compile ??= compilerPackages().serializers.SerializerSelector()(externalSchemas, options);
-        serialize = compile(route);
+        serialize = compile({ ...route, schema: resolve(route.schema) });
       }
       return serialize(data);
     };
@@ -60,7 +68,7 @@ export function lazyCompilersFactory(): NonNullable<NonNullable<FastifyServerOpt
   // One validator pool per instance, as fastify makes when it loads the package itself.
   let validators: ValidatorFactory | undefined;
   return {
-    buildSerializer: lazySerializerCompiler,
+    buildSerializer: (externalSchemas: unknown, options?: unknown) => lazySerializerCompiler(externalSchemas, options),
     buildValidator: (externalSchemas: unknown, options?: unknown) =>
       (validators ??= compilerPackages().validators())(externalSchemas, options),
   } as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;

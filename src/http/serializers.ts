@@ -2,18 +2,15 @@
  * Compiled serializers for REST successes. Fastify turns a route's response schema into a fast-json-stringify
  * function, several times faster than JSON.stringify on our shapes (the agent read path spent ~11 µs of its
  * budget in JSON.stringify). The schemas are the OpenAPI document's own — the same zod schemas, once more
- * not written by hand — with its components shared under one id. The data has already passed the
+ * not written by hand — each with the components it reaches. The data has already passed the
  * operation's zod output schema, so it has exactly the documented shape.
  *
  * Each serializer is compiled on its route's first success, not at start-up: compiling all of them (and loading
  * fast-json-stringify and ajv to do it) was about a fifth of the server's start. The compiled function is the one
- * fastify's own compiler makes (@fastify/fast-json-stringify-compiler, with the shared components as its
- * external schemas), so the bytes sent are the same.
+ * fastify's own compiler makes (@fastify/fast-json-stringify-compiler), so the bytes sent are the same.
  */
 import type { FastifyInstance } from 'fastify';
 import { lazySerializerCompiler } from './schema-compilers.ts';
-
-export const SHARED_SCHEMAS_ID = 'moxxy';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -22,27 +19,72 @@ interface OpenApiLike {
   components?: { schemas?: Record<string, Json> };
 }
 
+const COMPONENT_REF = '#/components/schemas/';
+/** The key of a route's response schema in the route itself (what fastify hands the serializer compiler). */
+const RESPONSE_KEY = 'x-moxxy-response';
+
 /**
- * Installs the lazy serializer compiler with the document's components shared under SHARED_SCHEMAS_ID, and returns
- * each operation's JSON success schema by operationId and status. `openApiJson` is the document's JSON text: its
- * component references are pointed at the shared id in the text, before the one parse.
+ * Each operation's JSON success schema, by `${operationId} ${status}`, as JSON text: self-contained, with the
+ * components it reaches under its own `$defs`. The compiled server has them in its build (a small file, read at start
+ * instead of the whole document: src/http/openapi-document.ts); without a build they come from the document made at
+ * start.
  */
-export function installResponseSchemas(app: FastifyInstance, openApiJson: string): (operationId: string, status: number) => Json | undefined {
-  const document = JSON.parse(
-    openApiJson.replaceAll('"$ref":"#/components/schemas/', `"$ref":"${SHARED_SCHEMAS_ID}#/$defs/`),
-  ) as OpenApiLike;
-  // The components go to the compiler as its external schemas directly: fastify's app.addSchema would deep-copy them.
-  const shared = { [SHARED_SCHEMAS_ID]: { $id: SHARED_SCHEMAS_ID, $defs: document.components?.schemas ?? {} } };
-  app.setSerializerCompiler(lazySerializerCompiler(shared));
-  const byOperation = new Map<string, Json>();
+export function responseSchemaTexts(openApi: object): Record<string, string> {
+  const document = openApi as OpenApiLike;
+  const components = document.components?.schemas ?? {};
+  const texts: Record<string, string> = {};
   for (const operations of Object.values(document.paths)) {
     for (const operation of Object.values(operations)) {
       if (!operation.operationId) continue;
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         const schema = response.content?.['application/json']?.schema;
-        if (status.startsWith('2') && schema) byOperation.set(`${operation.operationId} ${status}`, schema);
+        if (status.startsWith('2') && schema) texts[`${operation.operationId} ${status}`] = JSON.stringify(selfContained(schema, components));
       }
     }
   }
-  return (operationId, status) => byOperation.get(`${operationId} ${status}`);
+  return texts;
+}
+
+function selfContained(schema: Json, components: Record<string, Json>): Json {
+  const defs: Record<string, Json> = {};
+  const visit = (node: Json): Json => {
+    if (Array.isArray(node)) return node.map(visit);
+    if (node === null || typeof node !== 'object') return node;
+    const copy: Record<string, Json> = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$ref' && typeof value === 'string' && value.startsWith(COMPONENT_REF)) {
+        const name = value.slice(COMPONENT_REF.length);
+        if (!(name in defs)) {
+          defs[name] = null; // a component reaching itself again finds it here
+          defs[name] = visit(components[name] ?? null);
+        }
+        copy[key] = `#/$defs/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      } else {
+        copy[key] = visit(value);
+      }
+    }
+    return copy;
+  };
+  const root = visit(schema) as Record<string, Json>;
+  // Beside a $ref other keywords are ignored (JSON Schema draft 7): a root that only refers is its target.
+  const only = typeof root.$ref === 'string' && Object.keys(root).length === 1 ? root.$ref.slice('#/$defs/'.length) : undefined;
+  const body = only === undefined ? root : (defs[only.replaceAll('~1', '/').replaceAll('~0', '~')] as Record<string, Json>);
+  return Object.keys(defs).length === 0 ? body : { ...body, $defs: defs };
+}
+
+/**
+ * Installs the lazy serializer compiler, and returns each operation's response schema for its route: a reference
+ * to its text, which the compiler parses and compiles on the route's first success.
+ */
+export function installResponseSchemas(app: FastifyInstance, texts: Record<string, string>): (operationId: string, status: number) => Json | undefined {
+  app.setSerializerCompiler(
+    lazySerializerCompiler({}, undefined, (schema) => {
+      const key = (schema as { [RESPONSE_KEY]?: string } | null)?.[RESPONSE_KEY];
+      return key === undefined ? schema : (JSON.parse(texts[key]!) as unknown);
+    }),
+  );
+  return (operationId, status) => {
+    const key = `${operationId} ${status}`;
+    return key in texts ? { [RESPONSE_KEY]: key } : undefined;
+  };
 }

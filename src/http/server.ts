@@ -17,7 +17,7 @@ import { registerRawRoutes } from './raw-routes.ts';
 import { registerRestRoutes } from './rest-adapter.ts';
 import { trpcHttpPlugin, type TrpcHttpOptions } from './trpc-http.ts';
 import { installResponseSchemas } from './serializers.ts';
-import { documentedRawRoutes, openApiJson } from './openapi-document.ts';
+import { documentedRawRoutes, responseSchemas } from './openapi-document.ts';
 import { consoleBuildProblem } from './routes/console.ts';
 
 export interface ServerOptions {
@@ -63,7 +63,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
   // The auth hook has already checked the request against the operation's scope; the caller it found is
   // there for what depends on the input (host powers).
   const createContext = (request: FastifyRequest): Context => ({ services, caller: () => Promise.resolve(callerOf(request) ?? ANONYMOUS) });
-  registerRestRoutes(app, { router: appRouter, responseSchema: installResponseSchemas(app, openApiJson()), createContext });
+  registerRestRoutes(app, { router: appRouter, responseSchema: installResponseSchemas(app, responseSchemas()), createContext });
   for (const dialect of DIALECTS) registerDialectRoutes(app, dialect, { router: appRouter, createContext });
 
   registerRawRoutes(app, [...documentedRawRoutes, ...DIALECTS.map(dialectDocumentRoute)], services);
@@ -83,6 +83,9 @@ export interface RunningServer {
 
 export async function startServer(services: Services, options: ServerOptions = {}): Promise<RunningServer> {
   assertSafeBind(services.config);
+  // The sandbox probe (a bubblewrap process, which health and the start-up warnings wait for) runs while the app is
+  // built rather than after it listens. Its outcome is kept; listen() reports it.
+  services.system.warnings().catch(() => undefined);
   const app = await buildServer(services, options);
   const running = await listen(app, services, { host: services.config.host, port: services.config.port });
   // Pollers (telegram) run only in the server, never in one-off CLI commands sharing the database.

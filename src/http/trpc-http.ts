@@ -10,11 +10,22 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse, TRPCError, type AnyRouter } from '@trpc/server';
-import { fastifyRequestHandler, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import type { FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCode } from '@trpc/server/http';
 import { callProcedure, definitionOf, proceduresOf, runtimeConfigOf, type CallableProcedure, type ProcedureType, type RouterRuntimeConfig } from '../routers/trpc-internals.ts';
 
 export type TrpcHttpOptions<TRouter extends AnyRouter> = FastifyTRPCPluginOptions<TRouter>['trpcOptions'];
+
+let adapter: Promise<typeof import('@trpc/server/adapters/fastify')> | undefined;
+
+/**
+ * tRPC's own fastify handler, for what the fast path does not answer (subscriptions, form data, anything unusual).
+ * Loaded on first use: its module brings tRPC's WebSocket adapter, and with it `ws`, tls and zlib, into the start.
+ */
+async function trpcHandler<TRouter extends AnyRouter>(options: TrpcHttpOptions<TRouter>, request: FastifyRequest, reply: FastifyReply, path: string) {
+  const { fastifyRequestHandler } = await (adapter ??= import('@trpc/server/adapters/fastify'));
+  return fastifyRequestHandler({ ...options, req: request, res: reply, path });
+}
 
 /** What the fast path hands to createContext and responseMeta as tRPC's request info. */
 interface FastInfo {
@@ -78,7 +89,7 @@ export async function handleTrpcRequest<TRouter extends AnyRouter>(options: Trpc
   const path = (request.params as { path: string }).path;
   const { router } = options;
   const plan = fastCalls(router, request, path);
-  if (!plan) return fastifyRequestHandler({ ...options, req: request, res: reply, path });
+  if (!plan) return trpcHandler(options, request, reply, path);
 
   const config = runtimeConfigOf(router);
   const { batch, procedures, paths } = plan;
@@ -224,7 +235,7 @@ export function trpcHttpPlugin<TRouter extends AnyRouter>(
   app.addContentTypeParser('multipart/form-data', {}, (_request, body, parsed) => parsed(null, body));
   const { trpcOptions, fastPath } = opts;
   app.all('/:path', (request, reply) =>
-    fastPath ? handleTrpcRequest(trpcOptions, request, reply) : fastifyRequestHandler({ ...trpcOptions, req: request, res: reply, path: (request.params as { path: string }).path }),
+    fastPath ? handleTrpcRequest(trpcOptions, request, reply) : trpcHandler(trpcOptions, request, reply, (request.params as { path: string }).path),
   );
   done();
 }

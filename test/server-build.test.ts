@@ -1,0 +1,30 @@
+/**
+ * The compiled server (dist/server, made by `npm install`): the tests spawn bin/moxxy.mjs, which runs it while it
+ * matches the sources, so this file checks that it does match, and that V8 takes its code cache from a plain node
+ * (a rejected cache costs every start the compile it was made to save).
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = new URL('..', import.meta.url);
+
+function inPlainNode(code: string): unknown {
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  expect(result.stderr).toBe('');
+  return JSON.parse(result.stdout);
+}
+
+describe('the compiled server', () => {
+  it('matches the sources, and a plain node accepts its code cache', () => {
+    const report = inPlainNode(`
+      const { staleness } = await import('./scripts/server-build-info.mjs');
+      const { compileBuild } = await import('./scripts/server-build-run.mjs');
+      console.log(JSON.stringify({ stale: staleness(), cache: compileBuild().cache }));
+    `);
+    expect(report).toEqual({ stale: [], cache: 'accepted' });
+  });
+});

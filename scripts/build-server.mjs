@@ -39,6 +39,31 @@ const sourceUrlOf = {
   },
 };
 
+/**
+ * Less source for node to read at every start (the bundle is read whole, and read time grows with it):
+ * - zod's error messages in English only: `z.locales` is a namespace of some fifty languages, which keeps all of them
+ *   in a bundle; zod itself configures English (zod/v4/classic/external.js imports locales/en.js directly), and the
+ *   server sets no other.
+ * - undici (used by the SSRF guard for its pinned connections, on the first outbound request) in a file of its own,
+ *   required on first use rather than read with every start.
+ */
+const leaner = {
+  name: 'leaner-bundle',
+  setup(builder) {
+    builder.onLoad({ filter: /[\\/]node_modules[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+      contents: 'export { default as en } from "./en.js";',
+      loader: 'js',
+      resolveDir: join(ROOT, 'node_modules', 'zod', 'v4', 'locales'),
+    }));
+    builder.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', namespace: 'moxxy-undici' }));
+    builder.onLoad({ filter: /.*/, namespace: 'moxxy-undici' }, () => ({
+      contents: `module.exports = require(require('node:path').join(__dirname, ${JSON.stringify(UNDICI_FILE)}));`,
+      loader: 'js',
+    }));
+  },
+};
+const UNDICI_FILE = 'undici.cjs';
+
 /** fastify's schema compilers: src/http/schema-compilers.ts requires them from dist/server/schema-compilers.cjs. */
 const SCHEMA_COMPILERS = ['@fastify/fast-json-stringify-compiler', '@fastify/ajv-compiler'];
 
@@ -70,7 +95,7 @@ const result = await build({
   // made node hold all of its source as a two-byte string (twice the memory, and slower to read at start).
   legalComments: 'external',
   logLevel: 'warning',
-  plugins: [sourceUrlOf],
+  plugins: [sourceUrlOf, leaner],
   metafile: true,
 });
 // The compilers (with ajv and fast-json-stringify) in one CommonJS file: one file to read and compile on the first
@@ -90,8 +115,22 @@ await build({
   minifySyntax: true,
   logLevel: 'warning',
 });
+await build({
+  entryPoints: [join(ROOT, 'node_modules', 'undici', 'index.js')],
+  outfile: join(BUILD_DIR, UNDICI_FILE),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20.19',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'external',
+  logLevel: 'warning',
+});
 // Whatever the bundle holds from outside src/ is recorded too, so editing it makes the build stale.
 const outside = Object.keys(result.metafile.inputs)
+  // (not the modules plugins made: `namespace:path`)
+  .filter((input) => !/^[a-z-]+:/.test(input))
   .map((input) => join(ROOT, input))
   .filter((file) => !file.startsWith(SRC_DIR + sep) && !file.split(sep).includes('node_modules'))
   // The packages' code is in the bundle: installing other versions makes the build stale.

@@ -27,4 +27,17 @@ describe('the compiled server', () => {
     `);
     expect(report).toEqual({ stale: [], cache: 'accepted' });
   });
+
+  it('has beside it the packages it requires on first use (undici, for the SSRF guard), loadable', () => {
+    const report = inPlainNode(`
+      import { createRequire } from 'node:module';
+      const { BUILD_ENTRY } = await import('./scripts/server-build-info.mjs');
+      const { readFileSync } = await import('node:fs');
+      const bundle = readFileSync(BUILD_ENTRY, 'utf8');
+      const files = [...bundle.matchAll(/join\\(__dirname,"([^"]+)"\\)/g)].map((m) => m[1]);
+      const require = createRequire(BUILD_ENTRY);
+      console.log(JSON.stringify(files.map((file) => [file, typeof require('./' + file).Agent])));
+    `);
+    expect(report).toEqual([['undici.cjs', 'function']]);
+  });
 });

@@ -9,6 +9,7 @@ import type { LibSQLDatabase } from 'drizzle-orm/libsql';
 // remote clients (WebSockets, tls, zlib) into every start.
 import { drizzle } from 'drizzle-orm/libsql/sqlite3';
 import { migrate } from 'drizzle-orm/libsql/migrator';
+import { Checkpointer } from './checkpointer.ts';
 import * as schema from './schema.ts';
 
 /** The drizzle database, with its libSQL client (`$client`) for the few statements drizzle cannot build. */
@@ -24,6 +25,11 @@ export interface Database {
    * (`VACUUM INTO`); the target must not exist yet. Embedded files only.
    */
   backup(target: string): Promise<void>;
+  /**
+   * For a serving process: the write-ahead log copied into the database by a worker thread rather than inside the
+   * commit that fills it (src/db/checkpointer.ts). Embedded files only; a no-op for others.
+   */
+  checkpointOffLoop(onError: (message: string) => void): Promise<void>;
   /** Closes the client; an embedded file is checkpointed first, so `moxxy.db` alone is then the whole database. */
   close(): Promise<void>;
 }
@@ -46,10 +52,9 @@ async function createRemoteClient(config: Config): Promise<Client> {
 
 export async function openDatabase(url: string, authToken?: string): Promise<Database> {
   const kind = databaseKind(url);
-  if (kind === 'file') {
-    const path = url.slice('file:'.length).split('?')[0]!;
-    mkdirSync(dirname(path), { recursive: true });
-  }
+  const path = kind === 'file' ? url.slice('file:'.length).split('?')[0]! : undefined;
+  if (path) mkdirSync(dirname(path), { recursive: true });
+  let checkpointer: Checkpointer | undefined;
   // The embedded client pools connections and PRAGMAs are per connection, so one connection keeps the
   // settings below in force for every statement (each call is synchronous underneath anyway).
   const client = kind === 'remote' ? await createRemoteClient({ url, authToken }) : createEmbeddedClient({ url, authToken, concurrency: 1 });
@@ -71,7 +76,14 @@ export async function openDatabase(url: string, authToken?: string): Promise<Dat
       mkdirSync(dirname(target), { recursive: true });
       await client.execute({ sql: 'VACUUM INTO ?', args: [target] });
     },
+    async checkpointOffLoop(onError) {
+      if (!path || checkpointer) return;
+      await client.execute('PRAGMA wal_autocheckpoint = 0');
+      checkpointer = new Checkpointer(path, { onError });
+      checkpointer.start();
+    },
     async close() {
+      await checkpointer?.stop();
       // Another process may be using the file; then the checkpoint does what it can and the WAL stays theirs.
       if (kind === 'file') await client.execute('PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
       client.close();

@@ -238,6 +238,7 @@ export async function createServices(config: MoxxyConfig, options: ServiceOption
     approvals,
     resolveSecret,
     async serve() {
+      await database.checkpointOffLoop((message) => logger.warn({ error: message }, 'WAL checkpoint failed'));
       followChanges(await instances.register('server', { reaper: true }));
       events.follow(FOLLOW_EVENTS_MS);
       approvals.start();

@@ -10,6 +10,7 @@ import type { LibSQLDatabase } from 'drizzle-orm/libsql';
 import { drizzle } from 'drizzle-orm/libsql/sqlite3';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import { Checkpointer } from './checkpointer.ts';
+import { keepPreparedStatements } from './libsql-native.ts';
 import * as schema from './schema.ts';
 
 /** The drizzle database, with its libSQL client (`$client`) for the few statements drizzle cannot build. */
@@ -57,6 +58,7 @@ export async function openDatabase(url: string, authToken?: string): Promise<Dat
   let checkpointer: Checkpointer | undefined;
   // The embedded client pools connections and PRAGMAs are per connection, so one connection keeps the
   // settings below in force for every statement (each call is synchronous underneath anyway).
+  if (kind !== 'remote') keepPreparedStatements();
   const client = kind === 'remote' ? await createRemoteClient({ url, authToken }) : createEmbeddedClient({ url, authToken, concurrency: 1 });
   if (kind === 'file') {
     // WAL lets readers run beside the writer; the busy timeout rides out a concurrent writer.

@@ -1,6 +1,6 @@
 /** Sessions, messages and runs in the database. */
 import type { InArgs, InStatement, Row } from '@libsql/client';
-import { and, count, desc, eq, inArray, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, fillPlaceholders, inArray, isNull, lt, notInArray, or, sql, type Placeholder } from 'drizzle-orm';
 import type { History, HistoryQuery, Message, Run, RunStatus, RunStep, Session, Usage } from '../../domain/chat.ts';
 import { paginate, type PaginationInput } from '../../domain/common.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -107,6 +107,9 @@ export type RunStart =
 const CONTEXT_MESSAGES = 40;
 
 export class ConversationStore {
+  /** contextStatement's SQL, with the session as a placeholder. */
+  private contextSql: { sql: string; params: unknown[] } | undefined;
+
   constructor(private readonly db: Db) {}
 
   /**
@@ -133,11 +136,11 @@ export class ConversationStore {
     const liveInstances = 'SELECT id FROM instances WHERE expires_at > :now';
     const first = options.first;
     const row = first ? { ...this.messageRow(first.message), createdAt: new Date(now) } : undefined;
-    const context = first?.context ? this.contextQuery(run.session_id).toSQL() : undefined;
+    const context = first?.context ? this.contextStatement(run.session_id) : undefined;
     const results = await client.batch(
       [
         // Read first: the context is what the session held before this turn's message.
-        ...(context ? [{ sql: context.sql, args: context.params as InArgs }] : []),
+        ...(context ? [context] : []),
         {
           sql: `INSERT INTO sessions (id, agent, user_id, active_run_id, created_at, updated_at) VALUES (:session, :agent, :user, :run, :now, :now)
                 ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,
@@ -267,7 +270,13 @@ export class ConversationStore {
    * The session's recent messages as model input (oldest first, without what failed or cancelled runs left); read
    * with the run's start, before its message is stored (startRun).
    */
-  private contextQuery(sessionId: string) {
+  /** The context query for a session; its SQL is built once (drizzle's builders cost more than it does, every turn). */
+  private contextStatement(sessionId: string): InStatement {
+    const built = (this.contextSql ??= this.contextQuery(sql.placeholder('session')).toSQL());
+    return { sql: built.sql, args: fillPlaceholders(built.params, { session: sessionId }) as InArgs };
+  }
+
+  private contextQuery(sessionId: Placeholder) {
     return this.db
       .select({ message: messages })
       .from(messages)

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { http, HttpResponse } from 'msw';
@@ -224,6 +225,30 @@ describe('chat', () => {
       error: { code: 'PROVIDER_ERROR', message: 'openai answered HTTP 500: upstream down', details: { provider: 'openai', status: 500, cause: 'upstream down' } },
     });
     expect((await audit(runId)).at(-1)?.event_type).toBe('run.failed');
+  });
+
+  it('stores a run\'s end with its closing event: when that write fails, the run is failed and keeps no answer', async () => {
+    await server.api.post('/api/agents', { name: 'closing', system_prompt: 'x' });
+    // Another connection to the server's database file refuses this agent's run.completed events.
+    const { createClient } = await import('@libsql/client');
+    const db = createClient({ url: `file:${join(server.home, 'moxxy.db')}` });
+    try {
+      await db.execute(`CREATE TRIGGER refuse_closing BEFORE INSERT ON events
+        WHEN NEW.agent_id = 'closing' AND NEW.event_type = 'run.completed' BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+      const res = await server.api.post('/api/agents/closing/chat', { message: 'hello', session_id: 'closing-session' });
+      expect(res.status).toBe(500);
+      expect(res.body.error.code).toBe('INTERNAL_ERROR');
+      const runId = res.body.error.details.run_id;
+      // Not completed with its answer stored and its closing event lost: failed, with no assistant message.
+      expect((await server.api.get(`/api/runs/${runId}`)).body.data.status).toBe('failed');
+      const history = await server.api.get('/api/agents/closing/chat/history?session_id=closing-session&include_tools=true');
+      expect(history.body.data.messages.map((m: { role: string }) => m.role)).toEqual(['user']);
+      expect((await audit(runId)).map((e) => e.event_type)).not.toContain('run.completed');
+      expect((await audit(runId)).at(-1)?.event_type).toBe('run.failed');
+    } finally {
+      await db.execute('DROP TRIGGER IF EXISTS refuse_closing');
+      db.close();
+    }
   });
 
   it('leaves what failed turns left out of the next turn\'s context, and shows it in history with its status', async () => {

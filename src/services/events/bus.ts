@@ -8,6 +8,7 @@
  * across processes: events other processes stored between two of ours are read and delivered before ours, and a
  * serving process reads what others stored while it was idle (`follow`), so its subscribers see every run's events.
  */
+import type { InStatement } from '@libsql/client';
 import type { Db } from '../../db/client.ts';
 import {
   encodeCursor,
@@ -38,6 +39,8 @@ interface Pending {
   event: EventEnvelope;
   /** Secrets replaced before the event got here (see emit). */
   redactedBefore: number;
+  /** Writes stored in the transaction that stores the event (see emit). */
+  alongside?: InStatement[];
   resolve(event: EventEnvelope): void;
   reject(error: unknown): void;
 }
@@ -96,9 +99,10 @@ export class EventBus implements SubscriptionSource {
    * Redacts, stores, then delivers one event; resolves with the stored envelope. When redaction
    * replaced anything, a security.redacted event (its id and the count, never the value) follows it.
    * `redactedBefore` counts what was replaced in the payload before it got here (model text is redacted as it
-   * streams, a secret split across chunks included), so those replacements are reported too.
+   * streams, a secret split across chunks included), so those replacements are reported too. `alongside` are writes
+   * stored in the same transaction as the event (a run's end with its closing event: one commit, not two).
    */
-  async emit(input: EmitEvent, redactedBefore = 0): Promise<EventEnvelope> {
+  async emit(input: EmitEvent, redactedBefore = 0, alongside?: InStatement[]): Promise<EventEnvelope> {
     if (this.closed) throw new Error('The event bus is closed');
     // A JSON round trip makes the live payload what the log stores and what readers get back.
     const payload = JSON.parse(JSON.stringify(input.payload ?? {})) as Record<string, unknown>;
@@ -112,7 +116,7 @@ export class EventBus implements SubscriptionSource {
       payload,
     };
     return new Promise((resolve, reject) => {
-      this.pending.push({ event, redactedBefore, resolve, reject });
+      this.pending.push({ event, redactedBefore, alongside, resolve, reject });
       this.schedule();
     });
   }
@@ -228,7 +232,10 @@ export class EventBus implements SubscriptionSource {
       event.sequence = last + 1;
       next.set(key, event.sequence);
     }
-    const stored = await this.log.append(rows.map((item) => item.event));
+    const stored = await this.log.append(
+      rows.map((item) => item.event),
+      batch.flatMap((item) => item.alongside ?? []),
+    );
     for (const [key, sequence] of next) this.rememberSequence(key, sequence);
     // Whatever other processes stored before these is delivered first, so every subscriber sees the log's order.
     await this.deliverOthers(stored[0]!.seq);

@@ -1,6 +1,6 @@
 /** The audit log: the events table, appended in batches and read by position (seq), filter and time. */
 import { and, asc, desc, eq, gt, gte, inArray, isNull, lte, max, sql, type SQL } from 'drizzle-orm';
-import type { InValue } from '@libsql/client';
+import type { InStatement, InValue } from '@libsql/client';
 import type { Db } from '../../db/client.ts';
 import { events } from '../../db/schema.ts';
 import type { EventEnvelope, EventFilter } from '../../domain/events.ts';
@@ -63,9 +63,10 @@ export class EventLog {
   /**
    * Appends events in one transaction and returns, in order, each one's position and sequence. Run events keep the
    * sequence they carry (one process runs a run); an event of no run is numbered here, from the log, as every
-   * process writes to that stream: one statement each, so each sees the one before.
+   * process writes to that stream: one statement each, so each sees the one before. `alongside` runs first, in the
+   * same transaction.
    */
-  async append(batch: EventEnvelope[]): Promise<Array<{ seq: number; sequence: number }>> {
+  async append(batch: EventEnvelope[], alongside: InStatement[] = []): Promise<Array<{ seq: number; sequence: number }>> {
     const statements: Array<{ rows: EventEnvelope[] }> = [];
     for (const event of batch) {
       const last = statements.at(-1);
@@ -73,8 +74,10 @@ export class EventLog {
       else statements.push({ rows: [event] });
     }
     // Written as SQL text rather than built by drizzle per batch: the same statement drizzle made, without its cost.
-    const results = await this.db.$client.batch(
-      statements.map(({ rows }) => {
+    const results = await this.db.$client.batch([
+      // Other writes that belong with these events (a run's end with its closing event), in the same transaction.
+      ...alongside,
+      ...statements.map(({ rows }) => {
         const args: InValue[] = [];
         for (const event of rows) {
           args.push(event.event_id, event.timestamp.getTime(), event.agent_id, event.run_id);
@@ -84,9 +87,9 @@ export class EventLog {
         const values = rows.map((event) => (event.run_id === null ? SYSTEM_ROW : RUN_ROW)).join(', ');
         return { sql: `${INSERT_EVENTS}${values} RETURNING seq, sequence`, args };
       }),
-    );
+    ]);
     // Rows are numbered in VALUES order; RETURNING itself promises no order.
-    return results.flatMap((result) =>
+    return results.slice(alongside.length).flatMap((result) =>
       result.rows.map((row) => ({ seq: Number(row.seq), sequence: Number(row.sequence) })).toSorted((a, b) => a.seq - b.seq),
     );
   }

@@ -6,6 +6,7 @@
  * resumes it from there (src/services/approvals/).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { InStatement } from '@libsql/client';
 import type { Agent } from '../../domain/agents.ts';
 import { denialOutput, effectiveMode, type Approval, type PolicyList } from '../../domain/approvals.ts';
 import type { ChatInput, ChatReply, Message, Run, RunStep, Usage } from '../../domain/chat.ts';
@@ -412,8 +413,8 @@ export class Runtime {
     this.paused.clear();
   }
 
-  private emit(run: Run, event_type: EventType, payload: Record<string, unknown>, redactedBefore?: number) {
-    return this.deps.events.emit({ agent_id: run.agent_id, run_id: run.id, event_type, payload }, redactedBefore);
+  private emit(run: Run, event_type: EventType, payload: Record<string, unknown>, redactedBefore?: number, alongside?: InStatement[]) {
+    return this.deps.events.emit({ agent_id: run.agent_id, run_id: run.id, event_type, payload }, redactedBefore, alongside);
   }
 
   /** What may be recorded or shown of a value: registered secrets replaced. */
@@ -614,18 +615,22 @@ export class Runtime {
     run.status = signal.aborted ? 'cancelled' : 'completed';
     run.output = signal.aborted ? finalText || null : finalText;
     run.completed_at = new Date();
-    const reply = await this.deps.store.finishRun(
+    const finish = this.deps.store.finishStatements(
       run,
       signal.aborted ? undefined : { sessionId: run.session_id, agent: agent.name, runId: run.id, userId: run.user_id, role: 'assistant', content: finalText },
     );
-    if (reply) {
-      messageId = reply.id;
-      record('message.assistant', { message_id: reply.id, content: finalText });
+    if (finish.message) {
+      messageId = finish.message.id;
+      record('message.assistant', { message_id: messageId, content: finalText });
     }
-    // The closing event joins those still being written (one write for the turn's last events, not two in a row);
-    // all of them are stored before the turn is answered.
-    if (run.status === 'cancelled') record('run.cancelled', { steps: run.steps.length, usage: run.usage });
-    else record('run.completed', { output: run.output, usage: run.usage, steps: run.steps.length, reason: finished ? 'final_answer' : 'max_steps' });
+    // The run's end (its row, its session freed, its answer) is stored with its closing event, in one transaction,
+    // and that event joins those still being written: one write for the turn's end. All of it is stored before the
+    // turn is answered.
+    const [type, payload] =
+      run.status === 'cancelled'
+        ? (['run.cancelled', { steps: run.steps.length, usage: run.usage }] as const)
+        : (['run.completed', { output: run.output, usage: run.usage, steps: run.steps.length, reason: finished ? 'final_answer' : 'max_steps' }] as const);
+    pending.push(this.emit(run, type, payload, undefined, finish.statements));
     await Promise.all(pending);
     const ended = { ...run, steps: [...run.steps] };
     channel.push({ type: 'done', run: ended, messageId });

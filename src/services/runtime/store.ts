@@ -214,8 +214,11 @@ export class ConversationStore {
     return toMessage(row, message.runId ? 'running' : null);
   }
 
-  /** Records the run's end, frees its session and, when it produced one, stores its answer, in one transaction. */
-  async finishRun(run: Run, answer?: NewMessage): Promise<Message | undefined> {
+  /**
+   * What records the run's end, frees its session and, when it produced one, stores its answer: statements to run in
+   * one transaction (the runtime stores them with the run's closing event), and the answer as stored.
+   */
+  finishStatements(run: Run, answer?: NewMessage): { statements: InStatement[]; message?: Message } {
     const row = answer ? this.messageRow(answer) : undefined;
     // SQL text rather than drizzle's builders, which cost more than the statements on this path (every turn).
     const statements: InStatement[] = [
@@ -240,8 +243,7 @@ export class ConversationStore {
         { sql: 'UPDATE sessions SET updated_at = ? WHERE id = ?', args: [row.createdAt.getTime(), row.sessionId] },
       );
     }
-    await this.db.$client.batch(statements);
-    return row ? toMessage(row, run.status) : undefined;
+    return { statements, ...(row ? { message: toMessage(row, run.status) } : {}) };
   }
 
   private messageRow(message: NewMessage): MessageRow {
@@ -352,7 +354,7 @@ export class ConversationStore {
     return { runs: rows.map(toRun), pagination: paginate(totals?.total ?? 0, page) };
   }
 
-  /** Records a run that ended without finishRun (a failure), and frees its session. */
+  /** Records a run that ended without finishStatements (a failure), and frees its session. */
   async endRun(run: Run): Promise<void> {
     await this.db.batch([this.runUpdate(run), this.releaseSession(run)]);
   }

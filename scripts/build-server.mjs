@@ -91,8 +91,8 @@ const result = await build({
   // Less for node to read and parse at every start; names are kept (no identifier renaming) for stack traces.
   minifyWhitespace: true,
   minifySyntax: true,
-  // The packages' licence comments go to moxxy.cjs.LEGAL.txt: one of them is the bundle's only non-ASCII text, which
-  // made node hold all of its source as a two-byte string (twice the memory, and slower to read at start).
+  // The packages' licence comments go to moxxy.cjs.LEGAL.txt: one of them was the bundle's only non-ASCII text, which
+  // made node hold all of its source as a two-byte string (twice the memory).
   legalComments: 'external',
   logLevel: 'warning',
   plugins: [sourceUrlOf, leaner],

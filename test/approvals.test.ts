@@ -81,6 +81,10 @@ describe('tool approvals', () => {
     expect(run.body.data.status).toBe('awaiting_approval');
     expect(run.body.data.pending_approval).toMatchObject({ run_id: reply.run_id, call_id: 'call_1', tool: 'memory.store' });
     expect(run.body.data.completed_at).toBeNull();
+    // The agent's run list shows the same pending call, on the paused run only.
+    const listed = (await server.api.get('/api/agents/asker/runs')).body.data.runs;
+    expect(listed.find((r: { id: string }) => r.id === reply.run_id).pending_approval).toEqual(run.body.data.pending_approval);
+    expect(listed.filter((r: { pending_approval?: unknown }) => r.pending_approval)).toHaveLength(1);
 
     const busy = await server.api.post('/api/agents/asker/chat', { message: 'hello?', session_id: 'ses-approve' });
     expect(busy.status).toBe(409);
@@ -93,6 +97,7 @@ describe('tool approvals', () => {
     const ended = await waitForRun(server.api, reply.run_id, ['completed', 'failed']);
     expect(ended.status).toBe('completed');
     expect(ended.pending_approval).toBeUndefined();
+    expect((await server.api.get('/api/agents/asker/runs')).body.data.runs.some((r: { pending_approval?: unknown }) => r.pending_approval)).toBe(false);
     const tool = ended.steps.find((step: { type: string }) => step.type === 'tool');
     expect(tool).toMatchObject({ name: 'memory.store', is_error: false });
     expect(ended.output).toContain('memory.store');

@@ -33,7 +33,7 @@ export const runsRouter = router({
     .output(RunList)
     .query(async ({ ctx, input: { name, session_id, status, ...page } }) => {
       await ctx.services.agents.get(name);
-      return ctx.services.conversations.runs(name, { session_id, status }, page);
+      return ctx.services.runtime.list(name, { session_id, status }, page);
     }),
 
   get: procedure

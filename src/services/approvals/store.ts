@@ -3,7 +3,7 @@
  * change of state is one conditional statement (or one batch), so two processes deciding, expiring or resuming the
  * same call cannot both succeed.
  */
-import { and, desc, eq, isNotNull, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lt, ne, sql } from 'drizzle-orm';
 import { denialOutput, type Approval, type ApprovalStatus } from '../../domain/approvals.ts';
 import type { Run } from '../../domain/chat.ts';
 import type { Db } from '../../db/client.ts';
@@ -97,6 +97,13 @@ export class ApprovalStore {
   async pending(runId: string): Promise<Approval | undefined> {
     const [row] = await this.db.select().from(approvals).where(and(eq(approvals.runId, runId), eq(approvals.status, 'pending'))).limit(1);
     return row ? toApproval(row) : undefined;
+  }
+
+  /** The pending call of each of these runs that has one, by run id. */
+  async pendingOf(runIds: string[]): Promise<Map<string, Approval>> {
+    if (runIds.length === 0) return new Map();
+    const rows = await this.db.select().from(approvals).where(and(inArray(approvals.runId, runIds), eq(approvals.status, 'pending')));
+    return new Map(rows.map((row) => [row.runId, toApproval(row)]));
   }
 
   /** Decides a pending call; undefined when it was not pending any more (decided or expired meanwhile). */

@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { InStatement } from '@libsql/client';
 import type { Agent } from '../../domain/agents.ts';
 import { denialOutput, effectiveMode, type Approval, type PolicyList } from '../../domain/approvals.ts';
-import type { ChatInput, ChatReply, Message, Run, RunStep, Usage } from '../../domain/chat.ts';
+import type { ChatInput, ChatReply, Message, Run, RunStatus, RunStep, Usage } from '../../domain/chat.ts';
+import type { PaginationInput } from '../../domain/common.ts';
 import { AppError } from '../../domain/errors.ts';
 import { toolCalledPayload, toolEventTypes, toolFailureOutput, toolResultPayload, type EventType, type ToolCallRecord } from '../../domain/events.ts';
 import { newId } from '../../domain/ids.ts';
@@ -329,6 +330,15 @@ export class Runtime {
     if (run.status !== 'awaiting_approval') return run;
     const pending = await this.deps.approvals.pending(runId);
     return pending ? { ...run, pending_approval: pending } : run;
+  }
+
+  /** An agent's runs, newest first, those awaiting approval with their pending call (as `get` gives it). */
+  async list(agent: string, filter: { session_id?: string | undefined; status?: RunStatus | undefined }, page: PaginationInput) {
+    const listed = await this.deps.store.runs(agent, filter, page);
+    const paused = listed.runs.filter((run) => run.status === 'awaiting_approval').map((run) => run.id);
+    if (paused.length === 0) return listed;
+    const pending = await this.deps.approvals.pendingOf(paused);
+    return { ...listed, runs: listed.runs.map((run) => (pending.has(run.id) ? { ...run, pending_approval: pending.get(run.id)! } : run)) };
   }
 
   isActive(runId: string): boolean {

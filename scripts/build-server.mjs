@@ -98,26 +98,8 @@ const result = await build({
   plugins: [sourceUrlOf, leaner],
   metafile: true,
 });
-// The compilers (with ajv and fast-json-stringify) in one CommonJS file: one file to read and compile on the first
-// response instead of some sixty from node_modules.
-await build({
-  stdin: {
-    contents: "module.exports = { serializers: require('@fastify/fast-json-stringify-compiler'), validators: require('@fastify/ajv-compiler') };",
-    resolveDir: ROOT,
-    loader: 'js',
-  },
-  outfile: join(BUILD_DIR, 'schema-compilers.cjs'),
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20.19',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
-});
-await build({
-  entryPoints: [join(ROOT, 'node_modules', 'undici', 'index.js')],
-  outfile: join(BUILD_DIR, UNDICI_FILE),
+/** The files the server requires beside the bundle on first use: one CommonJS file each. */
+const besideTheBundle = {
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -126,7 +108,19 @@ await build({
   minifySyntax: true,
   legalComments: 'external',
   logLevel: 'warning',
+};
+// The compilers (with ajv and fast-json-stringify) in one CommonJS file: one file to read and compile on the first
+// response instead of some sixty from node_modules.
+await build({
+  ...besideTheBundle,
+  stdin: {
+    contents: "module.exports = { serializers: require('@fastify/fast-json-stringify-compiler'), validators: require('@fastify/ajv-compiler') };",
+    resolveDir: ROOT,
+    loader: 'js',
+  },
+  outfile: join(BUILD_DIR, 'schema-compilers.cjs'),
 });
+await build({ ...besideTheBundle, entryPoints: [join(ROOT, 'node_modules', 'undici', 'index.js')], outfile: join(BUILD_DIR, UNDICI_FILE) });
 // Whatever the bundle holds from outside src/ is recorded too, so editing it makes the build stale.
 const outside = Object.keys(result.metafile.inputs)
   // (not the modules plugins made: `namespace:path`)

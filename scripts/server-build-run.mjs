@@ -14,56 +14,84 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import vm from 'node:vm';
-import { BUILD_DIR, BUILD_ENTRY, CODE_CACHE_FILE } from './server-build-info.mjs';
+import { BUILD_DIR, BUILD_ENTRY } from './server-build-info.mjs';
 
 /** Where the server finds the hook that writes a missing or rejected cache (src/cli/main.ts, once it listens). */
 const CODE_CACHE_HOOK = Symbol.for('moxxy.codeCache');
+/** Where the bundle finds requireBuilt (src/http/schema-compilers.ts: fastify's schema compilers, on first use). */
+const REQUIRE_BUILT = Symbol.for('moxxy.requireBuilt');
 
-/** The bundle compiled, with the code cache when there is one, and what V8 made of the cache. */
-export function compileBuild() {
+/** A CommonJS file compiled, with its code cache (`<file>.cache`) when there is one, and what V8 made of the cache. */
+export function compileCached(file) {
   let cachedData;
   try {
-    cachedData = readFileSync(CODE_CACHE_FILE);
+    cachedData = readFileSync(`${file}.cache`);
   } catch {
     cachedData = undefined;
   }
-  const script = new vm.Script(Module.wrap(readFileSync(BUILD_ENTRY, 'utf8')), { filename: BUILD_ENTRY, cachedData });
-  return { script, cache: cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted' };
+  const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  return { file, script, cache: cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted' };
+}
+
+/** The bundle compiled with its code cache. */
+export function compileBuild() {
+  return compileCached(BUILD_ENTRY);
+}
+
+/** Runs a compiled CommonJS file as node would, and returns its exports. */
+function evaluate({ file, script }) {
+  const wrapper = script.runInThisContext();
+  const module = { exports: {}, id: file, filename: file, loaded: false };
+  wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  module.loaded = true;
+  return module.exports;
 }
 
 export function runBuild() {
-  // Tells the bundle where its build lies (the OpenAPI document and schema compilers made with it).
+  // Tells the bundle where its build lies (the OpenAPI document made with it).
   globalThis[Symbol.for('moxxy.serverBuild')] = BUILD_DIR;
   // A vm script's import() has no loader (but behind an experimental option, which code read from the cache loses):
   // the bundle imports what stays outside it (esbuild, configuration files: src/config/read-file.ts) through this.
   globalThis[Symbol.for('moxxy.import')] = (specifier) => import(specifier);
-  const { script, cache } = compileBuild();
+  /** Every file compiled here, for the hook. */
+  const compiled = [compileBuild()];
+  const required = new Map();
+  // The other files of the build the server requires (once each), with code caches of their own.
+  globalThis[REQUIRE_BUILT] = (name) => {
+    if (!required.has(name)) {
+      const file = compileCached(join(BUILD_DIR, name));
+      compiled.push(file);
+      required.set(name, evaluate(file));
+    }
+    return required.get(name);
+  };
   // A cache made with node flags (--inspect, --cpu-prof, ...) would be rejected by every plain start: only a plain
-  // node writes one.
+  // node writes one. (Flags V8 is given at run time, as the one below, do not count.)
   const plain = process.execArgv.length === 0 && !process.env.NODE_OPTIONS;
-  if (cache !== 'accepted' && plain) {
+  if (plain) {
     globalThis[CODE_CACHE_HOOK] = () => {
-      try {
-        const temporary = `${CODE_CACHE_FILE}.${process.pid}`;
-        writeFileSync(temporary, script.createCachedData());
-        renameSync(temporary, CODE_CACHE_FILE);
-      } catch {
-        // An installation the server cannot write to: it starts without the cache, as before it had one.
+      // The bundle's own cache last: the build waits for it (scripts/build-server.mjs).
+      for (const { file, script, cache } of compiled.slice(1).concat(compiled[0])) {
+        if (cache === 'accepted') continue;
+        try {
+          const temporary = `${file}.cache.${process.pid}`;
+          writeFileSync(temporary, script.createCachedData());
+          renameSync(temporary, `${file}.cache`);
+        } catch {
+          // An installation the server cannot write to: it starts without the cache, as before it had one.
+        }
       }
     };
   }
   // Start-up leaves much short-lived garbage (module code, schemas): at V8's default growth factor the young
   // generation grows to hold it and keeps that memory, ~10 MB, while the server idles. `moxxy serve` restores the
-  // default once it listens (src/cli/main.ts), so a busy server's young generation grows as before. Set after the
-  // compile: V8 checks the cache against the flags in force, and the cache is written once the default is back.
+  // default once it listens (src/cli/main.ts), so a busy server's young generation grows as before.
   setFlagsFromString('--semi-space-growth-factor=1');
-  const wrapper = script.runInThisContext();
-  const module = { exports: {}, id: BUILD_ENTRY, filename: BUILD_ENTRY, loaded: false };
-  wrapper.call(module.exports, module.exports, createRequire(BUILD_ENTRY), module, BUILD_ENTRY, dirname(BUILD_ENTRY));
+  evaluate(compiled[0]);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runBuild();

@@ -6,7 +6,6 @@
  * declares one; fastify validates nothing for us) when its route is ready, as fastify does.
  */
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
 
 type Serialize = (data: unknown) => string;
@@ -25,14 +24,15 @@ let packages: CompilerPackages | undefined;
 
 /**
  * The two packages: in the compiled server, from the build's one-file bundle of them (scripts/build-server.mjs), one
- * file to read and compile instead of some sixty; else from node_modules.
+ * file to read instead of some sixty, compiled from its code cache; else from node_modules.
  */
 function compilerPackages(): CompilerPackages {
   if (packages) return packages;
-  const buildDir = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.serverBuild')];
+  // The compiled server's loader requires its build's files with their code caches (scripts/server-build-run.mjs).
+  const requireBuilt = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.requireBuilt')];
   packages =
-    typeof buildDir === 'string'
-      ? (requireHere(join(buildDir, 'schema-compilers.cjs')) as CompilerPackages)
+    typeof requireBuilt === 'function'
+      ? ((requireBuilt as (name: string) => unknown)('schema-compilers.cjs') as CompilerPackages)
       : {
           serializers: requireHere('@fastify/fast-json-stringify-compiler') as CompilerPackages['serializers'],
           validators: requireHere('@fastify/ajv-compiler') as CompilerPackages['validators'],

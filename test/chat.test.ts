@@ -359,8 +359,12 @@ describe('streaming, busy sessions and cancellation', () => {
     expect(runId).toMatch(/^run_/);
     const chunks = read.events.map((e) => JSON.parse(e.data));
     expect(chunks.every((chunk) => chunk.run_id === runId)).toBe(true);
-    // Seed 000: `if (data.done) close(); else console.log(data.content)`.
-    expect(chunks.filter((chunk) => !chunk.done).map((chunk) => chunk.content)).toEqual(['name ', 'the ', 'run']);
+    // Seed 000: `if (data.done) close(); else console.log(data.content)`. (Where the text splits may vary: the stream's
+    // redaction holds back an end that could begin a secret, and this server's secrets are random.)
+    const contents = chunks.filter((chunk) => !chunk.done).map((chunk) => chunk.content);
+    expect(contents.every((content) => typeof content === 'string' && content.length > 0)).toBe(true);
+    expect(contents.join('')).toBe('name the run');
+    expect(contents.length).toBeGreaterThanOrEqual(3);
     expect((await server.api.get(`/api/runs/${runId}`)).body.data.status).toBe('completed');
   });
 

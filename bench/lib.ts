@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request, type Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 export interface BenchSection {
@@ -33,16 +34,21 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-/** Starts `moxxy serve` (or another script printing "listening on URL") on a free loopback port. */
+/**
+ * Starts `moxxy serve` (or another script printing "listening on URL") on a free loopback port, with a data
+ * directory of its own (MOXXY_HOME, removed by stop()).
+ */
 export function startChild(
   args: string[] = [MOXXY_BIN, 'serve'],
   env: Record<string, string> = {},
   /** Written to <home>/moxxy.config.json, which `moxxy serve` reads. */
   config?: Record<string, unknown>,
+  /** The node to run it with (a peer may need another version). */
+  node: string = process.execPath,
 ): Promise<ChildServer> {
   const home = mkdtempSync(join(tmpdir(), 'moxxy-bench-'));
   if (config) writeFileSync(join(home, 'moxxy.config.json'), JSON.stringify(config));
-  const child = spawn(process.execPath, args, {
+  const child = spawn(node, args, {
     env: { ...process.env, PORT: '0', MOXXY_HOME: home, MOXXY_LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -71,5 +77,17 @@ export function startChild(
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
     child.once('exit', (code) => reject(new Error(`child exited with ${code}: ${output}`)));
+  });
+}
+
+/** One POST over a kept-alive connection; resolves with the status once the whole answer is read. */
+export function post(agent: Agent, url: URL, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+    req.end(body);
   });
 }

@@ -3,9 +3,9 @@
  * new session, against a bare node:http server answering the same JSON to the same client. The difference is
  * what the server adds to a turn: routing, validation, the run (session, messages, run row, events) and the envelope.
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { fmt, startChild, summarize, type BenchSection } from '../lib.ts';
+import { fmt, post, startChild, summarize, type BenchSection } from '../lib.ts';
 
 const TURNS = Number(process.env.BENCH_TURNS ?? 500);
 const WARMUP_TURNS = 50;
@@ -13,18 +13,6 @@ const WARMUP_TURNS = 50;
 const TIME_LIMIT_MS = Number(process.env.BENCH_TURN_TIME_S ?? 60) * 1000;
 const TARGET_P50_MS = 2;
 const TARGET_P99_MS = 5;
-
-/** One POST over a kept-alive connection; resolves with the status once the whole answer is read. */
-function post(agent: Agent, url: URL, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.once('error', reject);
-    req.end(body);
-  });
-}
 
 async function measureTurns(target: string) {
   const url = new URL(target);

@@ -6,13 +6,13 @@
  * in a real libSQL file: Moxxy its session, run, messages and events; Mastra its thread and messages (@mastra/memory
  * over @mastra/libsql).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { arch, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { fmt, startChild, summarize, type BenchSection } from '../lib.ts';
+import { fmt, post, startChild, summarize, type BenchSection, type ChildServer } from '../lib.ts';
 
 /** Pinned, so a run measures the same peer until this line changes. */
 const PEER_PACKAGES = [
@@ -55,7 +55,7 @@ const model = {
     } }) };
   },
 };
-const storage = new LibSQLStore({ id: 'bench', url: 'file:' + process.env.MASTRA_DB });
+const storage = new LibSQLStore({ id: 'bench', url: 'file:' + process.env.MOXXY_HOME + '/mastra.db' });
 const agent = new Agent({ id: 'default', name: 'default', instructions: 'Echo the message.', model, memory: new Memory({ options: { lastMessages: 10 } }) });
 const mastra = new Mastra({ agents: { default: agent }, storage, logger: false });
 const app = new Hono();
@@ -79,41 +79,9 @@ function installPeer(): { node: string } | { reason: string } {
   return { node };
 }
 
-async function startMastra(node: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const home = mkdtempSync(join(tmpdir(), 'moxxy-bench-mastra-db-'));
-  const child: ChildProcess = spawn(node, [join(SCRATCH, 'server.mjs')], { env: { ...process.env, MASTRA_DB: join(home, 'mastra.db') }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`Mastra exited with ${code}: ${output}`)));
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise((done) => {
-        child.once('exit', () => {
-          rmSync(home, { recursive: true, force: true });
-          done();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-function post(agent: Agent, url: URL, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.once('error', reject);
-    req.end(body);
-  });
+/** Mastra's server on Node 22, its libSQL file in the data directory startChild makes. */
+function startMastra(node: string): Promise<ChildServer> {
+  return startChild([join(SCRATCH, 'server.mjs')], {}, undefined, node);
 }
 
 /** Sequential turns over one kept-alive connection, each in a new session/thread. */

@@ -53,14 +53,12 @@ export function keepPreparedStatements(): void {
     const statement = prepare.call(this, sql);
     if (!statement.reader) {
       // The client's question (raw() throws for a statement without rows), answered without making an error each time.
-      const answer = (() => {
-        try {
-          statement.raw(true);
-        } catch (error) {
-          return error;
-        }
-        return undefined;
-      })();
+      let answer: unknown;
+      try {
+        statement.raw(true);
+      } catch (error) {
+        answer = error;
+      }
       if (answer !== undefined) {
         Object.defineProperty(statement, 'raw', {
           value: () => {

@@ -64,6 +64,50 @@ const leaner = {
 };
 const UNDICI_FILE = 'undici.cjs';
 
+/**
+ * Less work for node at every start:
+ * - Modules a package loads at start but uses only in cases this server rarely or never meets, loaded on first use
+ *   instead, through a stand-in: fastify's server module loads node:https and node:http2 (with node:tls, ~20 ms) to
+ *   make https or http2 servers, and its plugin checks load semver (~10 ms of regular expressions) for plugins that
+ *   declare the fastify versions they need.
+ * - libSQL's binding (the `libsql` package) is bundled but for its native code, and finds its native package without
+ *   asking for a whole diagnostic report: @neon-rs/load tells glibc from musl with process.report.getReport() (~8 ms);
+ *   here detect-libc does, as libsql itself does a few lines later (it reads /usr/bin/ldd).
+ */
+const ON_FIRST_USE = [
+  { importer: join('node_modules', 'fastify', 'lib', 'server.js'), specifiers: /^(node:)?(https|http2)$/ },
+  { importer: join('node_modules', 'fastify', 'lib', 'plugin-utils.js'), specifiers: /^semver$/ },
+];
+const quickerStart = {
+  name: 'quicker-start',
+  setup(builder) {
+    builder.onResolve({ filter: /^(node:)?(https|http2)$|^semver$/ }, (args) => {
+      if (!ON_FIRST_USE.some(({ importer, specifiers }) => args.importer.endsWith(importer) && specifiers.test(args.path))) return undefined;
+      return { path: args.path, namespace: 'moxxy-on-first-use', pluginData: { resolveDir: args.resolveDir } };
+    });
+    builder.onLoad({ filter: /.*/, namespace: 'moxxy-on-first-use' }, (args) => ({
+      contents: `let loaded; const load = () => (loaded ??= require(${JSON.stringify(args.path)}));
+module.exports = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() });`,
+      loader: 'js',
+      resolveDir: args.pluginData.resolveDir,
+    }));
+    builder.onResolve({ filter: /^@neon-rs\/load$/ }, (args) =>
+      args.importer.endsWith(join('node_modules', 'libsql', 'index.js')) ? { path: '@neon-rs/load', namespace: 'moxxy-libsql-target', pluginData: { resolveDir: args.resolveDir } } : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'moxxy-libsql-target' }, (args) => ({
+      contents: `const neon = require('@neon-rs/load');
+const { familySync, GLIBC } = require('detect-libc');
+exports.load = neon.load;
+exports.currentTarget = () =>
+  process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')
+    ? \`linux-\${process.arch}-\${familySync() === GLIBC ? 'gnu' : 'musl'}\`
+    : neon.currentTarget();`,
+      loader: 'js',
+      resolveDir: args.pluginData.resolveDir,
+    }));
+  },
+};
+
 /** fastify's schema compilers: src/http/schema-compilers.ts requires them from dist/server/schema-compilers.cjs. */
 const SCHEMA_COMPILERS = ['@fastify/fast-json-stringify-compiler', '@fastify/ajv-compiler'];
 
@@ -82,11 +126,11 @@ const result = await build({
   target: 'node20.19',
   // Packages are bundled too: loading them from node_modules file by file (resolution, package.json reads, a
   // compile per file, the CommonJS loader) was most of the start's CPU. These stay outside: native code (libSQL's
-  // binding; its JavaScript client is bundled), binaries (esbuild), the TypeScript loader, and swagger-ui-dist, whose
+  // @libsql/<platform> packages), binaries (esbuild), the TypeScript loader, and swagger-ui-dist, whose
   // assets are read beside its code. (pino is bundled: the server uses no pino transport, whose workers are files.)
   // fastify's schema compilers are not in it either: the server loads them on first use, from a bundle of their own
   // (below; src/http/schema-compilers.ts).
-  external: ['libsql', 'esbuild', 'tsx', 'tsx/*', 'swagger-ui-dist', ...SCHEMA_COMPILERS],
+  external: ['esbuild', 'tsx', 'tsx/*', 'swagger-ui-dist', ...SCHEMA_COMPILERS],
   sourcemap: 'linked',
   // Less for node to read and parse at every start; names are kept (no identifier renaming) for stack traces.
   minifyWhitespace: true,
@@ -95,7 +139,7 @@ const result = await build({
   // made node hold all of its source as a two-byte string (twice the memory).
   legalComments: 'external',
   logLevel: 'warning',
-  plugins: [sourceUrlOf, leaner],
+  plugins: [sourceUrlOf, leaner, quickerStart],
   metafile: true,
 });
 /** The files the server requires beside the bundle on first use: one CommonJS file each. */
@@ -121,6 +165,13 @@ await build({
   outfile: join(BUILD_DIR, 'schema-compilers.cjs'),
 });
 await build({ ...besideTheBundle, entryPoints: [join(ROOT, 'node_modules', 'undici', 'index.js')], outfile: join(BUILD_DIR, UNDICI_FILE) });
+// scripts/server-build-run.mjs reads the files it compiles as Latin-1, which is their text only while they are ASCII
+// (esbuild escapes what is not, but for comments: the licence comments are kept apart above).
+for (const name of ['moxxy.cjs', 'schema-compilers.cjs']) {
+  const bytes = await readFile(join(BUILD_DIR, name));
+  const at = bytes.findIndex((byte) => byte > 0x7f);
+  if (at !== -1) throw new Error(`build-server: dist/server/${name} is not ASCII (byte ${at}); server-build-run.mjs reads it as Latin-1`);
+}
 // Whatever the bundle holds from outside src/ is recorded too, so editing it makes the build stale.
 const outside = Object.keys(result.metafile.inputs)
   // (not the modules plugins made: `namespace:path`)

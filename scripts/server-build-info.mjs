@@ -22,32 +22,42 @@ const BUILD_SCRIPT = join(ROOT, 'scripts', 'build-server.mjs');
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const toKey = (file) => relative(ROOT, file).split(sep).join('/');
 
-/** Every file under src/, sorted. */
-function sourceFiles(dir = SRC_DIR) {
+/** Every file under src/, sorted; and every directory (src/ included) into `dirs` when given. */
+function sourceFiles(dir = SRC_DIR, dirs = undefined) {
+  dirs?.push(dir);
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((entry) => (entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : [join(dir, entry.name)]))
+    .flatMap((entry) => (entry.isDirectory() ? sourceFiles(join(dir, entry.name), dirs) : [join(dir, entry.name)]))
     .sort();
 }
 
 /**
  * What the sources are now: { sources: { 'src/x.ts': sha256, ... }, script: sha256 of the build script, stamps:
- * { 'src/x.ts': [size, mtime], ... } }. `extra` adds files from outside src/ that the bundle holds (what esbuild read
- * from outside src/, and package-lock.json: scripts/build-server.mjs). A file whose size and mtime are still its stamp's
- * is not hashed again at every start (staleness).
+ * { 'src/x.ts': [size, mtime], ... }, dirs: { 'src/db': mtime, ... } }. `extra` adds files from outside src/ that the
+ * bundle holds (what esbuild read from outside src/, and package-lock.json: scripts/build-server.mjs). A file whose
+ * size and mtime are still its stamp's is not hashed again at every start, and while no directory's mtime moved (it
+ * does when an entry is added, removed or renamed) src/ is not walked again for added files (staleness).
  */
 export function describeSources(extra = []) {
   const sources = {};
   const stamps = {};
-  for (const file of [...sourceFiles(), ...extra].sort()) {
+  const directories = [];
+  for (const file of [...sourceFiles(SRC_DIR, directories), ...extra].sort()) {
     sources[toKey(file)] = sha256(file);
     stamps[toKey(file)] = stampOf(file);
   }
-  return { sources, script: sha256(BUILD_SCRIPT), stamps };
+  const dirs = Object.fromEntries(directories.map((dir) => [toKey(dir), statSync(dir).mtimeMs]));
+  return { sources, script: sha256(BUILD_SCRIPT), stamps, dirs };
 }
 
 function stampOf(file) {
   const { size, mtimeMs } = statSync(file);
   return [size, mtimeMs];
+}
+
+/** Whether some directory under src/ gained or lost an entry since the build (or the build recorded none). */
+function directoriesMoved(dirs) {
+  const recorded = Object.entries(dirs ?? {});
+  return recorded.length === 0 || recorded.some(([path, mtime]) => statSync(join(ROOT, path), { throwIfNoEntry: false })?.mtimeMs !== mtime);
 }
 
 /** Why the build in dist/server does not match the sources, or [] when it does. */
@@ -65,16 +75,19 @@ export function staleness() {
   if (info.script !== sha256(BUILD_SCRIPT)) reasons.push('scripts/build-server.mjs changed');
   for (const [path, hash] of Object.entries(recorded)) {
     const file = join(ROOT, path);
-    if (!existsSync(file)) {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (!stat) {
       reasons.push(`${path} was removed`);
       continue;
     }
     const stamp = stamps[path];
-    const [size, mtime] = stampOf(file);
     // Same size and mtime as when it was built: unchanged, as make would judge it, without reading it.
-    if (Array.isArray(stamp) && stamp[0] === size && stamp[1] === mtime) continue;
+    if (Array.isArray(stamp) && stamp[0] === stat.size && stamp[1] === stat.mtimeMs) continue;
     if (sha256(file) !== hash) reasons.push(`${path} changed`);
   }
-  for (const file of sourceFiles()) if (!(toKey(file) in recorded)) reasons.push(`${toKey(file)} was added`);
+  // A file added anywhere under src/ moved its directory's mtime (a new directory, its parent's).
+  if (directoriesMoved(info.dirs)) {
+    for (const file of sourceFiles()) if (!(toKey(file) in recorded)) reasons.push(`${toKey(file)} was added`);
+  }
   return reasons;
 }

@@ -33,7 +33,9 @@ export function compileCached(file) {
   } catch {
     cachedData = undefined;
   }
-  const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  // The build's files are ASCII (scripts/build-server.mjs checks), so read as Latin-1 they are the same text, without
+  // node's UTF-8 decoding (~18 ms for the bundle).
+  const script = new vm.Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, cachedData });
   return { file, script, cache: cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted' };
 }
 

@@ -10,6 +10,7 @@
  * before the next (the binding is synchronous), so sharing one per SQL text changes no result.
  */
 import { createRequire } from 'node:module';
+import Database from 'libsql';
 
 /** Statements kept per connection; the least recently used goes first. */
 const MAX_STATEMENTS = 512;
@@ -29,13 +30,16 @@ interface NativeDatabaseClass {
 
 const KEPT = Symbol('moxxy.statementsKept');
 
-/** Where the `libsql` package is: the one @libsql/client itself loads. */
-export const LIBSQL_MODULE = createRequire(createRequire(import.meta.url).resolve('@libsql/client')).resolve('libsql');
+/**
+ * Where the `libsql` package is, for a worker thread to load it (src/db/checkpointer.ts). It is a dependency of its
+ * own, at @libsql/client's version, so that this module's `libsql` is the one the client drives (in the compiled
+ * server, both are the bundle's).
+ */
+export const LIBSQL_MODULE = createRequire(import.meta.url).resolve('libsql');
 
 /** From now on, connections of this process keep their prepared statements (at most MAX_STATEMENTS each). */
 export function keepPreparedStatements(): void {
-  const Database = createRequire(import.meta.url)(LIBSQL_MODULE) as NativeDatabaseClass;
-  const proto = Database.prototype;
+  const proto = (Database as unknown as NativeDatabaseClass).prototype;
   if (proto[KEPT]) return;
   proto[KEPT] = true;
   const caches = new WeakMap<object, Map<string, NativeStatement>>();

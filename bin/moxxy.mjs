@@ -3,10 +3,13 @@
 // else the TypeScript sources through tsx's loader (a checkout without a build, sources edited since, MOXXY_NO_BUILD=1).
 import { setFlagsFromString } from 'node:v8';
 import { staleness } from '../scripts/server-build-info.mjs';
+import { prefetchBuild, runBuild } from '../scripts/server-build-run.mjs';
 
-if (process.env.MOXXY_NO_BUILD !== '1' && staleness().length === 0) {
-  const { runBuild } = await import('../scripts/server-build-run.mjs');
-  runBuild();
+const useBuild = process.env.MOXXY_NO_BUILD !== '1';
+// The bundle and its code cache are read on libuv's threads while the build is compared with the sources.
+const read = useBuild ? prefetchBuild().catch(() => undefined) : undefined;
+if (useBuild && staleness().length === 0) {
+  runBuild(await read);
 } else {
   // As scripts/server-build-run.mjs does for the build: a young generation that does not grow while the server
   // starts; `moxxy serve` restores V8's default once it listens (src/cli/main.ts).

@@ -12,10 +12,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
+import { StandaloneSerializer } from '@fastify/fast-json-stringify-compiler';
 import { build } from 'esbuild';
 import { BUILD_DIR, BUILD_INFO_FILE, CODE_CACHE_FILE, describeSources, ROOT, SRC_DIR } from './server-build-info.mjs';
 
@@ -111,6 +112,12 @@ exports.currentTarget = () =>
 /** fastify's schema compilers: src/http/schema-compilers.ts requires them from dist/server/schema-compilers.cjs. */
 const SCHEMA_COMPILERS = ['@fastify/fast-json-stringify-compiler', '@fastify/ajv-compiler'];
 
+/**
+ * The two files scripts/server-build-run.mjs compiles itself (the bundle, the schema compilers) are written as node
+ * wraps a CommonJS module, so that it compiles their text as read, without making a wrapped copy of it.
+ */
+const AS_MODULE_FUNCTION = { banner: { js: '(function (exports, require, module, __filename, __dirname) { ' }, footer: { js: '\n});' } };
+
 const before = describeSources();
 await rm(BUILD_DIR, { recursive: true, force: true });
 const started = performance.now();
@@ -140,6 +147,7 @@ const result = await build({
   legalComments: 'external',
   logLevel: 'warning',
   plugins: [sourceUrlOf, leaner, quickerStart],
+  ...AS_MODULE_FUNCTION,
   metafile: true,
 });
 /** The files the server requires beside the bundle on first use: one CommonJS file each. */
@@ -163,6 +171,7 @@ await build({
     loader: 'js',
   },
   outfile: join(BUILD_DIR, 'schema-compilers.cjs'),
+  ...AS_MODULE_FUNCTION,
 });
 await build({ ...besideTheBundle, entryPoints: [join(ROOT, 'node_modules', 'undici', 'index.js')], outfile: join(BUILD_DIR, UNDICI_FILE) });
 // scripts/server-build-run.mjs reads the files it compiles as Latin-1, which is their text only while they are ASCII
@@ -195,6 +204,7 @@ if (responses.status !== 0) {
   process.exit(0);
 }
 await writeFile(join(BUILD_DIR, 'response-schemas.json'), responses.stdout);
+await writeSerializers(JSON.parse(responses.stdout));
 await makeCodeCache();
 // Sources edited while the build ran would make a build that matches neither version: record nothing then.
 if (JSON.stringify(describeSources()) !== JSON.stringify(before)) {
@@ -227,9 +237,11 @@ async function makeCodeCache() {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error('the built server did not start');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    // What most clients do first: the REST read and the typed client's read.
+    // What most clients do first: the REST read and the typed client's read; and a list of runs, whose serializer
+    // (one of the few the build does not make: it checks alternatives with ajv) loads the schema compilers' file.
     await fetch(`${base}/api/agents`);
     await fetch(`${base}/trpc/agents.list`);
+    await fetch(`${base}/api/agents/default/runs`);
     while (!existsSync(CODE_CACHE_FILE)) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error('the built server wrote no code cache');
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -244,6 +256,31 @@ async function makeCodeCache() {
     }
     rmSync(home, { recursive: true, force: true });
   }
+}
+
+/**
+ * Each REST success's serializer as fastify's own compiler would make it on the route's first response, made here
+ * instead: fast-json-stringify's standalone code (through @fastify/fast-json-stringify-compiler's StandaloneSerializer,
+ * with the options the server's compiler passes), one small file per operation in dist/server/serializers/ that
+ * src/http/schema-compilers.ts requires on first use, sharing fast-json-stringify's runtime (runtime.cjs). The few
+ * that check data with ajv while serializing (alternatives between objects) are left to be compiled on first use.
+ */
+async function writeSerializers(schemaTexts) {
+  const dir = join(BUILD_DIR, 'serializers');
+  await mkdir(dir);
+  const RUNTIME = "require('fast-json-stringify/lib/serializer')";
+  const generated = new Map();
+  const compile = StandaloneSerializer({ readMode: false, storeFunction: (route, code) => generated.set(route.key, code) })({});
+  for (const [key, text] of Object.entries(schemaTexts)) compile({ key, schema: JSON.parse(text) });
+  /** key (`${operationId} ${status}`) -> file */
+  const index = {};
+  for (const [key, code] of generated) {
+    if (code.includes('fast-json-stringify/lib/validator') || !code.includes(RUNTIME)) continue;
+    index[key] = `${key.replace(/[^A-Za-z0-9_.-]/g, '_')}.cjs`;
+    await writeFile(join(dir, index[key]), code.replace(RUNTIME, "require('./runtime.cjs')"));
+  }
+  await writeFile(join(dir, 'index.json'), JSON.stringify(index));
+  await build({ ...besideTheBundle, entryPoints: [join(ROOT, 'node_modules', 'fast-json-stringify', 'lib', 'serializer.js')], outfile: join(dir, 'runtime.cjs') });
 }
 
 function freePort() {

@@ -12,8 +12,8 @@
  * `node scripts/server-build-run.mjs <moxxy arguments>` runs the build whatever its staleness (scripts/build-server.mjs
  * uses it before the build is recorded); bin/moxxy.mjs runs it only while it matches the sources.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import { closeSync, fstatSync, openSync, read, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
@@ -25,26 +25,60 @@ const CODE_CACHE_HOOK = Symbol.for('moxxy.codeCache');
 /** Where the bundle finds requireBuilt (src/http/schema-compilers.ts: fastify's schema compilers, on first use). */
 const REQUIRE_BUILT = Symbol.for('moxxy.requireBuilt');
 
-/** A CommonJS file compiled, with its code cache (`<file>.cache`) when there is one, and what V8 made of the cache. */
-export function compileCached(file) {
-  let cachedData;
+/** A file's bytes, and its code cache's (`<file>.cache`, undefined when there is none). */
+function readCompiled(file) {
+  let cache;
   try {
-    cachedData = readFileSync(`${file}.cache`);
+    cache = readFileSync(`${file}.cache`);
   } catch {
-    cachedData = undefined;
+    cache = undefined;
   }
-  // The build's files are ASCII (scripts/build-server.mjs checks), so read as Latin-1 they are the same text, without
-  // node's UTF-8 decoding (~18 ms for the bundle).
-  const script = new vm.Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, cachedData });
-  return { file, script, cache: cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted' };
+  return { source: readFileSync(file), cache };
 }
 
-/** The bundle compiled with its code cache. */
-export function compileBuild() {
-  return compileCached(BUILD_ENTRY);
+/**
+ * readCompiled() for the server's bundle on libuv's threads, while bin/moxxy.mjs compares the build with the sources:
+ * each file in one read, which needs nothing of the main thread until it is done (fs.readFile reads in chunks, each
+ * asked for by the main thread).
+ */
+export async function prefetchBuild() {
+  const [source, cache] = await Promise.all([readWhole(BUILD_ENTRY), readWhole(`${BUILD_ENTRY}.cache`).catch(() => undefined)]);
+  return { source, cache };
 }
 
-/** Runs a compiled CommonJS file as node would, and returns its exports. */
+function readWhole(file) {
+  return new Promise((resolve, reject) => {
+    const fd = openSync(file, 'r');
+    const buffer = Buffer.allocUnsafeSlow(fstatSync(fd).size);
+    const readFrom = (offset) =>
+      read(fd, buffer, offset, buffer.length - offset, offset, (error, bytes) => {
+        if (!error && bytes > 0 && offset + bytes < buffer.length) return readFrom(offset + bytes);
+        closeSync(fd);
+        if (error || offset + bytes < buffer.length) reject(error ?? new Error(`${file} was cut short while read`));
+        else resolve(buffer);
+      });
+    readFrom(0);
+  });
+}
+
+/**
+ * A file of the build compiled, with its code cache when there is one, and what V8 made of the cache. The build wrote
+ * the file as node wraps a CommonJS module, `(function (exports, require, module, __filename, __dirname) { ... })`
+ * (scripts/build-server.mjs), so its text is compiled as it is read: wrapping it here made V8 copy the bundle into
+ * one more string. It is ASCII (the build checks), so read as Latin-1 it is the same text without node's UTF-8
+ * decoding (~18 ms for the bundle).
+ */
+export function compileCached(file, { source, cache } = readCompiled(file)) {
+  const script = new vm.Script(source.latin1Slice(), { filename: file, cachedData: cache });
+  return { file, script, cache: cache === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted' };
+}
+
+/** The bundle compiled with its code cache (read here, unless read already). */
+export function compileBuild(read = undefined) {
+  return compileCached(BUILD_ENTRY, read);
+}
+
+/** Runs a compiled file of the build as node would run a CommonJS module, and returns its exports. */
 function evaluate({ file, script }) {
   const wrapper = script.runInThisContext();
   const module = { exports: {}, id: file, filename: file, loaded: false };
@@ -53,14 +87,15 @@ function evaluate({ file, script }) {
   return module.exports;
 }
 
-export function runBuild() {
+/** Runs the server's bundle; `read` is prefetchBuild()'s result, when bin/moxxy.mjs has it. */
+export function runBuild(read = undefined) {
   // Tells the bundle where its build lies (the OpenAPI document made with it).
   globalThis[Symbol.for('moxxy.serverBuild')] = BUILD_DIR;
   // A vm script's import() has no loader (but behind an experimental option, which code read from the cache loses):
   // the bundle imports what stays outside it (esbuild, configuration files: src/config/read-file.ts) through this.
   globalThis[Symbol.for('moxxy.import')] = (specifier) => import(specifier);
   /** Every file compiled here, for the hook. */
-  const compiled = [compileBuild()];
+  const compiled = [compileBuild(read)];
   const required = new Map();
   // The other files of the build the server requires (once each), with code caches of their own.
   globalThis[REQUIRE_BUILT] = (name) => {

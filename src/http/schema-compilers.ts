@@ -5,7 +5,9 @@
  * part of the server's start. A route's serializer is compiled on its first response; a validator (no route of ours
  * declares one; fastify validates nothing for us) when its route is ready, as fastify does.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
 
 type Serialize = (data: unknown) => string;
@@ -40,23 +42,51 @@ function compilerPackages(): CompilerPackages {
   return packages;
 }
 
+/** key -> file of the serializers the build made; {} without a build. */
+let builtSerializers: Record<string, string> | undefined;
+
+/**
+ * The serializer the build made for a REST success (scripts/build-server.mjs: dist/server/serializers/), by the key of
+ * its schema (`${operationId} ${status}`): the code fastify's compiler would have generated on the route's first
+ * response, without loading the compilers or generating it. Undefined without a build, and for the few serializers the
+ * build leaves to that compiler.
+ */
+export function builtSerializer(key: string): Serialize | undefined {
+  const buildDir = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.serverBuild')];
+  if (typeof buildDir !== 'string') return undefined;
+  const dir = join(buildDir, 'serializers');
+  if (!builtSerializers) {
+    try {
+      builtSerializers = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as Record<string, string>;
+    } catch {
+      builtSerializers = {};
+    }
+  }
+  const file = builtSerializers[key];
+  return file === undefined ? undefined : (requireHere(join(dir, file)) as Serialize);
+}
+
 /**
  * A serializer compiler like fastify's default one over these external schemas, compiling each route's serializer on
  * first use. `resolve` turns the schema a route was given into the one to compile (src/http/serializers.ts gives
- * routes a reference to their schema's text).
+ * routes a reference to their schema's text); `built` finds the serializer already made for it, if any.
  */
 export function lazySerializerCompiler(
   externalSchemas: unknown,
   options?: unknown,
   resolve: (schema: unknown) => unknown = (schema) => schema,
+  built: (schema: unknown) => Serialize | undefined = () => undefined,
 ): (route: RouteSchema) => Serialize {
   let compile: ((route: RouteSchema) => Serialize) | undefined;
   return (route) => {
     let serialize: Serialize | undefined;
     return (data) => {
       if (!serialize) {
-        compile ??= compilerPackages().serializers.SerializerSelector()(externalSchemas, options);
-        serialize = compile({ ...route, schema: resolve(route.schema) });
+        serialize = built(route.schema);
+        if (!serialize) {
+          compile ??= compilerPackages().serializers.SerializerSelector()(externalSchemas, options);
+          serialize = compile({ ...route, schema: resolve(route.schema) });
+        }
       }
       return serialize(data);
     };

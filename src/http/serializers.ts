@@ -7,10 +7,11 @@
  *
  * Each serializer is compiled on its route's first success, not at start-up: compiling all of them (and loading
  * fast-json-stringify and ajv to do it) was about a fifth of the server's start. The compiled function is the one
- * fastify's own compiler makes (@fastify/fast-json-stringify-compiler), so the bytes sent are the same.
+ * fastify's own compiler makes (@fastify/fast-json-stringify-compiler), so the bytes sent are the same; the compiled
+ * server's build has made most of them already (fast-json-stringify's standalone code), and loads each on first use.
  */
 import type { FastifyInstance } from 'fastify';
-import { lazySerializerCompiler } from './schema-compilers.ts';
+import { builtSerializer, lazySerializerCompiler } from './schema-compilers.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -77,11 +78,21 @@ function selfContained(schema: Json, components: Record<string, Json>): Json {
  * to its text, which the compiler parses and compiles on the route's first success.
  */
 export function installResponseSchemas(app: FastifyInstance, texts: Record<string, string>): (operationId: string, status: number) => Json | undefined {
+  const keyOf = (schema: unknown) => (schema as { [RESPONSE_KEY]?: string } | null)?.[RESPONSE_KEY];
   app.setSerializerCompiler(
-    lazySerializerCompiler({}, undefined, (schema) => {
-      const key = (schema as { [RESPONSE_KEY]?: string } | null)?.[RESPONSE_KEY];
-      return key === undefined ? schema : (JSON.parse(texts[key]!) as unknown);
-    }),
+    lazySerializerCompiler(
+      {},
+      undefined,
+      (schema) => {
+        const key = keyOf(schema);
+        return key === undefined ? schema : (JSON.parse(texts[key]!) as unknown);
+      },
+      // The compiled server's build made most of them (src/http/schema-compilers.ts).
+      (schema) => {
+        const key = keyOf(schema);
+        return key === undefined ? undefined : builtSerializer(key);
+      },
+    ),
   );
   return (operationId, status) => {
     const key = `${operationId} ${status}`;

@@ -74,7 +74,31 @@ const UNDICI_FILE = 'undici.cjs';
  * - libSQL's binding (the `libsql` package) is bundled but for its native code, and finds its native package without
  *   asking for a whole diagnostic report: @neon-rs/load tells glibc from musl with process.report.getReport() (~8 ms);
  *   here detect-libc does, as libsql itself does a few lines later (it reads /usr/bin/ldd).
+ * - fastify's router (find-my-way) generates a function with `new Function` for every static node's prefix (again at
+ *   each split) and for every route's parameters, as routes are added: V8 compiles each (~10 ms for this server's
+ *   routes), and no code cache holds them. Fastify then compiles whole route trees into one function each and never
+ *   calls the prefix matchers; they, and the parameters' functions, are generated on first call here instead. The
+ *   build fails if find-my-way's text changed.
  */
+const FIND_MY_WAY_ON_FIRST_CALL = [
+  {
+    file: join('node_modules', 'find-my-way', 'lib', 'node.js'),
+    edits: [
+      ['function compilePrefixMatch (prefix) {', 'function compilePrefixMatchOnFirstCall (node, prefix) {\n  return function matchPrefix (path, i) {\n    node.matchPrefix = compilePrefixMatch(prefix)\n    return node.matchPrefix(path, i)\n  }\n}\n\nfunction compilePrefixMatch (prefix) {'],
+      ['this.matchPrefix = kind === NODE_TYPES.STATIC ? compilePrefixMatch(prefix) : null', 'this.matchPrefix = kind === NODE_TYPES.STATIC ? compilePrefixMatchOnFirstCall(this, prefix) : null'],
+      ['this.matchPrefix = compilePrefixMatch(childPrefix)', 'this.matchPrefix = compilePrefixMatchOnFirstCall(this, childPrefix)'],
+    ],
+  },
+  {
+    file: join('node_modules', 'find-my-way', 'lib', 'handler-storage.js'),
+    edits: [
+      [
+        '      _createParamsObject: this._compileCreateParamsObject(params)\n    }\n',
+        '      _createParamsObject: null\n    }\n    handlerObject._createParamsObject = (...values) => {\n      handlerObject._createParamsObject = this._compileCreateParamsObject(params)\n      return handlerObject._createParamsObject(...values)\n    }\n',
+      ],
+    ],
+  },
+];
 const ON_FIRST_USE = [
   { importer: join('node_modules', 'fastify', 'lib', 'server.js'), specifiers: /^(node:)?(https|http2)$/ },
   { importer: join('node_modules', 'fastify', 'lib', 'plugin-utils.js'), specifiers: /^semver$/ },
@@ -92,6 +116,16 @@ module.exports = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => 
       loader: 'js',
       resolveDir: args.pluginData.resolveDir,
     }));
+    for (const { file, edits } of FIND_MY_WAY_ON_FIRST_CALL) {
+      builder.onLoad({ filter: new RegExp(`${file.replaceAll(sep, '[\\\\/]').replaceAll('.', '\\.')}$`) }, async (args) => {
+        let text = await readFile(args.path, 'utf8');
+        for (const [from, to] of edits) {
+          if (text.split(from).length !== 2) throw new Error(`build-server: ${file} no longer holds "${from.split('\n')[0]}" once; see FIND_MY_WAY_ON_FIRST_CALL`);
+          text = text.replace(from, to);
+        }
+        return { contents: text, loader: 'js' };
+      });
+    }
     builder.onResolve({ filter: /^@neon-rs\/load$/ }, (args) =>
       args.importer.endsWith(join('node_modules', 'libsql', 'index.js')) ? { path: '@neon-rs/load', namespace: 'moxxy-libsql-target', pluginData: { resolveDir: args.resolveDir } } : undefined,
     );

@@ -87,7 +87,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Moxxy
   }
   raw.home ??= defaultHome(env);
 
-  const parsed = ConfigSchema.safeParse(raw);
+  // Parsed once per process: zod's generated fast path for objects (code made and compiled on a schema's first parse)
+  // would only cost the start its compile.
+  const parsed = ConfigSchema.safeParse(raw, { jitless: true });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const field = issue.path.join('.') || '(root)';

@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { AppError } from '../../domain/errors.ts';
 import type { ProcessLimit, SandboxStatus } from '../../domain/sandbox.ts';
 import type { SandboxKind } from '../../domain/skills.ts';
-import { probeBwrap } from './bwrap-probe.ts';
+import { probeBwrap, rememberedProbe, rememberProbe, type ProbeOutcome } from './bwrap-probe.ts';
 import { findOnSystemPath } from './commands.ts';
 import { prlimitArgs, type SandboxLimits } from './limits.ts';
 import { enterCgroup, PidsCgroups, type PidsCgroup } from './pids-cgroup.ts';
@@ -24,6 +24,13 @@ export interface SandboxSettings {
   limits: SandboxLimits;
   /** Never visible inside, whatever a profile asks: the server's data directory, the database's directory. */
   hidden: string[];
+  /**
+   * Where the probe's outcome is kept between starts (src/services/sandbox/bwrap-probe.ts); without it, bubblewrap is
+   * probed at every start.
+   */
+  probeFile?: string;
+  /** How long after a start that used a kept outcome bubblewrap is probed again, in case the machine changed (10 s). */
+  reprobeAfterMs?: number;
 }
 
 export interface SpawnOptions {
@@ -59,8 +66,12 @@ const NETWORK_FDS: NetworkFds = { info: 3, block: 4, resolvConf: 5 };
 /** After the main process exits, how long to wait for its pipes before giving up on a descendant that escaped the group. */
 const PIPE_GRACE_MS = 2000;
 
+/** How long after a start that used a kept probe outcome bubblewrap is probed again. */
+const REPROBE_AFTER_MS = 10_000;
+
 export class Sandbox {
   private machine: Promise<Machine> | undefined;
+  private reprobe: NodeJS.Timeout | undefined;
 
   constructor(private readonly settings: SandboxSettings) {}
 
@@ -120,20 +131,39 @@ export class Sandbox {
 
   /** Removes what the sandbox keeps for the life of the server (its parent pids cgroup). */
   async close(): Promise<void> {
+    clearTimeout(this.reprobe);
     (await this.machine)?.cgroups?.close();
   }
 
   private probe(): Promise<Machine> {
-    this.machine ??= detect(this.settings);
+    this.machine ??= this.detect();
     return this.machine;
+  }
+
+  private async detect(): Promise<Machine> {
+    const { bwrap, probeFile } = this.settings;
+    const opened = PidsCgroups.open();
+    if (!probeFile) return machineOf(this.settings, await probeBwrap(bwrap), opened);
+    const { outcome, remembered } = await rememberedProbe(bwrap, probeFile);
+    // A kept outcome is checked again soon after: what it depends on is most, not all, of what decides it (a container's
+    // seccomp profile is not in it). Should it have changed, the status changes with it.
+    if (remembered) {
+      this.reprobe = setTimeout(() => {
+        void probeBwrap(bwrap).then((fresh) => {
+          rememberProbe(bwrap, probeFile, fresh);
+          if (fresh.kind !== outcome.kind || fresh.reason !== outcome.reason) this.machine = Promise.resolve(machineOf(this.settings, fresh, opened));
+        });
+      }, this.settings.reprobeAfterMs ?? REPROBE_AFTER_MS);
+      this.reprobe.unref();
+    }
+    return machineOf(this.settings, outcome, opened);
   }
 }
 
-async function detect(settings: SandboxSettings): Promise<Machine> {
-  const { kind, reason } = await probeBwrap(settings.bwrap);
+/** What the machine offers, given the probe's outcome and the pids cgroup opened for the server (or why none was). */
+function machineOf(settings: SandboxSettings, { kind, reason }: ProbeOutcome, opened: PidsCgroups | { reason: string }): Machine {
   const prlimit = findOnSystemPath('prlimit') ?? null;
   const network = kind === 'bwrap' ? findUserNetwork(settings) : null;
-  const opened = PidsCgroups.open();
   const [cgroups, cgroupsMissing] = opened instanceof PidsCgroups ? [opened, ''] : [null, opened.reason];
   const root = process.getuid?.() === 0;
   const processLimit: ProcessLimit = cgroups ? 'cgroup' : kind === 'bwrap' && prlimit && !root ? 'rlimit' : 'none';

@@ -1,5 +1,5 @@
 /** The sandbox's settings from the configuration, with the data paths it must never show. */
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { MoxxyConfig } from '../../config/schema.ts';
 import { databaseUrl } from '../../config/load.ts';
 import type { SandboxSettings } from './sandbox.ts';
@@ -14,5 +14,13 @@ function databaseDirectory(url: string): string[] {
 export function sandboxSettings(config: MoxxyConfig): SandboxSettings {
   const { bwrap, slirp4netns, requireSandbox, limits } = config.skills;
   // pasta is the fallback from Debian's passt, found on the system PATH.
-  return { bwrap, slirp4netns, pasta: 'pasta', requireSandbox, limits, hidden: [config.home, ...databaseDirectory(databaseUrl(config))] };
+  return {
+    bwrap,
+    slirp4netns,
+    pasta: 'pasta',
+    requireSandbox,
+    limits,
+    hidden: [config.home, ...databaseDirectory(databaseUrl(config))],
+    probeFile: join(config.home, 'sandbox-probe.json'),
+  };
 }

@@ -12,7 +12,7 @@ export interface BenchSection {
   markdown: string;
 }
 
-export const MOXXY_BIN = fileURLToPath(new URL('../bin/moxxy.mjs', import.meta.url));
+export const MOXXY_BIN = fileURLToPath(new URL('../bin/moxxy.cjs', import.meta.url));
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;

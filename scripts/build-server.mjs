@@ -2,10 +2,10 @@
  * Builds the server into dist/server: src/cli/main.ts and everything it imports from src/ bundled by esbuild into one
  * CommonJS file, dist/server/moxxy.cjs (with the packages it uses, but for a few that must stay in node_modules; what
  * the code loads with import() is evaluated on first use), V8's code cache for it (dist/server/moxxy.cjs.cache, made by
- * starting the built server once: scripts/server-build-run.mjs), and dist/server/build.json recording the sources it
- * was made from (scripts/server-build-info.mjs).
+ * starting the built server once: scripts/server-build-run.cjs), and dist/server/build.json recording the sources it
+ * was made from (scripts/server-build-info.cjs).
  * `npm install` runs it (the prepare script); `npm run build:server` by hand. Without it, or with sources edited
- * since, bin/moxxy.mjs runs the TypeScript sources through tsx instead.
+ * since, bin/moxxy.cjs runs the TypeScript sources through tsx instead.
  *
  * Source files find their neighbours (migrations, package.json, the console's build) relative to their own
  * `import.meta.url`, so in the bundle each file's `import.meta.url` becomes the URL of its source file.
@@ -18,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { StandaloneSerializer } from '@fastify/fast-json-stringify-compiler';
 import { build } from 'esbuild';
-import { BUILD_DIR, BUILD_INFO_FILE, CODE_CACHE_FILE, describeSources, ROOT, SRC_DIR } from './server-build-info.mjs';
+import { BUILD_DIR, BUILD_INFO_FILE, CODE_CACHE_FILE, describeSources, ROOT, SRC_DIR } from './server-build-info.cjs';
 
-const RUN_BUILD = join(ROOT, 'scripts', 'server-build-run.mjs');
+const RUN_BUILD = join(ROOT, 'scripts', 'server-build-run.cjs');
 
 /** `import.meta.url` outside a string literal (src/config/read-file.ts names it in one, for config files). */
 const IMPORT_META_URL = /(?<!['"`])\bimport\.meta\.url\b/g;
@@ -147,7 +147,7 @@ exports.currentTarget = () =>
 const SCHEMA_COMPILERS = ['@fastify/fast-json-stringify-compiler', '@fastify/ajv-compiler'];
 
 /**
- * The two files scripts/server-build-run.mjs compiles itself (the bundle, the schema compilers) are written as node
+ * The two files scripts/server-build-run.cjs compiles itself (the bundle, the schema compilers) are written as node
  * wraps a CommonJS module, so that it compiles their text as read, without making a wrapped copy of it.
  */
 const AS_MODULE_FUNCTION = { banner: { js: '(function (exports, require, module, __filename, __dirname) { ' }, footer: { js: '\n});' } };
@@ -160,7 +160,7 @@ const result = await build({
   outdir: BUILD_DIR,
   outExtension: { '.js': '.cjs' },
   bundle: true,
-  // CommonJS, not ES modules: node 20 has a code cache only for scripts (scripts/server-build-run.mjs). What the
+  // CommonJS, not ES modules: node 20 has a code cache only for scripts (scripts/server-build-run.cjs). What the
   // sources import() stays unevaluated until first used, as esbuild wraps such modules in functions.
   format: 'cjs',
   platform: 'node',
@@ -208,12 +208,12 @@ await build({
   ...AS_MODULE_FUNCTION,
 });
 await build({ ...besideTheBundle, entryPoints: [join(ROOT, 'node_modules', 'undici', 'index.js')], outfile: join(BUILD_DIR, UNDICI_FILE) });
-// scripts/server-build-run.mjs reads the files it compiles as Latin-1, which is their text only while they are ASCII
+// scripts/server-build-run.cjs reads the files it compiles as Latin-1, which is their text only while they are ASCII
 // (esbuild escapes what is not, but for comments: the licence comments are kept apart above).
 for (const name of ['moxxy.cjs', 'schema-compilers.cjs']) {
   const bytes = await readFile(join(BUILD_DIR, name));
   const at = bytes.findIndex((byte) => byte > 0x7f);
-  if (at !== -1) throw new Error(`build-server: dist/server/${name} is not ASCII (byte ${at}); server-build-run.mjs reads it as Latin-1`);
+  if (at !== -1) throw new Error(`build-server: dist/server/${name} is not ASCII (byte ${at}); server-build-run.cjs reads it as Latin-1`);
 }
 // Whatever the bundle holds from outside src/ is recorded too, so editing it makes the build stale.
 const outside = Object.keys(result.metafile.inputs)
@@ -242,7 +242,7 @@ await writeSerializers(JSON.parse(responses.stdout));
 await makeCodeCache();
 // Sources edited while the build ran would make a build that matches neither version: record nothing then.
 if (JSON.stringify(describeSources()) !== JSON.stringify(before)) {
-  // Not a failure of `npm install`: bin/moxxy.mjs runs the sources until the next build.
+  // Not a failure of `npm install`: bin/moxxy.cjs runs the sources until the next build.
   process.stderr.write('build-server: sources changed during the build, so it is not used; run npm run build:server again\n');
   process.exit(0);
 }

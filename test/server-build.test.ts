@@ -1,5 +1,5 @@
 /**
- * The compiled server (dist/server, made by `npm install`): the tests spawn bin/moxxy.mjs, which runs it while it
+ * The compiled server (dist/server, made by `npm install`): the tests spawn bin/moxxy.cjs, which runs it while it
  * matches the sources, so this file checks that it does match, and that V8 takes its code cache from a plain node
  * (a rejected cache costs every start the compile it was made to save).
  */
@@ -25,8 +25,8 @@ function inPlainNode(code: string): unknown {
 describe('the compiled server', () => {
   it('matches the sources, and a plain node accepts its code cache', () => {
     const report = inPlainNode(`
-      const { staleness, BUILD_DIR } = await import('./scripts/server-build-info.mjs');
-      const { compileBuild, compileCached } = await import('./scripts/server-build-run.mjs');
+      const { staleness, BUILD_DIR } = await import('./scripts/server-build-info.cjs');
+      const { compileBuild, compileCached } = await import('./scripts/server-build-run.cjs');
       const compilers = compileCached(BUILD_DIR + '/schema-compilers.cjs').cache;
       console.log(JSON.stringify({ stale: staleness(), cache: compileBuild().cache, compilers }));
     `);
@@ -37,7 +37,7 @@ describe('the compiled server', () => {
   it('has beside it the packages it requires on first use (undici, for the SSRF guard), loadable', () => {
     const report = inPlainNode(`
       import { createRequire } from 'node:module';
-      const { BUILD_ENTRY } = await import('./scripts/server-build-info.mjs');
+      const { BUILD_ENTRY } = await import('./scripts/server-build-info.cjs');
       const { readFileSync } = await import('node:fs');
       const bundle = readFileSync(BUILD_ENTRY, 'utf8');
       const files = [...bundle.matchAll(/join\\(__dirname,"([^"]+)"\\)/g)].map((m) => m[1]);
@@ -48,18 +48,18 @@ describe('the compiled server', () => {
   });
 
   it('is stale once a source is added (in a new directory too), edited or removed, and not when only touched', async () => {
-    // A checkout of its own: scripts/server-build-info.mjs judges the tree it sits in.
+    // A checkout of its own: scripts/server-build-info.cjs judges the tree it sits in.
     const root = mkdtempSync(join(tmpdir(), 'moxxy-staleness-'));
     try {
       mkdirSync(join(root, 'scripts'));
       mkdirSync(join(root, 'src', 'db'), { recursive: true });
       mkdirSync(join(root, 'dist', 'server'), { recursive: true });
-      copyFileSync(fileURLToPath(new URL('scripts/server-build-info.mjs', ROOT)), join(root, 'scripts', 'server-build-info.mjs'));
+      copyFileSync(fileURLToPath(new URL('scripts/server-build-info.cjs', ROOT)), join(root, 'scripts', 'server-build-info.cjs'));
       writeFileSync(join(root, 'scripts', 'build-server.mjs'), '// the build\n');
       writeFileSync(join(root, 'src', 'main.ts'), 'export const a = 1;\n');
       writeFileSync(join(root, 'src', 'db', 'client.ts'), 'export const b = 2;\n');
       writeFileSync(join(root, 'dist', 'server', 'moxxy.cjs'), '');
-      const info = await import(pathToFileURL(join(root, 'scripts', 'server-build-info.mjs')).href);
+      const info = await import(pathToFileURL(join(root, 'scripts', 'server-build-info.cjs')).href);
       writeFileSync(info.BUILD_INFO_FILE, JSON.stringify(info.describeSources()));
       expect(info.staleness()).toEqual([]);
 
@@ -90,7 +90,7 @@ describe('the compiled server', () => {
     const report = inPlainNode(`
       import { readFileSync } from 'node:fs';
       import { createRequire } from 'node:module';
-      const { BUILD_DIR } = await import('./scripts/server-build-info.mjs');
+      const { BUILD_DIR } = await import('./scripts/server-build-info.cjs');
       const require = createRequire(BUILD_DIR + '/');
       const { SerializerSelector } = require('@fastify/fast-json-stringify-compiler');
       const texts = JSON.parse(readFileSync(BUILD_DIR + '/response-schemas.json', 'utf8'));

@@ -23,7 +23,7 @@ import { fail, listenFailure } from './fail.ts';
 import { parsePort } from './options.ts';
 import { exitOnSignals } from './shutdown.ts';
 
-/** How long after listening `moxxy serve` writes a missing code cache (scripts/server-build-run.mjs). */
+/** How long after listening `moxxy serve` writes a missing code cache (scripts/server-build-run.cjs). */
 const CODE_CACHE_DELAY_MS = 1000;
 
 const program = new Command()
@@ -45,10 +45,10 @@ program
     // Before the database is opened: an open API on a public address is refused outright.
     assertSafeBind(config);
     const server = await startServer(await createServices(config));
-    // V8's default, which bin/moxxy.mjs lowered for the start: from here the young generation grows as V8 sees fit.
+    // V8's default, which bin/moxxy.cjs lowered for the start: from here the young generation grows as V8 sees fit.
     setFlagsFromString('--semi-space-growth-factor=2');
     process.stdout.write(`Moxxy server ${VERSION} listening on ${server.url}\n`);
-    // The compiled server's code cache, when it has none V8 accepts (scripts/server-build-run.mjs): written a moment
+    // The compiled server's code cache, when it has none V8 accepts (scripts/server-build-run.cjs): written a moment
     // after listening, so it holds what starting and the first requests compiled.
     const writeCodeCache = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.codeCache')];
     if (typeof writeCodeCache === 'function') setTimeout(writeCodeCache as () => void, CODE_CACHE_DELAY_MS).unref();

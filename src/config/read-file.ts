@@ -34,7 +34,7 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
 }
 
 /**
- * import(). The compiled server runs as a script compiled by node:vm (scripts/server-build-run.mjs), where import()
+ * import(). The compiled server runs as a script compiled by node:vm (scripts/server-build-run.cjs), where import()
  * has no loader but behind an experimental option, so its loader lends one of its own; the sources use theirs.
  */
 const importModule = ((globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.import')] ??

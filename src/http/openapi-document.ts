@@ -27,7 +27,7 @@ export function openApiDocument() {
 
 /**
  * The document the compiled server was built with (scripts/build-server.mjs writes it beside the bundle, from the
- * same sources, and bin/moxxy.mjs names the build's directory): start-up then skips generating it.
+ * same sources, and bin/moxxy.cjs names the build's directory): start-up then skips generating it.
  */
 function prebuiltDocument(): object | undefined {
   const buildDir = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.serverBuild')];

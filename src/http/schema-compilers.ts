@@ -30,7 +30,7 @@ let packages: CompilerPackages | undefined;
  */
 function compilerPackages(): CompilerPackages {
   if (packages) return packages;
-  // The compiled server's loader requires its build's files with their code caches (scripts/server-build-run.mjs).
+  // The compiled server's loader requires its build's files with their code caches (scripts/server-build-run.cjs).
   const requireBuilt = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.requireBuilt')];
   packages =
     typeof requireBuilt === 'function'

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const MOXXY_BIN = fileURLToPath(new URL('../../bin/moxxy.mjs', import.meta.url));
+export const MOXXY_BIN = fileURLToPath(new URL('../../bin/moxxy.cjs', import.meta.url));
 
 export interface ServerProcess {
   url: string;

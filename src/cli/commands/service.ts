@@ -12,7 +12,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { fail } from '../fail.ts';
 
-const MOXXY_BIN = fileURLToPath(new URL('../../../bin/moxxy.mjs', import.meta.url));
+const MOXXY_BIN = fileURLToPath(new URL('../../../bin/moxxy.cjs', import.meta.url));
 
 /** What can run as a service, and the `moxxy` arguments that run it. */
 const SERVICES = {

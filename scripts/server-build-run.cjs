@@ -9,16 +9,16 @@
  * there. V8 checks the cache against the source and its own version and flags, so a wrong cache only costs the
  * compile it would have saved.
  *
- * `node scripts/server-build-run.mjs <moxxy arguments>` runs the build whatever its staleness (scripts/build-server.mjs
- * uses it before the build is recorded); bin/moxxy.mjs runs it only while it matches the sources.
+ * `node scripts/server-build-run.cjs <moxxy arguments>` runs the build whatever its staleness (scripts/build-server.mjs
+ * uses it before the build is recorded); bin/moxxy.cjs runs it only while it matches the sources.
  */
-import { closeSync, fstatSync, openSync, read, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import vm from 'node:vm';
-import { BUILD_DIR, BUILD_ENTRY } from './server-build-info.mjs';
+'use strict';
+const { closeSync, fstatSync, openSync, read, readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname, join } = require('node:path');
+const { setFlagsFromString } = require('node:v8');
+const vm = require('node:vm');
+const { BUILD_DIR, BUILD_ENTRY } = require('./server-build-info.cjs');
 
 /** Where the server finds the hook that writes a missing or rejected cache (src/cli/main.ts, once it listens). */
 const CODE_CACHE_HOOK = Symbol.for('moxxy.codeCache');
@@ -37,11 +37,11 @@ function readCompiled(file) {
 }
 
 /**
- * readCompiled() for the server's bundle on libuv's threads, while bin/moxxy.mjs compares the build with the sources:
+ * readCompiled() for the server's bundle on libuv's threads, while bin/moxxy.cjs compares the build with the sources:
  * each file in one read, which needs nothing of the main thread until it is done (fs.readFile reads in chunks, each
  * asked for by the main thread).
  */
-export async function prefetchBuild() {
+async function prefetchBuild() {
   const [source, cache] = await Promise.all([readWhole(BUILD_ENTRY), readWhole(`${BUILD_ENTRY}.cache`).catch(() => undefined)]);
   return { source, cache };
 }
@@ -68,13 +68,13 @@ function readWhole(file) {
  * one more string. It is ASCII (the build checks), so read as Latin-1 it is the same text without node's UTF-8
  * decoding (~18 ms for the bundle).
  */
-export function compileCached(file, { source, cache } = readCompiled(file)) {
+function compileCached(file, { source, cache } = readCompiled(file)) {
   const script = new vm.Script(source.latin1Slice(), { filename: file, cachedData: cache });
   return { file, script, cache: cache === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted' };
 }
 
 /** The bundle compiled with its code cache (read here, unless read already). */
-export function compileBuild(read = undefined) {
+function compileBuild(read = undefined) {
   return compileCached(BUILD_ENTRY, read);
 }
 
@@ -87,8 +87,8 @@ function evaluate({ file, script }) {
   return module.exports;
 }
 
-/** Runs the server's bundle; `read` is prefetchBuild()'s result, when bin/moxxy.mjs has it. */
-export function runBuild(read = undefined) {
+/** Runs the server's bundle; `read` is prefetchBuild()'s result, when bin/moxxy.cjs has it. */
+function runBuild(read = undefined) {
   // Tells the bundle where its build lies (the OpenAPI document made with it).
   globalThis[Symbol.for('moxxy.serverBuild')] = BUILD_DIR;
   // A vm script's import() has no loader (but behind an experimental option, which code read from the cache loses):
@@ -131,4 +131,6 @@ export function runBuild(read = undefined) {
   evaluate(compiled[0]);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runBuild();
+module.exports = { prefetchBuild, compileCached, compileBuild, runBuild };
+
+if (require.main === module) runBuild();

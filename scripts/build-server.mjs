@@ -76,9 +76,9 @@ const UNDICI_FILE = 'undici.cjs';
  *   here detect-libc does, as libsql itself does a few lines later (it reads /usr/bin/ldd).
  * - fastify's router (find-my-way) generates a function with `new Function` for every static node's prefix (again at
  *   each split) and for every route's parameters, as routes are added: V8 compiles each (~10 ms for this server's
- *   routes), and no code cache holds them. Fastify then compiles whole route trees into one function each and never
- *   calls the prefix matchers; they, and the parameters' functions, are generated on first call here instead. The
- *   build fails if find-my-way's text changed.
+ *   routes), and no code cache holds them. Only some are ever called (the prefix matchers by later insertions alone:
+ *   fastify routes requests through whole route trees compiled into one function each), so here each is generated
+ *   on its first call. The build fails if find-my-way's text changed.
  */
 const FIND_MY_WAY_ON_FIRST_CALL = [
   {

@@ -67,8 +67,11 @@ export function probeInputs(bwrap: string): string {
  */
 export async function rememberedProbe(bwrap: string, file: string): Promise<{ outcome: ProbeOutcome; remembered: boolean }> {
   try {
-    const kept = JSON.parse(readFileSync(file, 'utf8')) as { inputs?: unknown; outcome?: ProbeOutcome };
-    if (kept.inputs === probeInputs(bwrap) && (kept.outcome?.kind === 'bwrap' || kept.outcome?.kind === 'none')) return { outcome: kept.outcome, remembered: true };
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as { inputs?: unknown; outcome?: { kind?: unknown; reason?: unknown } };
+    const { kind, reason } = kept.outcome ?? {};
+    if (kept.inputs === probeInputs(bwrap) && (kind === 'bwrap' || kind === 'none') && (reason === undefined || typeof reason === 'string')) {
+      return { outcome: reason === undefined ? { kind } : { kind, reason }, remembered: true };
+    }
   } catch {
     // none kept yet, or unreadable: probed below
   }

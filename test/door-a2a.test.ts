@@ -164,15 +164,26 @@ describe('tasks over JSON-RPC', () => {
     expect(again).toMatchObject({ name: 'TaskNotCancelableError', envelopeCode: -32002 });
   });
 
-  it('answers JSON-RPC requests as documented, refusing other protocol versions and unknown methods', async () => {
+  it('answers JSON-RPC requests as documented, refusing other protocol versions, unknown methods and requests it cannot take', async () => {
     const headers = { authorization: `Bearer ${tokens.a2a}` };
     const unknownTask = await server.api.post('/a2a/default', { jsonrpc: '2.0', id: 7, method: 'GetTask', params: { id: 'run_missing' } }, { headers });
     expect(unknownTask.body).toEqual({ jsonrpc: '2.0', id: 7, error: { code: -32001, message: "Task 'run_missing' not found" } });
     const oldVersion = await server.api.post('/a2a/default', { jsonrpc: '2.0', id: 8, method: 'GetTask', params: { id: 'x' } }, { headers: { ...headers, 'a2a-version': '0.3' } });
     expect(oldVersion.body.error.code).toBe(-32009);
+    // A request the door cannot take is a JSON-RPC error too, with the request's id where it has one.
     const unknownMethod = await server.api.post('/a2a/default', { jsonrpc: '2.0', id: 9, method: 'ListTasks', params: {} }, { headers });
-    expect(unknownMethod.status).toBe(400);
-    expect(unknownMethod.body.error).toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringContaining('SendMessage, SendStreamingMessage, GetTask or CancelTask') });
+    expect(unknownMethod.status).toBe(200);
+    expect(unknownMethod.body).toMatchObject({ jsonrpc: '2.0', id: 9, error: { code: -32601, message: expect.stringContaining('SendMessage, SendStreamingMessage, GetTask or CancelTask') } });
+    const badParams = await server.api.post('/a2a/default', { jsonrpc: '2.0', id: 'q-1', method: 'GetTask', params: {} }, { headers });
+    expect([badParams.status, badParams.body.id, badParams.body.error.code]).toEqual([200, 'q-1', -32602]);
+    expect(badParams.body.error.message).toContain('params.id');
+    const notRpc = await server.api.post('/a2a/default', { id: 11, method: 'GetTask', params: { id: 'x' } }, { headers });
+    expect([notRpc.status, notRpc.body.id, notRpc.body.error.code]).toEqual([200, 11, -32600]);
+    const notJson = await server.api.request('POST', '/a2a/default', { rawBody: '{"jsonrpc": "2.0", "id": 12,', headers: { ...headers, 'content-type': 'application/json' } });
+    expect([notJson.status, notJson.body.id, notJson.body.error.code]).toEqual([200, null, -32700]);
+    // The agent is read from the path, after the request: an unknown one stays the envelope's 404.
+    const noAgent = await server.api.post('/a2a/nobody', { jsonrpc: '2.0', id: 13, method: 'GetTask', params: { id: 'x' } }, { headers });
+    expect([noAgent.status, noAgent.body.error.code]).toEqual([404, 'AGENT_NOT_FOUND']);
     expect((await server.api.post('/a2a/default', { jsonrpc: '2.0', id: 10, method: 'GetTask', params: { id: 'x' } }, { headers: { authorization: `Bearer ${tokens.chat}x` } })).status).toBe(401);
   });
 });

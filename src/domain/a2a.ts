@@ -134,6 +134,10 @@ export type StreamResponse = z.infer<typeof StreamResponse>;
 
 /** JSON-RPC errors A2A defines, and the JSON-RPC ones it uses. */
 export const A2A_ERRORS = {
+  PARSE_ERROR: -32700,
+  INVALID_REQUEST: -32600,
+  METHOD_NOT_FOUND: -32601,
+  INVALID_PARAMS: -32602,
   INTERNAL: -32603,
   TASK_NOT_FOUND: -32001,
   TASK_NOT_CANCELABLE: -32002,

@@ -107,9 +107,9 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number, re
     const app = fromFastifyError(error, bodyLimit) ?? toAppError(error);
     if (app.code === 'INTERNAL_ERROR') logOf(request).error({ err: error, url: loggableUrl(request.url) }, 'request failed');
     const safe = new AppError(app.code, redact(app.message), redact(app.details));
-    const own = ownErrorResponseOf(request.routeOptions.config);
+    const own = ownErrorResponseOf(request.routeOptions.config, safe.code);
     if (!own) return sendErrorAt(reply, safe, dialects);
-    const { status, body } = own(safe, error);
+    const { status, body } = own(safe, error, request);
     return reply.code(status).type(JSON_CONTENT_TYPE).send(body);
   });
 

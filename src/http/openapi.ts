@@ -128,9 +128,9 @@ function errorSchemas(registry: OpenAPIRegistry): ErrorSchemas {
   };
 }
 
-function errorResponses(sources: ErrorSources, schemaOf: ErrorSchemas): RouteConfig['responses'] {
+function errorResponses(sources: ErrorSources, schemaOf: ErrorSchemas, except: readonly ErrorCode[] = []): RouteConfig['responses'] {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of operationErrorCodes(sources)) {
+  for (const code of operationErrorCodes(sources).filter((code) => !except.includes(code))) {
     const status = ERROR_STATUS[code];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
@@ -245,16 +245,17 @@ export function rawRouteConfig(route: RawRouteSpec, schemaOf: ErrorSchemas): Rou
     };
   }
   const hasBody = route.request?.body?.contentType === 'application/json';
-  // A route answering its failures in its own shape (rawErrors) keeps the envelope only for what node answers before
-  // any route is known: a request too slow or too large.
-  const envelopeErrors = errorResponses(route.errorResponse ? BEFORE_ROUTING : {
+  // A route answering all its failures in its own shape (rawErrors) keeps the envelope only for what node answers
+  // before any route is known: a request too slow or too large; one answering some (ownErrorCodes), for the others.
+  const everyFailureItsOwn = route.errorResponse && !route.ownErrorCodes;
+  const envelopeErrors = errorResponses(everyFailureItsOwn ? BEFORE_ROUTING : {
     errors: route.errors,
     hasInput: Boolean(route.request?.params ?? route.request?.query ?? route.request?.body),
     hasBody,
     scope: route.scope ?? route.optionalScope ?? null,
     rateLimit: route.rateLimit,
     changesState: route.method !== 'GET' || Boolean(route.startsRun),
-  }, schemaOf);
+  }, schemaOf, route.ownErrorCodes);
   for (const [status, response] of Object.entries(envelopeErrors)) responses[status] ??= response;
   return {
     method: route.method.toLowerCase() as RouteConfig['method'],

@@ -65,11 +65,14 @@ export interface RawRouteSpec<P = any, Q = any, B = any, H = any> {
   /** Documented, non-envelope errors (e.g. seed 001's `{error: 'no_transcriber'}`). */
   rawErrors?: Record<number, RawResponseSpec>;
   /**
-   * Every failure of the route (auth, rate limits, body limits, what the handler throws) answered in a shape of its
-   * own instead of the envelope (seed 001's channel), by the one error handler (src/http/errors.ts). `error` is what
-   * the handler made of `thrown`, redacted. Document the answers in `rawErrors`.
+   * Failures of the route answered in a shape of its own instead of the envelope, by the one error handler
+   * (src/http/errors.ts): every failure (auth, rate limits, body limits, what the handler throws: seed 001's channel),
+   * or only those `ownErrorCodes` lists (A2A's JSON-RPC errors for a request it cannot take; the others stay the
+   * envelope, and are documented as such). `error` is what the handler made of `thrown`, redacted. Document the
+   * answers in `rawErrors`, or in the success response when they are part of it.
    */
-  errorResponse?(error: AppError, thrown: unknown): { status: number; body: unknown };
+  errorResponse?(error: AppError, thrown: unknown, request: FastifyRequest): { status: number; body: unknown };
+  ownErrorCodes?: readonly ErrorCode[];
   /** Served, but no operation of openapi.json (nor of the clients made from it): the files a page loads. */
   undocumented?: true;
   /** This route's body limit in bytes, instead of the server's JSON limit (e.g. 10 MB of audio). */
@@ -83,9 +86,10 @@ export function defineRawRoute<P, Q, B, H>(spec: RawRouteSpec<P, Q, B, H>): RawR
   return spec;
 }
 
-/** The error answer of the raw route a request was routed to, when it has one of its own. */
-export function ownErrorResponseOf(routeConfig: unknown): RawRouteSpec['errorResponse'] {
-  return (routeConfig as { rawRoute?: RawRouteSpec } | undefined)?.rawRoute?.errorResponse;
+/** The error answer for `code` of the raw route a request was routed to, when it has one of its own. */
+export function ownErrorResponseOf(routeConfig: unknown, code: ErrorCode): RawRouteSpec['errorResponse'] {
+  const route = (routeConfig as { rawRoute?: RawRouteSpec } | undefined)?.rawRoute;
+  return route?.ownErrorCodes && !route.ownErrorCodes.includes(code) ? undefined : route?.errorResponse;
 }
 
 function parseWith<T>(schema: z.ZodType<T> | undefined, value: unknown, prefix: string): T {

@@ -64,12 +64,14 @@ class AgentToAgentApi:
         SendStreamingMessage answers Server-Sent Events, each a JSON-RPC response carrying the task,
         artifact chunks of the answer, tool activity as `working` status updates and the final status;
         GetTask reads a task, CancelTask cancels it. A2A failures are JSON-RPC errors with status 200:
-        -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported.
-        A2A 0.3 clients are answered on the same endpoint: `message/send` (the task; at once with
-        `configuration.blocking: false`), `message/stream` (the task, `artifact-update`s and
-        `status-update`s, the last one `final`), `tasks/get` and `tasks/cancel`, in 0.3 shapes (`kind`
-        on parts, messages, tasks and events; roles `user`/`agent`; states such as `completed`) with the
-        same error codes. Push notifications are not supported.
+        -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported;
+        so is a request it cannot take: -32700 a body that is not JSON, -32600 not a JSON-RPC request,
+        -32601 an unknown method, -32602 invalid params. A2A 0.3 clients are answered on the same
+        endpoint: `message/send` (the task; at once with `configuration.blocking: false`),
+        `message/stream` (the task, `artifact-update`s and `status-update`s, the last one `final`),
+        `tasks/get` and `tasks/cancel`, in 0.3 shapes (`kind` on parts, messages, tasks and events;
+        roles `user`/`agent`; states such as `completed`) with the same error codes. Push notifications
+        are not supported.
 
         POST /a2a/{name} (operationId agentToAgent.rpc).
         Bearer token scope: chat.
@@ -81,7 +83,7 @@ class AgentToAgentApi:
                 otherwise). Not read for 0.3's methods.
 
         Raises:
-            MoxxyError: 400 VALIDATION_ERROR, INVALID_JSON; 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SESSION_BUSY; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
+            MoxxyError: 401 UNAUTHORIZED; 403 FORBIDDEN, CROSS_SITE_REQUEST; 404 AGENT_NOT_FOUND; 408 REQUEST_TIMEOUT; 409 SESSION_BUSY; 413 PAYLOAD_TOO_LARGE; 415 UNSUPPORTED_MEDIA_TYPE; 421 HOST_NOT_ALLOWED; 429 RATE_LIMITED; 431 HEADERS_TOO_LARGE; 500 INTERNAL_ERROR.
         """
         return self._transport.call(
             "POST",

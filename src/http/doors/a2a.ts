@@ -29,7 +29,7 @@ import {
 import { isV03Request, sendParamsOfV03, v03EventOf, v03TaskOf, type A2aV03Request } from '../../domain/a2a-v03.ts';
 import { AgentRef } from '../../domain/agents.ts';
 import type { Run } from '../../domain/chat.ts';
-import { isAppError } from '../../domain/errors.ts';
+import { isAppError, type AppError, type ValidationIssue } from '../../domain/errors.ts';
 import type { Services } from '../../services/container.ts';
 import type { RunHandle } from '../../services/runtime/runtime.ts';
 import { VERSION } from '../../services/system.ts';
@@ -54,6 +54,31 @@ class RpcFailure extends Error {
 }
 
 const sendRpc = (reply: FastifyReply, answer: A2aResponse) => reply.type(JSON_CONTENT_TYPE).send(answer);
+
+/** The id of a JSON-RPC request, when it has a usable one; JSON-RPC answers null otherwise (a parse error included). */
+function requestIdOf(body: unknown): string | number | null {
+  const id = typeof body === 'object' && body !== null ? (body as { id?: unknown }).id : undefined;
+  return (typeof id === 'string' && id.length <= 200) || Number.isInteger(id) ? (id as string | number) : null;
+}
+
+/**
+ * A request the route cannot take, answered as JSON-RPC does (status 200, as A2A's own errors): -32700 for a body that
+ * is not JSON, -32601 for an unknown method, -32600 for what is not a JSON-RPC request, -32602 for the rest (the
+ * method's params, the agent's name, the headers).
+ */
+function rpcRequestFailure(error: AppError, _thrown: unknown, request: FastifyRequest) {
+  const paths = ((error.details as { issues?: ValidationIssue[] } | undefined)?.issues ?? []).map((issue) => issue.path);
+  const at = (field: string) => paths.some((path) => path === field || path.startsWith(`${field}.`));
+  const code =
+    error.code === 'INVALID_JSON'
+      ? A2A_ERRORS.PARSE_ERROR
+      : at('method')
+        ? A2A_ERRORS.METHOD_NOT_FOUND
+        : at('jsonrpc') || at('id') || paths.includes('')
+          ? A2A_ERRORS.INVALID_REQUEST
+          : A2A_ERRORS.INVALID_PARAMS;
+  return { status: 200, body: { jsonrpc: '2.0', id: requestIdOf(request.body), error: { code, message: error.message } } };
+}
 
 const originOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
 
@@ -198,7 +223,9 @@ export const agentRpcRoute = defineRawRoute({
     'SendMessage answers `{task}` when the run ends (at once with `configuration.returnImmediately`); SendStreamingMessage ' +
     'answers Server-Sent Events, each a JSON-RPC response carrying the task, artifact chunks of the answer, tool activity as ' +
     '`working` status updates and the final status; GetTask reads a task, CancelTask cancels it. A2A failures are JSON-RPC ' +
-    'errors with status 200: -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported. ' +
+    'errors with status 200: -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported; ' +
+    'so is a request it cannot take: -32700 a body that is not JSON, -32600 not a JSON-RPC request, -32601 an unknown method, ' +
+    '-32602 invalid params. ' +
     'A2A 0.3 clients are answered on the same endpoint: `message/send` (the task; at once with `configuration.blocking: false`), ' +
     '`message/stream` (the task, `artifact-update`s and `status-update`s, the last one `final`), `tasks/get` and `tasks/cancel`, ' +
     'in 0.3 shapes (`kind` on parts, messages, tasks and events; roles `user`/`agent`; states such as `completed`) with the ' +
@@ -215,6 +242,8 @@ export const agentRpcRoute = defineRawRoute({
     },
   },
   errors: ['AGENT_NOT_FOUND', 'SESSION_BUSY'],
+  ownErrorCodes: ['VALIDATION_ERROR', 'INVALID_JSON'],
+  errorResponse: rpcRequestFailure,
   async handler({ params, body: sent }, request, reply, services) {
     const agent = (await services.agents.get(params.name)).name;
     const v03 = isV03Request(sent);

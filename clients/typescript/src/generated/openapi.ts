@@ -1187,7 +1187,7 @@ export interface paths {
         put?: never;
         /**
          * Talk to an agent over A2A (JSON-RPC)
-         * @description Agent2Agent 1.0 over JSON-RPC; a task is a run (its id the run id, its contextId the session). SendMessage answers `{task}` when the run ends (at once with `configuration.returnImmediately`); SendStreamingMessage answers Server-Sent Events, each a JSON-RPC response carrying the task, artifact chunks of the answer, tool activity as `working` status updates and the final status; GetTask reads a task, CancelTask cancels it. A2A failures are JSON-RPC errors with status 200: -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported. A2A 0.3 clients are answered on the same endpoint: `message/send` (the task; at once with `configuration.blocking: false`), `message/stream` (the task, `artifact-update`s and `status-update`s, the last one `final`), `tasks/get` and `tasks/cancel`, in 0.3 shapes (`kind` on parts, messages, tasks and events; roles `user`/`agent`; states such as `completed`) with the same error codes. Push notifications are not supported.
+         * @description Agent2Agent 1.0 over JSON-RPC; a task is a run (its id the run id, its contextId the session). SendMessage answers `{task}` when the run ends (at once with `configuration.returnImmediately`); SendStreamingMessage answers Server-Sent Events, each a JSON-RPC response carrying the task, artifact chunks of the answer, tool activity as `working` status updates and the final status; GetTask reads a task, CancelTask cancels it. A2A failures are JSON-RPC errors with status 200: -32001 task not found, -32002 not cancelable, -32004 unsupported, -32009 version not supported; so is a request it cannot take: -32700 a body that is not JSON, -32600 not a JSON-RPC request, -32601 an unknown method, -32602 invalid params. A2A 0.3 clients are answered on the same endpoint: `message/send` (the task; at once with `configuration.blocking: false`), `message/stream` (the task, `artifact-update`s and `status-update`s, the last one `final`), `tasks/get` and `tasks/cancel`, in 0.3 shapes (`kind` on parts, messages, tasks and events; roles `user`/`agent`; states such as `completed`) with the same error codes. Push notifications are not supported.
          */
         post: operations["agentToAgent.rpc"];
         delete?: never;
@@ -14462,15 +14462,6 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["A2aResponse"];
                     "text/event-stream": components["schemas"]["A2aStreamEvent"];
-                };
-            };
-            /** @description VALIDATION_ERROR, INVALID_JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationError"] | components["schemas"]["InvalidJsonError"];
                 };
             };
             /** @description UNAUTHORIZED */

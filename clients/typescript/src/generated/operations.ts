@@ -2142,8 +2142,6 @@ export const operations = {
     "response": "sse",
     "resumable": false,
     "errors": {
-      "VALIDATION_ERROR": 400,
-      "INVALID_JSON": 400,
       "UNAUTHORIZED": 401,
       "FORBIDDEN": 403,
       "CROSS_SITE_REQUEST": 403,

@@ -400,6 +400,9 @@ async function send(operation: FuzzOperation, request: FuzzRequest): Promise<{ s
   return { status: response.status, body };
 }
 
+/** JSON-RPC's codes for the failures of a request itself (jsonrpc.org: parse error, invalid request, method, params). */
+const JSON_RPC_REQUEST_FAILURES: Partial<Record<string, number[]>> = { INVALID_JSON: [-32700], VALIDATION_ERROR: [-32600, -32601, -32602] };
+
 function describeRequest(operation: FuzzOperation, request: FuzzRequest): string {
   const body = request.body === undefined ? '' : ` body=${typeof request.body === 'string' ? request.body.slice(0, 300) : `<${request.body.length} bytes>`}`;
   const query = new URLSearchParams(request.query).toString();
@@ -417,7 +420,11 @@ async function checkOne(operation: FuzzOperation, request: FuzzRequest): Promise
   const where = `${describeRequest(operation, request)}\n=> ${status} ${JSON.stringify(body)?.slice(0, 500)}`;
   // FUZZ_DEBUG=1 shows why schema-valid requests were refused (a hint that the document and the server disagree).
   if (process.env.FUZZ_DEBUG && request.variant === 'valid' && status >= 400) console.log(where);
-  if (request.expected) {
+  // A request the A2A door cannot take is answered as JSON-RPC does: status 200 and JSON-RPC's own error codes.
+  const rpcCodes = status === 200 && body?.jsonrpc === '2.0' && request.expected?.code ? JSON_RPC_REQUEST_FAILURES[request.expected.code] : undefined;
+  if (rpcCodes) {
+    expect(rpcCodes, `${where}\nnot the JSON-RPC error this variant must get`).toContain(body.error?.code);
+  } else if (request.expected) {
     expect(request.expected.status(status), `${where}\nnot the answer this variant must get`).toBe(true);
     if (request.expected.code) {
       // Seed 001's channel answers its routes' failures in its own shape: there the code is the channel's name for it.

@@ -106,7 +106,7 @@ const ON_FIRST_USE = [
 const quickerStart = {
   name: 'quicker-start',
   setup(builder) {
-    builder.onResolve({ filter: /^(node:)?(https|http2)$|^semver$/ }, (args) => {
+    builder.onResolve({ filter: new RegExp(ON_FIRST_USE.map(({ specifiers }) => specifiers.source).join('|')) }, (args) => {
       if (!ON_FIRST_USE.some(({ importer, specifiers }) => args.importer.endsWith(importer) && specifiers.test(args.path))) return undefined;
       return { path: args.path, namespace: 'moxxy-on-first-use', pluginData: { resolveDir: args.resolveDir } };
     });

@@ -1,11 +1,10 @@
 /** The server's OpenAPI document, built once from the app router and the raw routes, and the raw route that serves it. */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { appRouter } from '../routers/app.ts';
 import { VERSION } from '../services/system.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import type { RawRouteSpec } from './raw-routes.ts';
 import { responseSchemaTexts } from './serializers.ts';
+import { readBuildJson } from './server-build.ts';
 import { rawRoutes } from './routes/index.ts';
 import { openApiRoute } from './routes/system.ts';
 
@@ -30,13 +29,7 @@ export function openApiDocument() {
  * same sources, and bin/moxxy.cjs names the build's directory): start-up then skips generating it.
  */
 function prebuiltDocument(): object | undefined {
-  const buildDir = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.serverBuild')];
-  if (typeof buildDir !== 'string') return undefined;
-  try {
-    return JSON.parse(readFileSync(join(buildDir, 'openapi.json'), 'utf8')) as object;
-  } catch {
-    return undefined;
-  }
+  return readBuildJson<object>('openapi.json');
 }
 
 /**
@@ -45,15 +38,8 @@ function prebuiltDocument(): object | undefined {
  * --response-schemas`), a small file read at start instead of the whole document; else from the document.
  */
 export function responseSchemas(): Record<string, string> {
-  const buildDir = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.serverBuild')];
-  if (typeof buildDir === 'string') {
-    try {
-      return JSON.parse(readFileSync(join(buildDir, RESPONSE_SCHEMAS_FILE), 'utf8')) as Record<string, string>;
-    } catch {
-      // A build without the file: made from the document, as without a build.
-    }
-  }
-  return responseSchemaTexts(JSON.parse(openApiJson()) as object);
+  // A build without the file: made from the document, as without a build.
+  return readBuildJson<Record<string, string>>(RESPONSE_SCHEMAS_FILE) ?? responseSchemaTexts(JSON.parse(openApiJson()) as object);
 }
 
 /** The file in the build holding responseSchemas(). */

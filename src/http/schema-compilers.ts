@@ -5,10 +5,10 @@
  * part of the server's start. A route's serializer is compiled on its first response; a validator (no route of ours
  * declares one; fastify validates nothing for us) when its route is ready, as fastify does.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
+import { readBuildJson, requireBuilt, serverBuildDir } from './server-build.ts';
 
 type Serialize = (data: unknown) => string;
 type RouteSchema = { schema: unknown; method?: string; url?: string; httpStatus?: string; contentType?: string };
@@ -30,15 +30,10 @@ let packages: CompilerPackages | undefined;
  */
 function compilerPackages(): CompilerPackages {
   if (packages) return packages;
-  // The compiled server's loader requires its build's files with their code caches (scripts/server-build-run.cjs).
-  const requireBuilt = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.requireBuilt')];
-  packages =
-    typeof requireBuilt === 'function'
-      ? ((requireBuilt as (name: string) => unknown)('schema-compilers.cjs') as CompilerPackages)
-      : {
-          serializers: requireHere('@fastify/fast-json-stringify-compiler') as CompilerPackages['serializers'],
-          validators: requireHere('@fastify/ajv-compiler') as CompilerPackages['validators'],
-        };
+  packages = (requireBuilt('schema-compilers.cjs') as CompilerPackages | undefined) ?? {
+    serializers: requireHere('@fastify/fast-json-stringify-compiler') as CompilerPackages['serializers'],
+    validators: requireHere('@fastify/ajv-compiler') as CompilerPackages['validators'],
+  };
   return packages;
 }
 
@@ -52,18 +47,9 @@ let builtSerializers: Record<string, string> | undefined;
  * build leaves to that compiler.
  */
 export function builtSerializer(key: string): Serialize | undefined {
-  const buildDir = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.serverBuild')];
-  if (typeof buildDir !== 'string') return undefined;
-  const dir = join(buildDir, 'serializers');
-  if (!builtSerializers) {
-    try {
-      builtSerializers = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as Record<string, string>;
-    } catch {
-      builtSerializers = {};
-    }
-  }
+  builtSerializers ??= readBuildJson<Record<string, string>>('serializers', 'index.json') ?? {};
   const file = builtSerializers[key];
-  return file === undefined ? undefined : (requireHere(join(dir, file)) as Serialize);
+  return file === undefined ? undefined : (requireHere(join(serverBuildDir()!, 'serializers', file)) as Serialize);
 }
 
 /**

@@ -66,25 +66,26 @@ export function probeInputs(bwrap: string): string {
  * ~10 ms of the start (forking a process of that size). Else the probe runs, and its outcome is kept.
  */
 export async function rememberedProbe(bwrap: string, file: string): Promise<{ outcome: ProbeOutcome; remembered: boolean }> {
+  const inputs = probeInputs(bwrap);
   try {
     const kept = JSON.parse(readFileSync(file, 'utf8')) as { inputs?: unknown; outcome?: { kind?: unknown; reason?: unknown } };
     const { kind, reason } = kept.outcome ?? {};
-    if (kept.inputs === probeInputs(bwrap) && (kind === 'bwrap' || kind === 'none') && (reason === undefined || typeof reason === 'string')) {
+    if (kept.inputs === inputs && (kind === 'bwrap' || kind === 'none') && (reason === undefined || typeof reason === 'string')) {
       return { outcome: reason === undefined ? { kind } : { kind, reason }, remembered: true };
     }
   } catch {
     // none kept yet, or unreadable: probed below
   }
   const outcome = await probeBwrap(bwrap);
-  rememberProbe(bwrap, file, outcome);
+  rememberProbe(bwrap, file, outcome, inputs);
   return { outcome, remembered: false };
 }
 
-/** Keeps a probe's outcome for the next start. */
-export function rememberProbe(bwrap: string, file: string, outcome: ProbeOutcome): void {
+/** Keeps a probe's outcome for the next start, with what it depended on (read again unless given). */
+export function rememberProbe(bwrap: string, file: string, outcome: ProbeOutcome, inputs = probeInputs(bwrap)): void {
   try {
     const temporary = `${file}.${process.pid}`;
-    writeFileSync(temporary, `${JSON.stringify({ inputs: probeInputs(bwrap), outcome })}\n`, { mode: 0o600 });
+    writeFileSync(temporary, `${JSON.stringify({ inputs, outcome })}\n`, { mode: 0o600 });
     renameSync(temporary, file);
   } catch {
     // A data directory the server cannot write: it probes at every start.

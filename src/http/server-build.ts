@@ -1,0 +1,33 @@
+/**
+ * What the compiled server's loader (scripts/server-build-run.cjs) hands the bundle: the build's directory, with the
+ * files made beside the bundle (the OpenAPI document, the response schemas, the serializers), and requireBuilt for
+ * the files it compiles with code caches of their own. Without a build (the sources through tsx, the tests) there is
+ * neither, and each caller makes what it needs itself.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const loaderGlobals = globalThis as { [key: symbol]: unknown };
+
+/** The compiled server's build directory (dist/server), or undefined when the sources run. */
+export function serverBuildDir(): string | undefined {
+  const dir = loaderGlobals[Symbol.for('moxxy.serverBuild')];
+  return typeof dir === 'string' ? dir : undefined;
+}
+
+/** A JSON file of the build, parsed; undefined without a build, or without the file. */
+export function readBuildJson<T>(...path: string[]): T | undefined {
+  const dir = serverBuildDir();
+  if (dir === undefined) return undefined;
+  try {
+    return JSON.parse(readFileSync(join(dir, ...path), 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A CommonJS file of the build compiled with its code cache and run (once), or undefined without a build. */
+export function requireBuilt(name: string): unknown {
+  const require = loaderGlobals[Symbol.for('moxxy.requireBuilt')];
+  return typeof require === 'function' ? (require as (name: string) => unknown)(name) : undefined;
+}

@@ -6,7 +6,6 @@
  * node's ES module loader, ~10 ms of every start).
  */
 'use strict';
-const { createHash } = require('node:crypto');
 const { existsSync, readdirSync, readFileSync, statSync } = require('node:fs');
 const { join, relative, sep } = require('node:path');
 
@@ -20,7 +19,8 @@ const BUILD_ENTRY = join(BUILD_DIR, 'moxxy.cjs');
 const CODE_CACHE_FILE = `${BUILD_ENTRY}.cache`;
 const BUILD_SCRIPT = join(ROOT, 'scripts', 'build-server.mjs');
 
-const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
+// node:crypto loads some twenty modules (~6 ms): only a file whose stamp moved is hashed, so a start loads none.
+const sha256 = (file) => require('node:crypto').createHash('sha256').update(readFileSync(file)).digest('hex');
 const toKey = (file) => relative(ROOT, file).split(sep).join('/');
 
 /** Every file under src/, sorted; and every directory (src/ included) into `dirs` when given. */
@@ -32,7 +32,7 @@ function sourceFiles(dir = SRC_DIR, dirs = undefined) {
 }
 
 /**
- * What the sources are now: { sources: { 'src/x.ts': sha256, ... }, script: sha256 of the build script, stamps:
+ * What the sources are now: { sources: { 'src/x.ts': sha256, ... }, script: sha256 of the build script, scriptStamp, stamps:
  * { 'src/x.ts': [size, mtime], ... }, dirs: { 'src/db': mtime, ... } }. `extra` adds files from outside src/ that the
  * bundle holds (what esbuild read from outside src/, and package-lock.json: scripts/build-server.mjs). A file whose
  * size and mtime are still its stamp's is not hashed again at every start, and while no directory's mtime moved (it
@@ -47,12 +47,17 @@ function describeSources(extra = []) {
     stamps[toKey(file)] = stampOf(file);
   }
   const dirs = Object.fromEntries(directories.map((dir) => [toKey(dir), statSync(dir).mtimeMs]));
-  return { sources, script: sha256(BUILD_SCRIPT), stamps, dirs };
+  return { sources, script: sha256(BUILD_SCRIPT), scriptStamp: stampOf(BUILD_SCRIPT), stamps, dirs };
 }
 
 function stampOf(file) {
   const { size, mtimeMs } = statSync(file);
   return [size, mtimeMs];
+}
+
+/** Same size and mtime as when it was built: unchanged, as make would judge it, without reading it. */
+function unchanged(file, stamp, stat = statSync(file, { throwIfNoEntry: false })) {
+  return Array.isArray(stamp) && stat !== undefined && stamp[0] === stat.size && stamp[1] === stat.mtimeMs;
 }
 
 /** Whether some directory under src/ gained or lost an entry since the build (or the build recorded none). */
@@ -73,7 +78,7 @@ function staleness() {
   const recorded = info.sources ?? {};
   const stamps = info.stamps ?? {};
   const reasons = [];
-  if (info.script !== sha256(BUILD_SCRIPT)) reasons.push('scripts/build-server.mjs changed');
+  if (!unchanged(BUILD_SCRIPT, info.scriptStamp) && info.script !== sha256(BUILD_SCRIPT)) reasons.push('scripts/build-server.mjs changed');
   for (const [path, hash] of Object.entries(recorded)) {
     const file = join(ROOT, path);
     const stat = statSync(file, { throwIfNoEntry: false });
@@ -81,10 +86,7 @@ function staleness() {
       reasons.push(`${path} was removed`);
       continue;
     }
-    const stamp = stamps[path];
-    // Same size and mtime as when it was built: unchanged, as make would judge it, without reading it.
-    if (Array.isArray(stamp) && stamp[0] === stat.size && stamp[1] === stat.mtimeMs) continue;
-    if (sha256(file) !== hash) reasons.push(`${path} changed`);
+    if (!unchanged(file, stamps[path], stat) && sha256(file) !== hash) reasons.push(`${path} changed`);
   }
   // A file added anywhere under src/ moved its directory's mtime (a new directory, its parent's).
   if (directoriesMoved(info.dirs)) {

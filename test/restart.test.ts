@@ -1,5 +1,9 @@
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import { drizzle } from 'drizzle-orm/libsql';
+import { migrate } from 'drizzle-orm/libsql/migrator';
 import { describe, expect, it } from 'vitest';
 import { makeTempHome, createApi } from './helpers/server.ts';
 import { runCli, spawnServer } from './helpers/process.ts';
@@ -22,6 +26,50 @@ describe('the server process', () => {
       await second.stop();
     } finally {
       rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it("applies the migrations a database made by an earlier version lacks, once", async () => {
+    const home = makeTempHome();
+    const folder = mkdtempSync(join(tmpdir(), 'moxxy-migrations-'));
+    const file = `file:${join(home, 'moxxy.db')}`;
+    const journal = JSON.parse(readFileSync(new URL('../drizzle/meta/_journal.json', import.meta.url), 'utf8')) as { entries: Array<{ tag: string }> };
+    const appliedRows = async () => {
+      const client = createClient({ url: file });
+      try {
+        return (await client.execute('SELECT hash, created_at FROM "__drizzle_migrations" ORDER BY created_at')).rows.map((row) => [row.hash, row.created_at]);
+      } finally {
+        client.close();
+      }
+    };
+    try {
+      // The database as the version before the last migration left it.
+      cpSync(new URL('../drizzle', import.meta.url), folder, { recursive: true });
+      writeFileSync(join(folder, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: journal.entries.slice(0, -1) }));
+      const older = createClient({ url: file });
+      await migrate(drizzle(older), { migrationsFolder: folder });
+      older.close();
+      expect(await appliedRows()).toHaveLength(journal.entries.length - 1);
+
+      const server = await spawnServer({ MOXXY_HOME: home });
+      const api = createApi(server.url);
+      // The last migration's column (agents.subagents) is there.
+      expect((await api.post('/api/agents', { name: 'helper', system_prompt: 'Help.' })).status).toBe(201);
+      const created = await api.post('/api/agents', { name: 'lead', system_prompt: 'Lead.', subagents: ['helper'] });
+      expect(created.status).toBe(201);
+      expect(created.body.data.subagents).toEqual(['helper']);
+      expect(await server.stop()).toBe(0);
+      const applied = await appliedRows();
+      expect(applied).toHaveLength(journal.entries.length);
+
+      // A database with every migration is left as it is.
+      const again = await spawnServer({ MOXXY_HOME: home });
+      expect((await createApi(again.url).get('/api/agents/lead')).body.data.subagents).toEqual(['helper']);
+      expect(await again.stop()).toBe(0);
+      expect(await appliedRows()).toEqual(applied);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 

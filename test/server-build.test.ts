@@ -79,6 +79,15 @@ describe('the compiled server', () => {
       expect(info.staleness()).toEqual(['src/main.ts changed']);
       rmSync(join(root, 'src', 'db', 'client.ts'));
       expect(info.staleness()).toEqual(['src/db/client.ts was removed', 'src/main.ts changed']);
+      writeFileSync(join(root, 'src', 'main.ts'), 'export const a = 1;\n');
+      writeFileSync(join(root, 'src', 'db', 'client.ts'), 'export const b = 2;\n');
+      expect(info.staleness()).toEqual([]);
+
+      // The build script likewise: touched is not stale, edited is.
+      utimesSync(join(root, 'scripts', 'build-server.mjs'), later, later);
+      expect(info.staleness()).toEqual([]);
+      writeFileSync(join(root, 'scripts', 'build-server.mjs'), '// the build, edited\n');
+      expect(info.staleness()).toEqual(['scripts/build-server.mjs changed']);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client/sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { keepPreparedStatements, LIBSQL_MODULE } from '../src/db/libsql-native.ts';
+import { keepPreparedStatements, libsqlModulePath } from '../src/db/libsql-native.ts';
 import { makeTempHome } from './helpers/server.ts';
 
 keepPreparedStatements();
@@ -17,7 +17,7 @@ interface NativeDatabase {
   exec(sql: string): void;
   close(): void;
 }
-const Database = createRequire(import.meta.url)(LIBSQL_MODULE) as new (path: string) => NativeDatabase;
+const Database = createRequire(import.meta.url)(libsqlModulePath()) as new (path: string) => NativeDatabase;
 
 const homes: string[] = [];
 const databaseFile = () => {

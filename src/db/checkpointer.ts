@@ -13,7 +13,7 @@
  */
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { LIBSQL_MODULE } from './libsql-native.ts';
+import { libsqlModulePath } from './libsql-native.ts';
 
 /** The threshold SQLite's own automatic checkpoint uses: 1000 pages of 4 KiB. */
 const THRESHOLD_PAGES = 1000;
@@ -147,7 +147,7 @@ export class Checkpointer {
   private spawn(): Worker {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { path: this.path, libsql: LIBSQL_MODULE },
+      workerData: { path: this.path, libsql: libsqlModulePath() },
       // Its own small heap: it holds a connection and two statements.
       resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
     });

@@ -30,12 +30,17 @@ interface NativeDatabaseClass {
 
 const KEPT = Symbol('moxxy.statementsKept');
 
+let libsqlModule: string | undefined;
+
 /**
  * Where the `libsql` package is, for a worker thread to load it (src/db/checkpointer.ts). It is a dependency of its
  * own, at @libsql/client's version, so that this module's `libsql` is the one the client drives (in the compiled
- * server, both are the bundle's).
+ * server, both are the bundle's). Found when a worker first needs it: node's resolution from the bundle's directory
+ * was ~8 ms of every start.
  */
-export const LIBSQL_MODULE = createRequire(import.meta.url).resolve('libsql');
+export function libsqlModulePath(): string {
+  return (libsqlModule ??= createRequire(import.meta.url).resolve('libsql'));
+}
 
 /** From now on, connections of this process keep their prepared statements (at most MAX_STATEMENTS each). */
 export function keepPreparedStatements(): void {

@@ -110,7 +110,11 @@ function slowUpstream() {
 beforeAll(async () => {
   msw.listen({ onUnhandledRequest: 'bypass' });
   server = await startTestServer({ providers: { openai: { baseUrl: PROVIDER, apiKey: 'sk-upstream' }, maxRetries: 0 } }, { MOXXY_INTERNAL_TOKEN: INTERNAL_TOKEN });
-  const agents = [{ name: 'other' }, { name: 'slow', model: { provider: 'openai', name: 'gpt-test' } }];
+  const agents = [
+    { name: 'other' },
+    { name: 'slow', model: { provider: 'openai', name: 'gpt-test' } },
+    { name: 'asker', allowed_tools: ['memory.*'], tool_policy: { 'memory.store': 'ask' } },
+  ];
   for (const agent of agents) expect((await server.api.post('/api/agents', agent, { headers: internal })).status).toBe(201);
   for (const [name, scopes] of Object.entries({ a2a: ['agents:read', 'chat'] })) {
     tokens[name] = (await server.api.post('/api/tokens', { name, scopes }, { headers: internal })).body.data.token;
@@ -188,6 +192,29 @@ describe('A2A 0.3 on the same endpoint', () => {
     expect(statuses.map((status) => [status.status.state, status.final])).toEqual([['completed', true]]);
     expect(events.at(-1)).toBe(statuses.at(-1));
     expect(statuses[0]).toMatchObject({ taskId: (events[0] as Task).id, contextId: (events[0] as Task).contextId });
+  });
+
+  it('message/stream sends input-required (not final) while a tool call waits for approval, then the rest', async () => {
+    const client = await clientFor('asker', tokens.a2a!);
+    const events: Array<Task | Message | TaskStatusUpdateEvent | TaskArtifactUpdateEvent> = [];
+    for await (const event of client.sendMessageStream(send('Remember <invoke name="memory.store">{"content":"y"}</invoke>'))) {
+      events.push(event);
+      if (event.kind !== 'status-update' || event.status.state !== 'input-required') continue;
+      const data = event.status.message?.parts.find((part) => part.kind === 'data');
+      const call = (data?.kind === 'data' ? data.data : {}) as { pending_approval?: { call_id: string; tool: string } };
+      expect(call.pending_approval?.tool).toBe('memory.store');
+      const waiting = resultOf<Task>(await client.getTask({ id: event.taskId }));
+      expect(waiting.status.state).toBe('input-required');
+      const decided = await server.api.post(`/api/runs/${event.taskId}/approvals/${call.pending_approval!.call_id}`, { decision: 'approve' }, { headers: internal });
+      expect(decided.status).toBe(200);
+    }
+    const statuses = events.filter((event): event is TaskStatusUpdateEvent => event.kind === 'status-update');
+    expect(statuses.map((status) => [status.status.state, status.final])).toEqual([
+      ['input-required', false], // the call, waiting
+      ['working', false], // the call, approved
+      ['working', false], // its result
+      ['completed', true],
+    ]);
   });
 
   it("tasks/get reads a task as its run is, and answers another agent's task as not found (-32001)", async () => {

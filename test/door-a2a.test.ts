@@ -64,6 +64,7 @@ beforeAll(async () => {
   const agents = [
     { name: 'toolbox', description: 'Remembers things', allowed_tools: ['memory.*'] },
     { name: 'slow', model: { provider: 'openai', name: 'gpt-test' } },
+    { name: 'asker', allowed_tools: ['memory.*'], tool_policy: { 'memory.store': 'ask' } },
   ];
   for (const agent of agents) expect((await server.api.post('/api/agents', agent, { headers: internal })).status).toBe(201);
   for (const [name, scopes] of Object.entries({ a2a: ['agents:read', 'chat'], chat: ['chat'] })) {
@@ -141,6 +142,39 @@ describe('tasks over JSON-RPC', () => {
     const task = await client.getTask(GetTaskRequest.fromJSON({ id: taskId }));
     expect(textOf(task)).toMatch(/^memory\.store: /);
     expect((await server.api.get('/api/agents/toolbox/memory', { headers: internal })).body.data.memories.map((m: any) => m.content)).toEqual(['x']);
+  });
+
+  it('streams input-required while a tool call waits for approval, and goes on as it is decided', async () => {
+    const client = await clientFor('asker', tokens.a2a!);
+    const events: StreamResponse[] = [];
+    let waiting: { text: string; data: Record<string, any> } | undefined;
+    let whileWaiting: Task | undefined;
+    for await (const event of client.sendMessageStream(send(`Remember ${STORE_TAG}`))) {
+      events.push(event);
+      const status = event.payload?.$case === 'statusUpdate' ? event.payload.value.status : undefined;
+      if (status?.state !== TaskState.TASK_STATE_INPUT_REQUIRED) continue;
+      const parts = status.message!.parts.map((part) => part.content);
+      waiting = {
+        text: parts[0]?.$case === 'text' ? parts[0].value : '',
+        data: parts[1]?.$case === 'data' ? (parts[1].value as Record<string, any>) : {},
+      };
+      const taskId = event.payload!.$case === 'statusUpdate' ? event.payload!.value.taskId : '';
+      whileWaiting = await client.getTask(GetTaskRequest.fromJSON({ id: taskId }));
+      const { call_id } = waiting.data.pending_approval;
+      const decided = await server.api.post(`/api/runs/${taskId}/approvals/${call_id}`, { decision: 'approve' }, { headers: internal });
+      expect(decided.status).toBe(200);
+    }
+    const taskId = events[0]!.payload?.$case === 'task' ? events[0]!.payload.value.id : '';
+    expect(waiting?.data.pending_approval).toMatchObject({ tool: 'memory.store', arguments: { content: 'x' } });
+    expect(waiting?.text).toContain(`POST /api/runs/${taskId}/approvals/${waiting?.data.pending_approval.call_id}`);
+    expect(whileWaiting?.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    expect(whileWaiting?.status?.message?.parts[1]?.content).toMatchObject({ $case: 'data', value: { pending_approval: { tool: 'memory.store' } } });
+    // After the decision: the tool's result as a working update, then the answer and the completed status.
+    const after = events.slice(events.findIndex((event) => event.payload?.$case === 'statusUpdate' && event.payload.value.status?.state === TaskState.TASK_STATE_INPUT_REQUIRED) + 1);
+    expect(after.some((event) => event.payload?.$case === 'statusUpdate' && event.payload.value.status?.state === TaskState.TASK_STATE_WORKING)).toBe(true);
+    const last = events.at(-1)!.payload;
+    expect(last?.$case === 'statusUpdate' && last.value.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect((await server.api.get('/api/agents/asker/memory', { headers: internal })).body.data.memories.map((m: any) => m.content)).toEqual(['x']);
   });
 
   it('GetTask reads a task as its run is, and refuses a task of another agent as not found', async () => {

@@ -173,12 +173,13 @@ export function v03TaskOf(task: Task): A2aV03Task {
   };
 }
 
-/** A 1.0 stream event in 0.3's shape; a status that is neither submitted nor working is the stream's last (`final`). */
+/** A 1.0 stream event in 0.3's shape; a status that is not submitted, working or input-required is the stream's last (`final`). */
 export function v03EventOf(event: StreamResponse): V03StreamResponse {
   if ('task' in event) return v03TaskOf(event.task);
   if ('statusUpdate' in event) {
     const { taskId, contextId, status } = event.statusUpdate;
-    const final = status.state !== 'TASK_STATE_SUBMITTED' && status.state !== 'TASK_STATE_WORKING';
+    // A task waiting for an approval goes on once it is decided (not through A2A): its stream does too.
+    const final = status.state !== 'TASK_STATE_SUBMITTED' && status.state !== 'TASK_STATE_WORKING' && status.state !== 'TASK_STATE_INPUT_REQUIRED';
     return { kind: 'status-update', taskId, contextId, status: statusOf(status), final };
   }
   const { taskId, contextId, artifact, append, lastChunk } = event.artifactUpdate;

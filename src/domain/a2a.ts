@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Agent } from './agents.ts';
+import type { Approval } from './approvals.ts';
 import { SessionId, type Run, type RunStatus } from './chat.ts';
 import {
   A2A_V03_PROTOCOL_VERSION,
@@ -224,7 +225,31 @@ export function agentMessage(run: Pick<Run, 'id' | 'session_id'>, parts: A2aPart
 export function taskStatusOf(run: Run): TaskStatus {
   const timestamp = (run.completed_at ?? run.started_at ?? run.created_at).toISOString();
   const state = TASK_STATE[run.status];
+  if (run.status === 'awaiting_approval' && run.pending_approval) return inputRequired(run, run.pending_approval);
   return run.error ? { state, message: agentMessage(run, [{ text: run.error.message }], 'error'), timestamp } : { state, timestamp };
+}
+
+/**
+ * A task paused on a tool call a person must approve (the agent's tool policy says `ask`): what waits, and where it
+ * is decided. Whoever decides (the console, a channel, an operator with approvals:write), the task goes on as decided,
+ * and a stream reading it goes on too.
+ */
+export function inputRequired(run: Pick<Run, 'id' | 'session_id'>, approval: Approval): TaskStatus {
+  const text =
+    `Waiting for a person to approve the call of ${approval.tool} (until ${approval.expires_at.toISOString()}, then denied): ` +
+    `POST /api/runs/${run.id}/approvals/${approval.call_id} with {"decision": "approve"} or {"decision": "deny"}.`;
+  const pending = {
+    call_id: approval.call_id,
+    tool: approval.tool,
+    arguments: (approval.arguments ?? {}) as z.infer<typeof JsonValue>,
+    created_at: approval.created_at.toISOString(),
+    expires_at: approval.expires_at.toISOString(),
+  };
+  return {
+    state: 'TASK_STATE_INPUT_REQUIRED',
+    message: agentMessage(run, [{ text }, { data: { pending_approval: pending } }], `${approval.call_id}.approval`),
+    timestamp: approval.created_at.toISOString(),
+  };
 }
 
 /** A run as a task; `historyLength` 0 leaves the message it answers out. */

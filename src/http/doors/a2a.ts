@@ -18,6 +18,7 @@ import {
   agentCardOf,
   agentMessage,
   answerArtifact,
+  inputRequired,
   taskOf,
   taskStatusOf,
   textOfParts,
@@ -115,7 +116,7 @@ async function cancelTask(services: Services, agent: string, id: string): Promis
 
 /**
  * A run as A2A's stream: the task, then the answer as artifact chunks, tool activity as `working` status updates with
- * a data part, and the final status. Text after tool calls starts the artifact afresh (append false), so what a client
+ * a data part, an `input-required` status while a tool call waits for a person's approval, and the final status. Text after tool calls starts the artifact afresh (append false), so what a client
  * assembles is the last step's text: the answer, as GetTask has it.
  */
 async function* taskEvents(handle: RunHandle): AsyncGenerator<StreamResponse> {
@@ -136,6 +137,10 @@ async function* taskEvents(handle: RunHandle): AsyncGenerator<StreamResponse> {
       append = false;
     } else if (update.type === 'tool_result') {
       yield working({ tool_result: { id: update.id, name: update.name, output: update.output, is_error: update.is_error } }, `${update.id}.result`);
+    } else if (update.type === 'approval_requested') {
+      // The stream stays open: once the call is decided the task goes on, and so do its updates.
+      yield { statusUpdate: { ...ids, status: inputRequired(run, update.approval) } };
+      append = false;
     } else if (update.type === 'done') {
       if (answered) yield { artifactUpdate: { ...ids, artifact: answerArtifact(run, ''), append: true, lastChunk: true } };
       yield { statusUpdate: { ...ids, status: taskStatusOf(update.run) } };

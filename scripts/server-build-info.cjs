@@ -19,7 +19,7 @@ const BUILD_ENTRY = join(BUILD_DIR, 'moxxy.cjs');
 const CODE_CACHE_FILE = `${BUILD_ENTRY}.cache`;
 const BUILD_SCRIPT = join(ROOT, 'scripts', 'build-server.mjs');
 
-// node:crypto loads some twenty modules (~6 ms): only a file whose stamp moved is hashed, so a start loads none.
+// Only a file whose stamp moved is hashed: bin/moxxy.cjs then has no need of node:crypto (some twenty modules, ~6 ms).
 const sha256 = (file) => require('node:crypto').createHash('sha256').update(readFileSync(file)).digest('hex');
 const toKey = (file) => relative(ROOT, file).split(sep).join('/');
 // A recorded key's file: ROOT ends with a separator and keys are normalized relative paths, so path.join's

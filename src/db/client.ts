@@ -39,9 +39,8 @@ const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url
 
 /**
  * Whether the database has every migration already, as drizzle's migrate() judges it (it applies each migration of
- * the journal made after the last one the database records). It also reads and hashes every migration's SQL, which
- * with node:crypto's loading was ~8 ms of each start, and runs an empty transaction: a start with nothing to apply
- * asks this one question instead.
+ * the journal made after the last one the database records). migrate() also reads and hashes every migration's SQL
+ * and runs a transaction, each time: a start with nothing to apply asks this one question instead.
  */
 async function migrated(client: Client): Promise<boolean> {
   const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ when: number }> };

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -376,6 +377,47 @@ describe('stdio MCP servers in the sandbox', () => {
       } finally {
         await host.close();
         rmSync(host.home, { recursive: true, force: true });
+      }
+    },
+    SLOW,
+  );
+
+  it.runIf(SANDBOX === 'bwrap' || process.env.CI)(
+    "runs a program installed under the host's /tmp, which the sandbox's private /tmp does not hide (skipped only outside CI without bwrap)",
+    async () => {
+      // An MCP server in sh (the sandbox has the system's sh and sed), installed as <prefix>/bin/hello under /tmp.
+      const prefix = mkdtempSync(join(tmpdir(), 'moxxy-installed-'));
+      mkdirSync(join(prefix, 'bin'));
+      const program = join(prefix, 'bin', 'hello');
+      writeFileSync(
+        program,
+        [
+          '#!/bin/sh',
+          'while IFS= read -r line; do',
+          `  id=$(printf '%s' "$line" | sed -n 's/.*"id":\\([0-9]*\\).*/\\1/p')`,
+          '  case "$line" in',
+          `    *'"method":"initialize"'*) v=$(printf '%s' "$line" | sed -n 's/.*"protocolVersion":"\\([^"]*\\)".*/\\1/p')`,
+          `      printf '{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"%s","capabilities":{"tools":{}},"serverInfo":{"name":"hello","version":"1.0.0"}}}\\n' "$id" "$v" ;;`,
+          `    *'"method":"tools/list"'*) printf '{"jsonrpc":"2.0","id":%s,"result":{"tools":[{"name":"where","inputSchema":{"type":"object","properties":{}}}]}}\\n' "$id" ;;`,
+          `    *'"method":"tools/call"'*) printf '{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"running from %s"}]}}\\n' "$id" "$0" ;;`,
+          `    *'"id":'*) printf '{"jsonrpc":"2.0","id":%s,"result":{}}\\n' "$id" ;;`,
+          '  esac',
+          'done',
+          '',
+        ].join('\n'),
+      );
+      chmodSync(program, 0o755);
+      try {
+        for (const fs_read of [false, true]) {
+          const name = `installed_${fs_read ? 'reading' : 'blind'}`;
+          const added = await server.api.post('/api/agents/calc-agent/mcp/servers', { name, command: program, sandbox: { fs_read } });
+          expect(added.body.data, name).toMatchObject({ status: 'connected', tools_count: 1 });
+          const call = await invoke('calc-agent', { server: name, tool: 'where' });
+          expect(call.body.data, name).toMatchObject({ is_error: false, content: [{ type: 'text', text: `running from ${program}` }] });
+          await server.api.delete(`/api/agents/calc-agent/mcp/servers/${name}`);
+        }
+      } finally {
+        rmSync(prefix, { recursive: true, force: true });
       }
     },
     SLOW,

@@ -14,7 +14,7 @@ export interface SandboxProfile {
   workdir: string;
   /** TMPDIR inside the working directory: a fresh tmpfs there when the working directory is read-only. */
   tmpdir?: string;
-  /** Extra read-only directories, e.g. an interpreter installed under /opt. */
+  /** Extra read-only directories, e.g. an interpreter installed under /opt (or under /tmp, which is private otherwise). */
   readOnly: string[];
 }
 
@@ -73,10 +73,12 @@ export function bwrapArgs(profile: SandboxProfile, layout: BwrapLayout): string[
   } else {
     for (const dir of SYSTEM_DIRS) args.push(...systemDirArgs(dir));
     for (const entry of ETC_ENTRIES) args.push('--ro-bind-try', `/etc/${entry}`, `/etc/${entry}`);
-    for (const dir of profile.readOnly) args.push('--ro-bind', dir, dir);
   }
   // A fresh /proc of its own PID namespace: neither the server's processes nor their environment.
   args.push('--proc', '/proc', '--dev', '/dev', '--size', String(layout.tmpBytes), '--tmpfs', '/tmp');
+  // The installations its program needs, after the private /tmp so that one under the host's /tmp is not hidden by it
+  // (with fsRead the host filesystem shows the others already).
+  for (const dir of profile.readOnly) args.push('--ro-bind', dir, dir);
   if (layout.network) args.push('--ro-bind-data', String(layout.network.resolvConf), '/etc/resolv.conf');
   // After every bind that could show them, before the working directory, which lives under the data directory.
   const hidden = hiddenPaths(layout.hidden);

@@ -301,13 +301,66 @@ describe('tool approvals across processes', () => {
       await setup.close();
       const cli = await runCli(['run', '--agent', 'cli-asker', '--prompt', STORE('from the command line')], { MOXXY_HOME: home, MOXXY_LOG_LEVEL: 'silent' });
       expect(cli.code).toBe(2);
-      expect(cli.stderr).toContain('memory.store waits for approval: POST /api/runs/run_');
+      expect(cli.stderr).toMatch(/memory\.store waits for approval: moxxy approvals approve run_\S+ call_1 .*, or POST \/api\/runs\/run_\S+\/approvals\/call_1/);
       const runId = /\/api\/runs\/(run_[^/]+)\/approvals\/call_1/.exec(cli.stderr)![1]!;
       const server = await startTestServerIn(home);
       try {
         expect((await server.api.get(`/api/runs/${runId}`)).body.data).toMatchObject({ status: 'awaiting_approval', source: 'cli' });
         await server.api.post(`/api/runs/${runId}/approvals/call_1`, { decision: 'approve' });
         expect((await waitForRun(server.api, runId, ['completed', 'failed'])).status).toBe('completed');
+      } finally {
+        await server.close();
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('lists and decides a paused call with `moxxy approvals`, which goes on with the run and prints its answer', async () => {
+    const home = makeTempHome();
+    const env = { MOXXY_HOME: home, MOXXY_LOG_LEVEL: 'silent' };
+    try {
+      const setup = await startTestServerIn(home);
+      await createAskingAgent(setup.api, 'cli-decided');
+      await setup.close();
+      const first = await runCli(['run', '--agent', 'cli-decided', '--prompt', STORE('approved at the prompt'), '--session', 'ses-cli'], env);
+      expect(first.code).toBe(2);
+      const second = await runCli(['run', '--agent', 'cli-decided', '--prompt', STORE('denied at the prompt')], env);
+      expect(second.code).toBe(2);
+
+      const listed = await runCli(['approvals', 'list'], env);
+      expect(listed.code).toBe(0);
+      const rows = listed.stdout.trim().split('\n').map((line) => line.split('\t'));
+      expect(rows.map(([, call, tool, args]) => [call, tool, JSON.parse(args!)]).sort((a, b) => String(a[2].content).localeCompare(String(b[2].content)))).toEqual([
+        ['call_1', 'memory.store', { content: 'approved at the prompt' }],
+        ['call_1', 'memory.store', { content: 'denied at the prompt' }],
+      ]);
+      const runOf = (content: string) => rows.find(([, , , args]) => JSON.parse(args!).content === content)![0]!;
+      expect((await runCli(['approvals', 'list', '--agent', 'default'], env)).stdout).toBe('');
+
+      const approved = await runCli(['approvals', 'approve', runOf('approved at the prompt'), 'call_1'], env);
+      expect(approved.stderr).toContain('approved memory.store (call_1); the run goes on in this process');
+      expect(approved.stdout).toMatch(/^memory\.store: /);
+      expect(approved.code).toBe(0);
+
+      const denied = await runCli(['approvals', 'deny', runOf('denied at the prompt'), 'call_1', '--reason', 'not today'], env);
+      expect(denied.stdout).toContain('not today');
+      expect(denied.code).toBe(0);
+      const again = await runCli(['approvals', 'deny', runOf('denied at the prompt'), 'call_1'], env);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/already decided \(denied\)/);
+      expect((await runCli(['approvals', 'approve', 'run_nope', 'call_1'], env)).stderr).toContain("Run 'run_nope' not found");
+
+      const server = await startTestServerIn(home);
+      try {
+        expect((await server.api.get('/api/agents/cli-decided/memory')).body.data.memories.map((m: { content: string }) => m.content)).toEqual(['approved at the prompt']);
+        const decided = (await server.api.get(`/api/runs/${runOf('approved at the prompt')}`)).body.data;
+        expect(decided).toMatchObject({ status: 'completed' });
+        const audit = (await server.api.get('/api/audit?agent_id=cli-decided&event_type=approval.decided&limit=10')).body.data.events;
+        expect(audit.map((event: { payload: { decided_by: string; decision: string } }) => [event.payload.decision, event.payload.decided_by]).sort()).toEqual([
+          ['approved', 'cli'],
+          ['denied', 'cli'],
+        ]);
       } finally {
         await server.close();
       }

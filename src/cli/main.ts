@@ -12,6 +12,7 @@ import { OPENAPI_FILES } from '../http/openapi-files.ts';
 import { startServer } from '../http/server.ts';
 import { createServices } from '../services/container.ts';
 import { VERSION } from '../services/system.ts';
+import { registerApprovalsCommand } from './commands/approvals.ts';
 import { registerBackupCommand } from './commands/backup.ts';
 import { registerChannelsCommand } from './commands/channels.ts';
 import { registerConfigCommand } from './commands/config.ts';
@@ -91,6 +92,7 @@ program
   });
 
 registerRunCommand(program);
+registerApprovalsCommand(program);
 registerChannelsCommand(program);
 registerConfigCommand(program);
 registerTokensCommand(program);

@@ -95,7 +95,7 @@ export const Approval = z
     status: ApprovalStatus,
     reason: z.string().nullable().describe('Why it was denied (or approved), as the decider said; "expired" for an expired one.'),
     for_session: z.boolean().describe('The decision holds for every later call of this tool in the session.'),
-    decided_by: z.string().nullable().describe('Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ...'),
+    decided_by: z.string().nullable().describe('Who decided: a token id, `internal`, `telegram:<user>`, `cli` (moxxy approvals), `expiry` ...'),
     created_at: z.date(),
     expires_at: z.date().describe('A pending approval still undecided then is denied.'),
     decided_at: z.date().nullable(),

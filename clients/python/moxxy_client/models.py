@@ -713,7 +713,7 @@ class Approval(Model):
     reason: Optional[str]
     #: The decision holds for every later call of this tool in the session.
     for_session: bool
-    #: Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ...
+    #: Who decided: a token id, `internal`, `telegram:<user>`, `cli` (moxxy approvals), `expiry` ...
     decided_by: Optional[str]
     created_at: str
     #: A pending approval still undecided then is denied.
@@ -867,7 +867,7 @@ class ChatReplyPendingApproval(Model):
     reason: Optional[str]
     #: The decision holds for every later call of this tool in the session.
     for_session: bool
-    #: Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ...
+    #: Who decided: a token id, `internal`, `telegram:<user>`, `cli` (moxxy approvals), `expiry` ...
     decided_by: Optional[str]
     created_at: str
     #: A pending approval still undecided then is denied.
@@ -1814,7 +1814,7 @@ class RunPendingApproval(Model):
     reason: Optional[str]
     #: The decision holds for every later call of this tool in the session.
     for_session: bool
-    #: Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ...
+    #: Who decided: a token id, `internal`, `telegram:<user>`, `cli` (moxxy approvals), `expiry` ...
     decided_by: Optional[str]
     created_at: str
     #: A pending approval still undecided then is denied.

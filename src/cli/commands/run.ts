@@ -5,6 +5,7 @@ import { ChatInput } from '../../domain/chat.ts';
 import { createServices } from '../../services/container.ts';
 import type { RunUpdate } from '../../services/runtime/runtime.ts';
 import { fail } from '../fail.ts';
+import { approvalHint } from './approvals.ts';
 
 interface RunOptions {
   agent: string;
@@ -31,13 +32,9 @@ function printUpdate(update: RunUpdate): void {
     case 'tool_result':
       process.stderr.write(`<- ${update.name}${update.is_error ? ' (error)' : ''}: ${oneLine(update.output)}\n`);
       break;
-    case 'approval_requested': {
-      const { approval } = update;
-      process.stderr.write(
-        `.. ${approval.tool} waits for approval: POST /api/runs/${approval.run_id}/approvals/${approval.call_id} on a server of this database decides it\n`,
-      );
+    case 'approval_requested':
+      process.stderr.write(`.. ${approvalHint(update.approval)}\n`);
       break;
-    }
     case 'done':
       break;
   }
@@ -45,7 +42,7 @@ function printUpdate(update: RunUpdate): void {
 
 /**
  * Resolves with the exit status: 0 completed, 1 failed, 130 interrupted (Ctrl-C cancels the run), 2 waiting for
- * approval (the run stays paused in the database: a server resumes it once the call is decided).
+ * approval (the run stays paused in the database: `moxxy approvals`, or a server, goes on with it once decided).
  */
 async function runOnce(options: RunOptions): Promise<number> {
   const input = ChatInput.safeParse({ message: options.prompt, session_id: options.session, user_id: options.user });

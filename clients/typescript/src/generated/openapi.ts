@@ -2128,7 +2128,7 @@ export interface components {
                 reason: string | null;
                 /** @description The decision holds for every later call of this tool in the session. */
                 for_session: boolean;
-                /** @description Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ... */
+                /** @description Who decided: a token id, `internal`, `telegram:<user>`, `cli` (moxxy approvals), `expiry` ... */
                 decided_by: string | null;
                 /** Format: date-time */
                 created_at: string;
@@ -2236,7 +2236,7 @@ export interface components {
                 reason: string | null;
                 /** @description The decision holds for every later call of this tool in the session. */
                 for_session: boolean;
-                /** @description Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ... */
+                /** @description Who decided: a token id, `internal`, `telegram:<user>`, `cli` (moxxy approvals), `expiry` ... */
                 decided_by: string | null;
                 /** Format: date-time */
                 created_at: string;
@@ -2299,7 +2299,7 @@ export interface components {
             reason: string | null;
             /** @description The decision holds for every later call of this tool in the session. */
             for_session: boolean;
-            /** @description Who decided: a token id, `internal`, `telegram:<user>`, `expiry` ... */
+            /** @description Who decided: a token id, `internal`, `telegram:<user>`, `cli` (moxxy approvals), `expiry` ... */
             decided_by: string | null;
             /** Format: date-time */
             created_at: string;

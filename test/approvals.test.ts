@@ -353,11 +353,21 @@ describe('tool approvals across processes', () => {
 
       const server = await startTestServerIn(home);
       try {
-        expect((await server.api.get('/api/agents/cli-decided/memory')).body.data.memories.map((m: { content: string }) => m.content)).toEqual(['approved at the prompt']);
+        // A run the server paused goes on in the server, which the command follows to its end.
+        const paused = (await server.api.post('/api/agents/cli-decided/chat', { message: STORE('paused by the server') })).body.data;
+        expect(paused.status).toBe('awaiting_approval');
+        const elsewhere = await runCli(['approvals', 'approve', paused.run_id, 'call_1'], env);
+        expect(elsewhere.stderr).toContain('the run goes on in a server of this database');
+        expect(elsewhere.stdout).toMatch(/^memory\.store: /);
+        expect(elsewhere.code).toBe(0);
+        expect((await server.api.get(`/api/runs/${paused.run_id}`)).body.data.status).toBe('completed');
+
+        expect((await server.api.get('/api/agents/cli-decided/memory')).body.data.memories.map((m: { content: string }) => m.content).sort()).toEqual(['approved at the prompt', 'paused by the server']);
         const decided = (await server.api.get(`/api/runs/${runOf('approved at the prompt')}`)).body.data;
         expect(decided).toMatchObject({ status: 'completed' });
         const audit = (await server.api.get('/api/audit?agent_id=cli-decided&event_type=approval.decided&limit=10')).body.data.events;
         expect(audit.map((event: { payload: { decided_by: string; decision: string } }) => [event.payload.decision, event.payload.decided_by]).sort()).toEqual([
+          ['approved', 'cli'],
           ['approved', 'cli'],
           ['denied', 'cli'],
         ]);

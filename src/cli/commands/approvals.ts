@@ -61,9 +61,12 @@ async function follow(services: Services, runId: string, callId: string): Promis
   try {
     for (;;) {
       const run = await services.runtime.get(runId);
-      const waiting = run.status === 'awaiting_approval' && run.pending_approval?.call_id === callId;
-      if (!waiting && run.status !== 'running' && run.status !== 'queued') return run;
+      // Until the run is taken up again it still reads awaiting_approval, with this call decided (no longer pending).
+      const resuming = run.status === 'awaiting_approval' && (run.pending_approval === undefined || run.pending_approval.call_id === callId);
+      if (!resuming && run.status !== 'running' && run.status !== 'queued') return run;
       if (interrupted && !services.runtime.isActive(runId)) return run;
+      // Handed to a server that then went away: the sweep every serving process runs takes it up here instead.
+      if (resuming && !services.runtime.isActive(runId)) await services.approvals.sweep();
       await sleep(FOLLOW_MS);
     }
   } finally {
@@ -81,7 +84,7 @@ function report(run: Run): number {
       process.stderr.write(`moxxy: ${run.error?.message ?? 'the run failed'} (run ${run.id})\n`);
       return 1;
     case 'awaiting_approval':
-      process.stderr.write(`.. ${approvalHint(run.pending_approval ?? { tool: 'a tool', run_id: run.id, call_id: '?' })}\n`);
+      if (run.pending_approval) process.stderr.write(`.. ${approvalHint(run.pending_approval)}\n`);
       return 2;
     case 'cancelled':
       return 130;

@@ -10,6 +10,21 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
+describe('query parameters', () => {
+  it('reads an empty list as OpenAPI writes one (`?event_type=`), and refuses an empty cursor as the document says', async () => {
+    expect((await server.api.post('/api/agents/default/chat', { message: 'something to audit' })).status).toBe(200);
+    const all = await server.api.get('/api/audit?event_type=&limit=5');
+    expect(all.status).toBe(200);
+    expect(all.body.data.events.length).toBeGreaterThan(0);
+    const stream = await fetch(`${server.url}/v1/events/stream?event_type=`, { signal: AbortSignal.timeout(2000) });
+    expect(stream.status).toBe(200);
+    await stream.body?.cancel();
+    const emptyCursor = await server.api.get('/api/audit?cursor=');
+    expect(emptyCursor.status).toBe(400);
+    expect(emptyCursor.body.error.details.issues[0].path).toBe('cursor');
+  });
+});
+
 describe('the error envelope', () => {
   it('answers an unknown route with 404 ROUTE_NOT_FOUND', async () => {
     const res = await server.api.get('/api/nothing-here?x=1');

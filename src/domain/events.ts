@@ -131,6 +131,9 @@ export const AuditQuery = EventFilter.extend({
   limit: z.number().int().min(1).max(1000).default(100).describe('Most events to return (1-1000).'),
   cursor: z
     .string()
+    .min(1)
+    .max(24)
+    .regex(/^[\w-]+$/, 'is not a cursor returned by this API')
     .refine((cursor) => decodeCursor(cursor) !== undefined, 'is not a cursor returned by this API')
     .optional()
     .describe('next_cursor of the previous page.'),

@@ -91,7 +91,8 @@ export function buildQueryCoercer(schema: z.ZodType | undefined): QueryCoercer {
       if (!field) {
         out[key] = value;
       } else if (field.kind === 'array') {
-        const items = Array.isArray(value) ? value : String(value).split(',');
+        // `?event_type=` is the empty list, as OpenAPI writes one (form style, not exploded).
+        const items = Array.isArray(value) ? value : value === '' ? [] : String(value).split(',');
         const element = field.element ? kindOf(field.element).kind : 'other';
         out[key] = items.map((item) => coerceScalar(item, element));
       } else {

@@ -4,6 +4,11 @@ export function fail(message: string): never {
   process.exit(1);
 }
 
+/** fail() for input a schema refused: each issue as `path: message`. */
+export function failWithIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): never {
+  fail(issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`).join('; '));
+}
+
 interface ListenError {
   code?: string;
   syscall?: string;

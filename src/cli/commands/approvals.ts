@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { ApprovalDecisionInput, type Approval } from '../../domain/approvals.ts';
 import type { Run } from '../../domain/chat.ts';
 import type { Services } from '../../services/container.ts';
-import { fail } from '../fail.ts';
+import { failWithIssues } from '../fail.ts';
 import { withServices } from '../services.ts';
 
 const PAGE = { limit: 100, offset: 0 };
@@ -128,7 +128,7 @@ export function registerApprovalsCommand(program: Command): void {
       .option('--for-session', 'decide every later call of this tool in the session the same way')
       .action(async (runId: string, callId: string, options: { reason?: string; forSession?: boolean }) => {
         const input = ApprovalDecisionInput.safeParse({ decision, reason: options.reason, for_session: options.forSession ?? false });
-        if (!input.success) fail(input.error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`).join('; '));
+        if (!input.success) failWithIssues(input.error.issues);
         process.exitCode = await withServices(async (services) => {
           const decided = await services.approvals.decide(runId, callId, input.data, 'cli');
           const where = services.runtime.isActive(runId) ? 'in this process' : 'in a server of this database';

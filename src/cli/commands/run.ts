@@ -4,7 +4,7 @@ import { loadConfig } from '../../config/load.ts';
 import { ChatInput } from '../../domain/chat.ts';
 import { createServices } from '../../services/container.ts';
 import type { RunUpdate } from '../../services/runtime/runtime.ts';
-import { fail } from '../fail.ts';
+import { failWithIssues } from '../fail.ts';
 import { approvalHint } from './approvals.ts';
 
 interface RunOptions {
@@ -46,7 +46,7 @@ function printUpdate(update: RunUpdate): void {
  */
 async function runOnce(options: RunOptions): Promise<number> {
   const input = ChatInput.safeParse({ message: options.prompt, session_id: options.session, user_id: options.user });
-  if (!input.success) fail(input.error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`).join('; '));
+  if (!input.success) failWithIssues(input.error.issues);
   const services = await createServices(await loadConfig());
   try {
     const handle = await services.runtime.start({ ...input.data, agent: options.agent, source: 'cli' });

@@ -2,7 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { TokenCreate } from '../../domain/tokens.ts';
 import { withServices } from '../services.ts';
-import { fail } from '../fail.ts';
+import { failWithIssues } from '../fail.ts';
 
 function parseSeconds(value: string): number {
   const seconds = Number(value);
@@ -27,7 +27,7 @@ export function registerTokensCommand(program: Command): void {
         scopes: options.scopes.split(',').map((scope) => scope.trim()).filter(Boolean),
         expires_in: options.expiresIn,
       });
-      if (!input.success) fail(input.error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`).join('; '));
+      if (!input.success) failWithIssues(input.error.issues);
       const created = await withServices((services) => services.tokens.create(input.data));
       process.stdout.write(`${created.token}\n`);
       process.stderr.write(`Created ${created.id} (${created.scopes.join(',')}, expires ${iso(created.expires_at)}). Store the token now: it is not shown again.\n`);

@@ -11,7 +11,7 @@ import type { Services } from '../../services/container.ts';
 import { withServices } from '../services.ts';
 import { generateMasterKey } from '../../services/vault/crypto.ts';
 import { formatMasterKey, keyFilePath, stageKeyFile } from '../../services/vault/master-key.ts';
-import { fail } from '../fail.ts';
+import { fail, failWithIssues } from '../fail.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -71,7 +71,7 @@ export function registerVaultCommand(program: Command): void {
     .argument('[value]', 'the value; omit it to read stdin')
     .action(async (key: string, value: string | undefined, options: OwnerOptions) => {
       const input = SecretSet.safeParse({ key, value: value ?? (await readStdin()) });
-      if (!input.success) fail(input.error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`).join('; '));
+      if (!input.success) failWithIssues(input.error.issues);
       const stored = await withServices((services) => vaultOf(services, options).set(input.data));
       process.stderr.write(`${stored.created ? 'Stored' : 'Replaced'} ${stored.key} for ${ownerName(options)}\n`);
     });

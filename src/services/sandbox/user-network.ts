@@ -19,6 +19,8 @@ export const SANDBOX_DNS = '10.0.2.3';
 
 const READY_TIMEOUT_MS = 10_000;
 const ROUTE_POLL_MS = 10;
+const LOOPBACK_WAIT_MS = 2_000;
+const LOOPBACK_POLL_MS = 2;
 
 /** slirp4netns when it is installed, else pasta: each a path, or a name on the system PATH. */
 export function findUserNetwork(binaries: { slirp4netns: string; pasta: string }): UserNetwork | null {
@@ -34,6 +36,7 @@ export interface AttachedNetwork {
 
 /** Gives the network namespace of `pid` an interface with a default route; resolves once it is up. */
 export async function attachUserNetwork(network: UserNetwork, pid: number): Promise<AttachedNetwork> {
+  await loopbackConfigured(pid);
   const stack = network.kind === 'slirp4netns' ? startSlirp4netns(network.path, pid) : startPasta(network.path, pid);
   const stop = () => stack.kill('SIGKILL');
   try {
@@ -81,6 +84,21 @@ function startPasta(path: string, pid: number): ChildProcess {
     ['--config-net', '--foreground', '--quiet', '--ipv4-only', '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none', '--no-map-gw', '--dns-forward', SANDBOX_DNS, '--runas', user, String(pid)],
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
+}
+
+/**
+ * bubblewrap names the sandbox's pid as soon as it has made the namespaces, and then, in the sandbox, gives its
+ * loopback 127.0.0.1 and brings it up; pasta brings the loopback up too (which gives it 127.0.0.1), and when it came
+ * first bubblewrap failed ("loopback: Failed RTM_NEWADDR"). The stack starts once the address is there: the
+ * namespace's local routing table holds it. Where that table cannot be read, it starts after a moment, as before.
+ */
+async function loopbackConfigured(pid: number): Promise<void> {
+  const deadline = Date.now() + LOOPBACK_WAIT_MS;
+  while (Date.now() < deadline) {
+    const table = await readFile(`/proc/${pid}/net/fib_trie`, 'utf8').catch(() => undefined);
+    if (table === undefined || table.includes('127.0.0.1')) return;
+    await sleep(LOOPBACK_POLL_MS);
+  }
 }
 
 /** pasta has no readiness signal: the namespace's default route appears once it has configured the interface. */

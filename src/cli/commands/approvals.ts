@@ -15,6 +15,8 @@ import { withServices } from '../services.ts';
 const PAGE = { limit: 100, offset: 0 };
 /** How often a run going on in a server is read while the command follows it. */
 const FOLLOW_MS = 100;
+/** How often it looks, as a serving process does, for a decided run nobody took up. */
+const SWEEP_MS = 1_000;
 
 /** How a paused call is told on the command line: what waits, and what decides it (these commands, or the API). */
 export function approvalHint(approval: Pick<Approval, 'tool' | 'run_id' | 'call_id'>): string {
@@ -53,6 +55,7 @@ async function allAgents(services: Services): Promise<string[]> {
  */
 async function follow(services: Services, runId: string, callId: string): Promise<Run> {
   let interrupted = false;
+  let nextSweep = 0;
   const interrupt = () => {
     interrupted = true;
     if (services.runtime.isActive(runId)) void services.runtime.cancel(runId).catch(() => undefined);
@@ -65,8 +68,11 @@ async function follow(services: Services, runId: string, callId: string): Promis
       const resuming = run.status === 'awaiting_approval' && (run.pending_approval === undefined || run.pending_approval.call_id === callId);
       if (!resuming && run.status !== 'running' && run.status !== 'queued') return run;
       if (interrupted && !services.runtime.isActive(runId)) return run;
-      // Handed to a server that then went away: the sweep every serving process runs takes it up here instead.
-      if (resuming && !services.runtime.isActive(runId)) await services.approvals.sweep();
+      // Handed to a server that then went away: the sweep every serving process runs (each second) takes it up here.
+      if (resuming && !services.runtime.isActive(runId) && Date.now() >= nextSweep) {
+        nextSweep = Date.now() + SWEEP_MS;
+        await services.approvals.sweep();
+      }
       await sleep(FOLLOW_MS);
     }
   } finally {

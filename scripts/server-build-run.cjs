@@ -16,9 +16,9 @@
 const { closeSync, fstatSync, openSync, read, readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { dirname, join } = require('node:path');
-const { setFlagsFromString } = require('node:v8');
 const vm = require('node:vm');
 const { BUILD_DIR, BUILD_ENTRY } = require('./server-build-info.cjs');
+const { lowerForStart } = require('./v8-start.cjs');
 
 /** Where the server finds the hook that writes a missing or rejected cache (src/cli/main.ts, once it listens). */
 const CODE_CACHE_HOOK = Symbol.for('moxxy.codeCache');
@@ -124,10 +124,8 @@ function runBuild(read = undefined) {
       }
     };
   }
-  // Start-up leaves much short-lived garbage (module code, schemas): at V8's default growth factor the young
-  // generation grows to hold it and keeps that memory, ~10 MB, while the server idles. `moxxy serve` restores the
-  // default once it listens (src/cli/main.ts), so a busy server's young generation grows as before.
-  setFlagsFromString('--semi-space-growth-factor=1');
+  // After the compile, which checks the code cache against V8's flags: settings for the start, undone once it is over.
+  lowerForStart();
   evaluate(compiled[0]);
 }
 

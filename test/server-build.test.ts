@@ -4,11 +4,12 @@
  * (a rejected cache costs every start the compile it was made to save).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runCli, spawnServer } from './helpers/process.ts';
 
 const ROOT = new URL('..', import.meta.url);
 
@@ -32,6 +33,43 @@ describe('the compiled server', () => {
     `);
     // The schema compilers' file, which the first answer whose serializer the build did not make loads, has a cache of its own.
     expect(report).toEqual({ stale: [], cache: 'accepted', compilers: 'accepted' });
+  });
+
+  it("starts with V8 settings of its own, gives V8 its defaults back once it listens (another command: before it acts), and leaves a user's flag as given", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'moxxy-v8-flags-'));
+    try {
+      // Records each flag the process gives V8 (a preload, as a user's NODE_OPTIONS would load one).
+      const recorder = join(home, 'record-flags.cjs');
+      writeFileSync(
+        recorder,
+        `const v8 = require('node:v8'); const set = v8.setFlagsFromString;
+         v8.setFlagsFromString = (flags) => { require('node:fs').appendFileSync(process.env.FLAG_LOG, flags + '\\n'); set(flags); };`,
+      );
+      const flagsOf = async (name: string, run: (env: Record<string, string>) => Promise<unknown>, nodeOptions = '') => {
+        const log = join(home, `${name}.log`);
+        await run({ MOXXY_HOME: home, FLAG_LOG: log, NODE_OPTIONS: `--require ${recorder} ${nodeOptions}` });
+        return readFileSync(log, 'utf8').trim().split('\n');
+      };
+      const started = ['--semi-space-growth-factor=1', '--no-opt'];
+      const over = ['--semi-space-growth-factor=2', '--opt'];
+
+      let server: Awaited<ReturnType<typeof spawnServer>> | undefined;
+      // Read once `serve` says it listens: the defaults are back by then.
+      const served = await flagsOf('serve', async (env) => (server = await spawnServer(env)));
+      expect(served).toEqual([...started, ...over]);
+      const health = await fetch(`${server!.url}/api/health`);
+      expect(health.status).toBe(200);
+      await server!.stop();
+
+      const cli = await flagsOf('tokens-list', async (env) => expect((await runCli(['tokens', 'list'], env)).code).toBe(0));
+      expect(cli).toEqual([...started, ...over]);
+
+      const jitless = await flagsOf('jitless', async (env) => (server = await spawnServer(env)), '--jitless');
+      expect(jitless).toEqual(['--semi-space-growth-factor=1', '--semi-space-growth-factor=2']);
+      await server!.stop();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('has beside it the packages it requires on first use (undici, for the SSRF guard), loadable', () => {

@@ -2,7 +2,6 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
 import { ConfigError, findConfigFile, loadConfig } from '../config/load.ts';
 import { AppError } from '../domain/errors.ts';
@@ -27,10 +26,20 @@ import { exitOnSignals } from './shutdown.ts';
 /** How long after listening `moxxy serve` writes a missing code cache (scripts/server-build-run.cjs). */
 const CODE_CACHE_DELAY_MS = 1000;
 
+/** V8's defaults again, after the settings bin/moxxy.cjs gave the start (scripts/v8-start.cjs); once, when there were any. */
+function startupOver(): void {
+  const over = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.startupOver')];
+  if (typeof over === 'function') over();
+}
+
 const program = new Command()
   .name('moxxy')
   .description('Moxxy server: AI agents behind one typed API')
-  .version(VERSION);
+  .version(VERSION)
+  // A command's start is over when its action runs; `serve`'s when it listens.
+  .hook('preAction', (_program, command) => {
+    if (command.name() !== 'serve') startupOver();
+  });
 
 program
   .command('serve')
@@ -46,8 +55,8 @@ program
     // Before the database is opened: an open API on a public address is refused outright.
     assertSafeBind(config);
     const server = await startServer(await createServices(config));
-    // V8's default, which bin/moxxy.cjs lowered for the start: from here the young generation grows as V8 sees fit.
-    setFlagsFromString('--semi-space-growth-factor=2');
+    // From here the young generation grows, and hot functions are optimized, as V8 sees fit.
+    startupOver();
     process.stdout.write(`Moxxy server ${VERSION} listening on ${server.url}\n`);
     // The compiled server's code cache, when it has none V8 accepts (scripts/server-build-run.cjs): written a moment
     // after listening, so it holds what starting and the first requests compiled.

@@ -77,6 +77,9 @@ const OPEN_PROBES: Probe[] = [
   { method: 'GET', path: `/trpc/agents.get?input=${input({})}` },
   { method: 'GET', path: `/trpc/agents.get,agents.get?batch=1&input=${batchInput({ name: 'default' }, { name: 'nobody' })}` },
   { method: 'GET', path: `/trpc/agents.get,agents.get?batch=1&input=${batchInput({ name: 'nobody' }, { name: 'nobody2' })}` },
+  // Inputs carrying superjson annotations (a Date, an undefined), which the fast path applies to the parsed JSON in place.
+  { method: 'GET', path: `/trpc/agents.get?input=${input({ name: new Date(0) })}` },
+  { method: 'GET', path: `/trpc/agents.get,agents.list?batch=1&input=${batchInput({ name: 'default', other: undefined }, { limit: 5, at: new Date(0) })}` },
   // Malformed input text and batch input shapes.
   { method: 'GET', path: `/trpc/agents.get?input=%7Bnot-json` },
   { method: 'GET', path: `/trpc/agents.get,agents.list?batch=1&input=${encodeURIComponent('[1,2]')}` },

@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse, TRPCError, type AnyRouter } from '@trpc/server';
 import type { FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCode } from '@trpc/server/http';
+import superjson from 'superjson';
 import { callProcedure, definitionOf, proceduresOf, runtimeConfigOf, type CallableProcedure, type ProcedureType, type RouterRuntimeConfig } from '../routers/trpc-internals.ts';
 
 export type TrpcHttpOptions<TRouter extends AnyRouter> = FastifyTRPCPluginOptions<TRouter>['trpcOptions'];
@@ -92,6 +93,7 @@ export async function handleTrpcRequest<TRouter extends AnyRouter>(options: Trpc
   if (!plan) return trpcHandler(options, request, reply, path);
 
   const config = runtimeConfigOf(router);
+  const deserialize = inputDeserializer(config);
   const { batch, procedures, paths } = plan;
   const type = definitionOf(procedures[0]!).type;
   const info: FastInfo = {
@@ -114,11 +116,11 @@ export async function handleTrpcRequest<TRouter extends AnyRouter>(options: Trpc
       const read: Record<number, unknown> = Object.create(null);
       if (raw === undefined) return (inputs = read);
       if (!batch) {
-        read[0] = config.transformer.input.deserialize(raw);
+        read[0] = deserialize(raw);
         return (inputs = read);
       }
       if (!isObject(raw)) throw new TRPCError({ code: 'BAD_REQUEST', message: '"input" needs to be an object when doing a batch call' });
-      for (const index of paths.keys()) if (raw[index] !== undefined) read[index] = config.transformer.input.deserialize(raw[index]);
+      for (const index of paths.keys()) if (raw[index] !== undefined) read[index] = deserialize(raw[index]);
       return (inputs = read);
     })().catch((cause: unknown) => {
       if (cause instanceof TRPCError) throw cause;
@@ -152,7 +154,7 @@ export async function handleTrpcRequest<TRouter extends AnyRouter>(options: Trpc
     const error = getTRPCErrorFromUnknown(cause);
     reportError(error, undefined, undefined);
     const json = shapeOf(error, undefined, undefined);
-    return send(reply, options, { ctx: undefined, info, errors: [error], json, text: JSON.stringify(transformTRPCResponse(config as never, json)) });
+    return send(reply, options, { ctx: undefined, info, errors: [error], json, answer: { text: JSON.stringify(transformTRPCResponse(config as never, json)) } });
   }
 
   const results: CallResult[] = await Promise.all(
@@ -167,33 +169,59 @@ export async function handleTrpcRequest<TRouter extends AnyRouter>(options: Trpc
       }
     }),
   );
-  // A stream-like result needs a streaming link; no query or mutation of this server returns one.
-  const errors = results.map((result) => result.error ?? (isDataStream(result.data) ? new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: STREAM_ERROR }) : undefined));
+  // A stream-like result needs a streaming link; no query or mutation of this server returns one. (A result answered
+  // before was checked then.)
+  const errors = results.map(
+    (result) =>
+      result.error ?? (!knownAnswer(result.data) && isDataStream(result.data) ? new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: STREAM_ERROR }) : undefined),
+  );
   const responses = results.map((result, index) => (errors[index] ? shapeOf(errors[index]!, index, ctx) : { result: { data: result.data } }));
-  const texts = responses.map((response) => ('result' in response ? resultText(config, response.result.data) : JSON.stringify(transformTRPCResponse(config as never, response))));
-  return send(reply, options, { ctx, info, errors, json: batch ? responses : responses[0]!, text: batch ? `[${texts.join(',')}]` : texts[0]! });
+  const answers = responses.map((response) =>
+    'result' in response ? resultAnswer(config, response.result.data) : { text: JSON.stringify(transformTRPCResponse(config as never, response)) },
+  );
+  const json = batch ? responses : responses[0]!;
+  if (!batch) return send(reply, options, { ctx, info, errors, json, answer: answers[0]! });
+  return send(reply, options, { ctx, info, errors, json, answer: { text: `[${answers.map((answer) => answer.text).join(',')}]` } });
+}
+
+/**
+ * The transformer's input side for a request's freshly parsed JSON. superjson copies what it is given before it
+ * applies its annotations, so that the caller's object is left as it was; this object is the request's own, so it
+ * is annotated in place, as superjson.parse() does with the JSON it parsed.
+ */
+function inputDeserializer(config: RouterRuntimeConfig): (raw: unknown) => unknown {
+  if (config.transformer.input === superjson) return (raw) => superjson.deserialize(raw as never, { inPlace: true });
+  return (raw) => config.transformer.input.deserialize(raw);
+}
+
+/** A response body: its text, and its bytes once they were needed. */
+interface Answer {
+  text: string;
+  bytes?: Buffer;
 }
 
 /** Serialized successes of frozen results (see callProcedure in src/routers/trpc-internals.ts), sent again while they live. */
-const resultTexts = new WeakMap<object, string>();
+const resultAnswers = new WeakMap<object, Answer>();
+
+const knownAnswer = (data: unknown) => typeof data === 'object' && data !== null && resultAnswers.has(data);
 
 /** A success as tRPC's transformTRPCResponse writes it: `{"result":{"data":<serialized>}}`. */
-function resultText(config: RouterRuntimeConfig, data: unknown): string {
+function resultAnswer(config: RouterRuntimeConfig, data: unknown): Answer {
   const frozen = typeof data === 'object' && data !== null && Object.isFrozen(data) ? data : undefined;
-  const known = frozen && resultTexts.get(frozen);
+  const known = frozen && resultAnswers.get(frozen);
   if (known) return known;
-  const text = JSON.stringify({ result: { data: config.transformer.output.serialize(data) } });
-  if (frozen) resultTexts.set(frozen, text);
-  return text;
+  const answer: Answer = { text: JSON.stringify({ result: { data: config.transformer.output.serialize(data) } }) };
+  if (frozen) resultAnswers.set(frozen, answer);
+  return answer;
 }
 
 /** Writes the answer as tRPC's fetch handler builds it: status from the error shapes, `vary`, responseMeta's headers. */
 function send<TRouter extends AnyRouter>(
   reply: FastifyReply,
   options: TrpcHttpOptions<TRouter>,
-  answer: { ctx: unknown; info: FastInfo; errors: (TRPCError | undefined)[]; json: object | object[]; text: string },
+  outcome: { ctx: unknown; info: FastInfo; errors: (TRPCError | undefined)[]; json: object | object[]; answer: Answer },
 ): FastifyReply {
-  const { ctx, info, errors, json, text } = answer;
+  const { ctx, info, errors, json, answer } = outcome;
   const defined = errors.filter((error): error is TRPCError => error !== undefined);
   let status = getHTTPStatusCode(json as never, errors as never);
   const meta =
@@ -217,7 +245,7 @@ function send<TRouter extends AnyRouter>(
   }
   if (meta.status) status = meta.status;
   // As bytes: fastify would add a charset to a string's content type, which tRPC's answers do not carry.
-  return reply.code(status).send(Buffer.from(text));
+  return reply.code(status).send((answer.bytes ??= Buffer.from(answer.text)));
 }
 
 /**

@@ -35,4 +35,4 @@ function lowerForStart() {
   };
 }
 
-module.exports = { lowerForStart, STARTUP_OVER };
+module.exports = { lowerForStart };

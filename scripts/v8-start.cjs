@@ -9,8 +9,8 @@
  *
  * Both are set with v8.setFlagsFromString() after the bundle is compiled from its code cache (which V8 checks against
  * its flags) and undone by startupOver(): `moxxy serve` once it listens, other commands before their action runs
- * (src/cli/main.ts calls it through the global below, so the bundle needs nothing from here). A flag the user gave
- * node (on the command line or in NODE_OPTIONS) is left as given.
+ * (src/cli/main.ts, through the global below as src/http/server-build.ts reads it: the bundle needs nothing from
+ * here). A flag the user gave node (on the command line or in NODE_OPTIONS) is left as given.
  */
 'use strict';
 const { setFlagsFromString } = require('node:v8');
@@ -21,7 +21,7 @@ const START_FLAGS = [
   [/--(no-)?(opt|turbofan)\b|--jitless/, '--no-opt', '--opt'],
 ];
 
-/** Where the bundle finds startupOver() (src/cli/main.ts). */
+/** Where the bundle finds startupOver() (src/http/server-build.ts). */
 const STARTUP_OVER = Symbol.for('moxxy.startupOver');
 
 /** Sets the start's flags (those the user did not set) until startupOver(). */

@@ -8,6 +8,7 @@ import { AppError } from '../domain/errors.ts';
 import { assertSafeBind } from '../http/auth.ts';
 import { renderOpenApiFile, renderResponseSchemasFile } from '../http/openapi-document.ts';
 import { OPENAPI_FILES } from '../http/openapi-files.ts';
+import { codeCacheWriter, startupOver } from '../http/server-build.ts';
 import { startServer } from '../http/server.ts';
 import { createServices } from '../services/container.ts';
 import { VERSION } from '../services/system.ts';
@@ -25,12 +26,6 @@ import { exitOnSignals } from './shutdown.ts';
 
 /** How long after listening `moxxy serve` writes a missing code cache (scripts/server-build-run.cjs). */
 const CODE_CACHE_DELAY_MS = 1000;
-
-/** V8's defaults again, after the settings bin/moxxy.cjs gave the start (scripts/v8-start.cjs); once, when there were any. */
-function startupOver(): void {
-  const over = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.startupOver')];
-  if (typeof over === 'function') over();
-}
 
 const program = new Command()
   .name('moxxy')
@@ -60,8 +55,8 @@ program
     process.stdout.write(`Moxxy server ${VERSION} listening on ${server.url}\n`);
     // The compiled server's code cache, when it has none V8 accepts (scripts/server-build-run.cjs): written a moment
     // after listening, so it holds what starting and the first requests compiled.
-    const writeCodeCache = (globalThis as { [key: symbol]: unknown })[Symbol.for('moxxy.codeCache')];
-    if (typeof writeCodeCache === 'function') setTimeout(writeCodeCache as () => void, CODE_CACHE_DELAY_MS).unref();
+    const writeCodeCache = codeCacheWriter();
+    if (writeCodeCache) setTimeout(writeCodeCache, CODE_CACHE_DELAY_MS).unref();
     exitOnSignals(server);
   });
 

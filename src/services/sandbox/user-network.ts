@@ -90,7 +90,7 @@ function startPasta(path: string, pid: number): ChildProcess {
  * bubblewrap names the sandbox's pid as soon as it has made the namespaces, and then, in the sandbox, gives its
  * loopback 127.0.0.1 and brings it up; pasta brings the loopback up too (which gives it 127.0.0.1), and when it came
  * first bubblewrap failed ("loopback: Failed RTM_NEWADDR"). The stack starts once the address is there: the
- * namespace's local routing table holds it. Where that table cannot be read, it starts after a moment, as before.
+ * namespace's local routing table holds it. Where that table cannot be read it starts at once, as before; without the address, after 2 s.
  */
 async function loopbackConfigured(pid: number): Promise<void> {
   const deadline = Date.now() + LOOPBACK_WAIT_MS;
